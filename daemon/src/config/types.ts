@@ -1,0 +1,122 @@
+/**
+ * The resolved, validated configuration that the daemon runs from.
+ * Both front ends (YAML and Honeyd syntax) produce exactly this shape.
+ */
+
+export type Proto = 'tcp' | 'udp';
+
+/** What a port does with traffic. Honeyd's `closed` is normalised to `reset`. */
+export type PortAction = 'open' | 'reset' | 'block';
+
+/** ICMP handling for a template: `open` answers echo (as the personality says), `block` stays silent. */
+export type IcmpAction = 'open' | 'block';
+
+/** The service behind an open port. Full emulators come later; these are the built-ins. */
+export type ServiceSpec =
+  | { kind: 'none' } // accept and discard (counts bytes)
+  | { kind: 'banner'; banner: string } // send banner on connect, then discard
+  | { kind: 'echo' }; // echo every byte back
+
+export interface PortRule {
+  proto: Proto;
+  port: number;
+  action: PortAction;
+  service?: ServiceSpec;
+}
+
+export interface TemplateConfig {
+  name: string;
+  /** Exact nmap-os-db `Fingerprint` name; undefined means the built-in default personality. */
+  personality?: string;
+  /** A MAC (`00:11:22:33:44:55`) or a vendor name from nmap-mac-prefixes (`Dell`). */
+  ethernet?: string;
+  /** Seconds the emulated host has been up at daemon start (drives TCP timestamps). */
+  uptime?: number;
+  /** Percentage (0-100) of inbound packets silently dropped, as Honeyd's `set T droprate in N`. */
+  dropRateIn: number;
+  defaults: { tcp: PortAction; udp: PortAction; icmp: IcmpAction };
+  ports: PortRule[];
+}
+
+export interface HostBinding {
+  /** Dotted IPv4 address. */
+  address: string;
+  template: string;
+  /** Where the binding came from, for messages: `file:line`. */
+  origin: string;
+}
+
+export interface ClaimRange {
+  /** CIDR, e.g. 198.51.100.128/25. */
+  range: string;
+  template: string;
+  origin: string;
+}
+
+/** Every table in the daemon has an explicit bound, set here. */
+export interface Limits {
+  /** Established + half-open TCP connections across all decoys. */
+  maxConnections: number;
+  /** TCP connections from one source address. */
+  maxConnectionsPerSource: number;
+  /** IPv4 datagrams being reassembled at once. */
+  maxReassemblies: number;
+  /** Milliseconds a partial datagram is kept (Linux: 30 s). */
+  reassemblyTimeoutMs: number;
+  /** Bytes one reassembly may hold. */
+  maxReassemblyBytes: number;
+  /** Peers remembered by the neighbour (ARP) cache. */
+  maxNeighbours: number;
+  /** Addresses under watch by the dynamic claimer. */
+  maxClaimCandidates: number;
+  /** Idle seconds before an established connection is dropped. */
+  connectionIdleSeconds: number;
+  /** Bytes buffered towards a service per connection before the window closes. */
+  maxReceiveBuffer: number;
+}
+
+export interface ClaimSettings {
+  /** Unanswered ARP requests for an address before it is claimed (arpd: 3). */
+  tries: number;
+  /** Window in which those tries must fall, in milliseconds. */
+  windowMs: number;
+  /** Probe (RFC 5227) a statically bound address before answering for it. */
+  probeBeforeBind: boolean;
+  /** How long to wait for an answer to the probes, in milliseconds. */
+  probeWaitMs: number;
+}
+
+export interface DecoydConfig {
+  /** The file the configuration came from. */
+  source: string;
+  interface?: string;
+  /** nmap-os-db files, loaded in order (later files add entries). */
+  osDb: string[];
+  /** nmap-mac-prefixes file. */
+  macPrefixes: string;
+  templates: Map<string, TemplateConfig>;
+  hosts: HostBinding[];
+  claims: ClaimRange[];
+  limits: Limits;
+  claim: ClaimSettings;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxConnections: 65536,
+  maxConnectionsPerSource: 4096,
+  maxReassemblies: 1024,
+  reassemblyTimeoutMs: 30000,
+  maxReassemblyBytes: 65535,
+  maxNeighbours: 4096,
+  maxClaimCandidates: 4096,
+  connectionIdleSeconds: 300,
+  maxReceiveBuffer: 65536,
+};
+
+export const DEFAULT_CLAIM: ClaimSettings = {
+  tries: 3,
+  windowMs: 2500,
+  probeBeforeBind: true,
+  probeWaitMs: 600,
+};

@@ -1,0 +1,149 @@
+/**
+ * The contract between the stack and a host's OS personality.
+ *
+ * The personality decides field values; the stack writes bytes. Every packet a decoy
+ * sends goes through this model, probe or not, so ordinary traffic never contradicts
+ * what `nmap -O` measured. The stack fills the `In` records from wire views (reused
+ * objects, no allocation); the personality fills the reused `Reply` records.
+ */
+
+/** TCP flag bits as on the wire (NS is bit 8 of the 9-bit field). */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+  NS: 0x100,
+} as const;
+
+/** What the model may look at in an incoming TCP segment. */
+export interface TcpSegmentIn {
+  srcPort: number;
+  dstPort: number;
+  /** 9-bit flags (TcpFlag). */
+  flags: number;
+  /** The 3 reserved bits between data offset and NS (0-7). */
+  reserved: number;
+  seq: number;
+  ack: number;
+  window: number;
+  urgentPointer: number;
+  payloadLength: number;
+  /** Offered options: -1 / false when absent. */
+  mss: number;
+  wscale: number;
+  sackPermitted: boolean;
+  hasTimestamp: boolean;
+  tsVal: number;
+  tsEcr: number;
+  /** Incoming IP header fields. */
+  ipTtl: number;
+  ipDf: boolean;
+  ipId: number;
+  /** Capture time of the frame, milliseconds (fractional) since the epoch. */
+  timeMs: number;
+}
+
+/** A TCP segment the stack is asked to send. `options` is model-owned scratch, valid until the next call. */
+export interface TcpReply {
+  flags: number;
+  reserved: number;
+  seq: number;
+  ack: number;
+  window: number;
+  urgentPointer: number;
+  options: Buffer;
+  optionsLength: number;
+  /** Payload to carry (e.g. RST data for RD); null for none. */
+  payload: Buffer | null;
+  ttl: number;
+  df: boolean;
+  ipId: number;
+}
+
+/** Which IP ID counter a packet draws from (nmap's TI / CI / II tests). */
+export type IpIdKind = 'tcp-open' | 'tcp-closed' | 'icmp';
+
+export interface IcmpEchoIn {
+  code: number;
+  ipDf: boolean;
+  ipTtl: number;
+  ipTos: number;
+  timeMs: number;
+}
+
+export interface IcmpEchoReply {
+  code: number;
+  ttl: number;
+  df: boolean;
+  ipId: number;
+  tos: number;
+}
+
+/** How to build an ICMP port unreachable for a datagram to a closed UDP port. */
+export interface UdpUnreachableReply {
+  ttl: number;
+  df: boolean;
+  ipId: number;
+  tos: number;
+  /** ICMP bytes 4-7 (nmap's UN). */
+  unused: number;
+  /** Total IP length of the ICMP error (nmap's IPL): how much of the offending datagram is quoted. */
+  totalLength: number;
+  /** Overwrite the quoted IP total length with this, or -1 to keep it. */
+  quotedTotalLength: number;
+  /** Overwrite the quoted IP ID with this, or -1 to keep it. */
+  quotedIpId: number;
+  /** Quoted IP checksum: G = recompute after edits, Z = zero, I = wrong non-zero. */
+  quotedIpChecksum: 'G' | 'Z' | 'I';
+  /** Overwrite the quoted UDP checksum with this, or -1 to keep it. */
+  quotedUdpChecksum: number;
+  /** Corrupt a quoted payload byte (RUD=I). */
+  corruptQuotedPayload: boolean;
+}
+
+/** Segment shape inside an established connection (data, ACKs, FINs). */
+export interface ConnectionShape {
+  ttl: number;
+  df: boolean;
+  /** Receive window we advertise (before scaling). */
+  window: number;
+  /** Our window scale shift, or -1 if not negotiated. */
+  wscale: number;
+  mss: number;
+  timestamps: boolean;
+}
+
+export interface HostPersonality {
+  /** The fingerprint name (or `builtin:…`). */
+  readonly name: string;
+
+  /**
+   * A segment that belongs to no connection arrived at a port in `state`.
+   * Fill `out` and return true to send it, false to stay silent. A SYN/ACK returned for an
+   * open port makes the stack create a half-open connection with `out.seq` as ISN.
+   */
+  respondTcp(seg: TcpSegmentIn, state: 'open' | 'closed', out: TcpReply): boolean;
+
+  /** Shape of our segments on a connection the SYN `syn` opened. */
+  connectionShape(syn: TcpSegmentIn, out: ConnectionShape): void;
+
+  /** TCP timestamp value at `timeMs`, or -1 if this host sends no timestamps. */
+  tsVal(timeMs: number): number;
+
+  /** Next IP ID for a packet of `kind`. */
+  nextIpId(kind: IpIdKind, timeMs: number): number;
+
+  /** Echo request: fill `out` and return true to reply. */
+  respondIcmpEcho(req: IcmpEchoIn, out: IcmpEchoReply): boolean;
+
+  /** Datagram to a closed UDP port: fill `out` and return true to send port unreachable. */
+  respondUdpClosed(ipTotalLength: number, timeMs: number, out: UdpUnreachableReply): boolean;
+
+  /** Class vendor (e.g. `Microsoft`, `Cisco`) for choosing a MAC prefix; undefined if unknown. */
+  readonly vendor: string | undefined;
+}
