@@ -90,6 +90,10 @@ export interface DaemonEvent extends EventBase {
   address?: string;
 }
 
+export type DecoyEventKind = DecoyEvent['kind'];
+
 export interface EventSink {
+  /** False when nobody records events of this kind: lets the per-packet path skip building them. */
+  wants(kind: DecoyEventKind): boolean;
   emit(event: DecoyEvent): void;
 }

@@ -110,12 +110,18 @@ export interface UdpUnreachableReply {
 export interface ConnectionShape {
   ttl: number;
   df: boolean;
-  /** Receive window we advertise (before scaling). */
+  /** Receive window we advertise, in bytes (the stack divides by 2^wscale for the header). */
   window: number;
   /** Our window scale shift, or -1 if not negotiated. */
   wscale: number;
   mss: number;
   timestamps: boolean;
+}
+
+/** IP shape of UDP datagrams a service sends. */
+export interface DatagramShape {
+  ttl: number;
+  df: boolean;
 }
 
 export interface HostPersonality {
@@ -143,6 +149,9 @@ export interface HostPersonality {
 
   /** Datagram to a closed UDP port: fill `out` and return true to send port unreachable. */
   respondUdpClosed(ipTotalLength: number, timeMs: number, out: UdpUnreachableReply): boolean;
+
+  /** IP TTL and DF of UDP datagrams sent by services on this host. */
+  datagramShape(out: DatagramShape): void;
 
   /** Class vendor (e.g. `Microsoft`, `Cisco`) for choosing a MAC prefix; undefined if unknown. */
   readonly vendor: string | undefined;

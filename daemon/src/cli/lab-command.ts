@@ -1,0 +1,3 @@
+export async function runDemoLabCommand(_argv: string[]): Promise<void> {
+  throw new Error('lab: not wired yet');
+}

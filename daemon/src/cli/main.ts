@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load';
+import { describeConfig } from '../config/describe';
+import type { DecoydConfig } from '../config/types';
+import { Daemon, assemble, interfaceExists } from '../daemon';
+import { createLogger, PinoEventSink } from '../events/pino-sink';
+import { PcapLink } from '../link/pcap-link';
+import { openPersonalitySource } from '../personality/source';
+import { dropPrivileges } from './privileges';
+import { personalitiesCommand } from './personalities';
+
+const USAGE = `usage:
+  decoyd run --config FILE [--interface IF] [--user NAME]   run in the foreground, JSON log lines on stdout
+  decoyd check FILE                                         validate a config and print the resolved hosts
+  decoyd lab [--config FILE]                                build the demo lab of network namespaces and run decoyd in it
+  decoyd personalities search TEXT                          list nmap-os-db fingerprints whose name or class matches
+  decoyd personalities show NAME [--address IP]             the concrete values a host of that personality uses
+`;
+
+class UsageError extends Error {}
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`decoyd: ${message}\n`);
+  process.exit(code);
+}
+
+function readConfig(file: string): DecoydConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function run(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, interface: { type: 'string', short: 'i' }, user: { type: 'string', short: 'u' } } });
+  if (values.config === undefined) throw new UsageError('run needs --config FILE');
+  const cfg = readConfig(values.config);
+  const ifName = values.interface ?? cfg.interface;
+  if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
+  if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
+
+  const { logger, flush } = createLogger(cfg.log.level);
+  const events = new PinoEventSink(logger);
+  const personalities = openPersonalitySource(cfg, (msg) => events.emit({ kind: 'daemon.error', time: Date.now(), message: msg }));
+
+  let link: PcapLink;
+  try {
+    link = new PcapLink(ifName);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);
+  }
+  if (values.user !== undefined) {
+    try {
+      dropPrivileges(values.user);
+    } catch (err) {
+      link.close();
+      fail(err instanceof Error ? err.message : String(err), 1);
+    }
+  }
+
+  const started = Date.now();
+  let daemon: Daemon | null = null;
+  const parts = assemble(cfg, personalities, events, (f, n) => link.send(f, n), () => {
+    events.emit({
+      kind: 'daemon.start', time: Date.now(),
+      message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
+    });
+  });
+  daemon = new Daemon(parts, link);
+  daemon.start();
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    daemon?.stop();
+    events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}` });
+    flush();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function check(argv: string[]): void {
+  const file = argv[0];
+  if (file === undefined) throw new UsageError('check needs FILE');
+  const cfg = readConfig(file);
+  process.stdout.write(describeConfig(cfg));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': return run(rest);
+    case 'check': return check(rest);
+    case 'lab': {
+      const { runDemoLabCommand } = await import('./lab-command');
+      return runDemoLabCommand(rest);
+    }
+    case 'personalities': return personalitiesCommand(rest);
+    case undefined: case 'help': case '--help': case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`decoyd: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(err.message);
+  process.stderr.write(`decoyd: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

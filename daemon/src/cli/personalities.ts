@@ -1,0 +1,3 @@
+export function personalitiesCommand(_argv: string[]): void {
+  throw new Error('personalities: not wired yet');
+}

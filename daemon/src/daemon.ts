@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import type { DecoydConfig, PortRule, TemplateConfig } from './config/types';
+import { chooseMac, loadMacPrefixes } from './config/mac';
+import type { EventSink } from './events/event';
+import type { Link } from './link/link';
+import { hostSeed, type PersonalitySource } from './personality/factory';
+import { datagramServiceFor, streamServiceFor } from './services/builtin';
+import type { ClaimRangeRuntime } from './stack/address-manager';
+import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
+import { Engine } from './stack/engine';
+import { parseCidr, parseIp } from './wire/address';
+
+const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
+
+export function compileTemplate(t: TemplateConfig): TemplateRuntime {
+  const rt = new TemplateRuntime(t.name, t.personality, ACTION_CODE[t.defaults.tcp], ACTION_CODE[t.defaults.udp], t.defaults.icmp === 'open', t.dropRateIn / 100);
+  for (const rule of t.ports) {
+    const table = rule.proto === 'tcp' ? rt.tcp : rt.udp;
+    table[rule.port] = ACTION_CODE[rule.action];
+    if (rule.action !== 'open') continue;
+    if (rule.proto === 'tcp') rt.tcpServices.set(rule.port, streamServiceFor(rule.service));
+    else {
+      const svc = datagramServiceFor(rule.service);
+      if (svc !== undefined) rt.udpServices.set(rule.port, svc);
+    }
+  }
+  return rt;
+}
+
+export interface DaemonParts {
+  engine: Engine;
+  table: DecoyTable;
+  templates: Map<string, TemplateRuntime>;
+  staticHosts: DecoyHost[];
+  captureNetworks: string[];
+}
+
+/**
+ * Build the packet path for a configuration: compiled templates, decoy hosts with their MACs and
+ * lazily created personalities, and the engine. Nothing here touches the network.
+ */
+export function assemble(
+  cfg: DecoydConfig,
+  personalities: PersonalitySource,
+  events: EventSink,
+  send: (frame: Buffer, length: number) => void,
+  onReady: () => void,
+): DaemonParts {
+  const prefixes = loadMacPrefixes(cfg.macPrefixes);
+  const templates = new Map<string, TemplateRuntime>();
+  for (const [name, t] of cfg.templates) templates.set(name, compileTemplate(t));
+  const uptimeOf = (name: string): number | undefined => cfg.templates.get(name)?.uptime;
+  const ethernetOf = (name: string): string | undefined => cfg.templates.get(name)?.ethernet;
+
+  const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed'): DecoyHost => {
+    const mac = chooseMac(ethernetOf(template.name), personalities.vendorOf(template.personalityName), ip, prefixes);
+    return new DecoyHost(ip, mac, template, origin, (host) =>
+      personalities.create(template.personalityName, hostSeed(host.ip, template.name), uptimeOf(template.name)));
+  };
+
+  const table = new DecoyTable();
+  const claimRanges: ClaimRangeRuntime[] = cfg.claims.map((c) => {
+    const cidr = parseCidr(c.range);
+    const template = templates.get(c.template);
+    if (cidr === null || template === undefined) throw new Error(`${c.origin}: bad claim ${c.range} ${c.template}`);
+    return { network: cidr.network, size: cidr.size, template };
+  });
+  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady });
+  const staticHosts = cfg.hosts.map((h) => {
+    const template = templates.get(h.template);
+    if (template === undefined) throw new Error(`${h.origin}: unknown template ${h.template}`);
+    return createHost(parseIp(h.address), template, 'static');
+  });
+  return { engine, table, templates, staticHosts, captureNetworks: captureNetworksFor(cfg) };
+}
+
+/** /24s holding static hosts plus every claim range: what the capture filter lets through. */
+export function captureNetworksFor(cfg: DecoydConfig): string[] {
+  const nets = new Set<string>();
+  for (const h of cfg.hosts) {
+    const ip = parseIp(h.address);
+    nets.add(`${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.0/24`);
+  }
+  for (const c of cfg.claims) nets.add(c.range);
+  return [...nets];
+}
+
+export function interfaceExists(name: string): boolean {
+  return /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && existsSync(`/sys/class/net/${name}`);
+}
+
+/** Runs the engine on a link until stopped. */
+export class Daemon {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(readonly parts: DaemonParts, private readonly link: Link) {}
+
+  start(now = Date.now()): void {
+    const engine = this.parts.engine;
+    this.link.setCaptureNetworks(this.parts.captureNetworks);
+    this.link.onFrame((frame, length, timeMs) => engine.handleFrame(frame, length, timeMs));
+    this.timer = setInterval(() => engine.tick(Date.now()), 100);
+    engine.addresses.bindStatic(this.parts.staticHosts, now);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    const now = Date.now();
+    this.parts.engine.tcp.closeAll();
+    this.parts.engine.addresses.releaseAll(now);
+    this.link.close();
+  }
+}

@@ -1,0 +1,105 @@
+import type { FrameHandler, Link } from './link';
+
+/** The parts of node_pcap's native binding we use (it ships no types). */
+interface NativePcapSession {
+  open_live(
+    device: string, filter: string, bufferSize: number, snapLength: number, outfile: string,
+    packetReady: () => void, monitor: boolean, bufferTimeout: number, warning: (msg: string) => void, promiscuous: boolean,
+  ): string;
+  dispatch(buf: Buffer, header: Buffer): number;
+  inject(buf: Buffer): void;
+  start_polling(): void;
+  close(): void;
+  read_callback: (() => void) | null;
+}
+
+interface NativePcapBinding {
+  PcapSession: new () => NativePcapSession;
+}
+
+function loadBinding(): NativePcapBinding {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require('pcap/build/Release/pcap_binding') as NativePcapBinding;
+}
+
+export interface PcapLinkOptions {
+  /** Capture buffer in bytes (kernel ring). */
+  bufferSize: number;
+  snapLength: number;
+}
+
+/**
+ * A Link over libpcap: immediate mode, promiscuous, a BPF filter narrowed to ARP and the IPv4
+ * networks decoyd answers for, and inject for transmit. The native binding writes every packet
+ * into one reused Buffer, so frames are parsed in place and nothing is allocated per packet here.
+ */
+export class PcapLink implements Link {
+  private session: NativePcapSession;
+  private handler: FrameHandler = () => {};
+  private readonly rx: Buffer;
+  private readonly header = Buffer.alloc(16);
+  private filter: string;
+  private closed = false;
+
+  constructor(readonly name: string, private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
+    this.rx = Buffer.alloc(opts.snapLength);
+    this.filter = buildCaptureFilter([]);
+    this.session = this.open(this.filter);
+  }
+
+  onFrame(handler: FrameHandler): void {
+    this.handler = handler;
+  }
+
+  send(frame: Buffer, length: number): void {
+    if (this.closed) return;
+    this.session.inject(length === frame.length ? frame : frame.subarray(0, length));
+  }
+
+  setCaptureNetworks(cidrs: string[]): void {
+    const filter = buildCaptureFilter(cidrs);
+    if (filter === this.filter || this.closed) return;
+    // libpcap cannot swap the filter of a live handle through this binding: open the new handle first,
+    // then close the old, so no frame window is lost.
+    const next = this.open(filter);
+    const old = this.session;
+    this.session = next;
+    this.filter = filter;
+    old.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.close();
+  }
+
+  private open(filter: string): NativePcapSession {
+    const binding = loadBinding();
+    const session = new binding.PcapSession();
+    const rx = this.rx;
+    const header = this.header;
+    const onPacket = (): void => {
+      const caplen = header.readUInt32LE(8);
+      const timeMs = header.readUInt32LE(0) * 1000 + header.readUInt32LE(4) / 1000;
+      this.handler(rx, Math.min(caplen, rx.length), timeMs);
+    };
+    // bufferTimeout 0 selects immediate mode in the binding: each frame is delivered at once.
+    session.open_live(this.name, filter, this.opts.bufferSize, this.opts.snapLength, '', onPacket, false, 0, () => {}, true);
+    session.read_callback = () => {
+      session.dispatch(rx, header);
+    };
+    session.start_polling();
+    return session;
+  }
+}
+
+/**
+ * `inbound` keeps our own injected frames out on Linux; the rest narrows IPv4 to decoy networks.
+ * Too many networks would overflow the kernel's BPF size limit, so beyond 64 we accept all IPv4.
+ */
+export function buildCaptureFilter(cidrs: string[]): string {
+  if (cidrs.length === 0) return 'inbound and arp';
+  if (cidrs.length > 64) return 'inbound and (arp or ip)';
+  return `inbound and (arp or (ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')})))`;
+}

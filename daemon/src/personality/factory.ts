@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { HostPersonality } from './host-personality';
+import { LinuxLikePersonality } from './linux-like-personality';
+
+/** A stable per-host seed: same address and template, same answers across restarts. */
+export function hostSeed(ip: number, templateName: string): number {
+  return createHash('sha256').update(`${ip}/${templateName}`).digest().readUInt32BE(0);
+}
+
+export interface PersonalitySource {
+  /** Class vendor of a personality name, for MAC choice; undefined if unknown. */
+  vendorOf(name: string | undefined): string | undefined;
+  /** Build a host's personality. */
+  create(name: string | undefined, seed: number, uptimeSeconds: number | undefined): HostPersonality;
+}
+
+/** Used when no OS database is available: every host runs the built-in Linux-like model. */
+export class BuiltinPersonalitySource implements PersonalitySource {
+  vendorOf(): string | undefined {
+    return 'Linux';
+  }
+  create(_name: string | undefined, seed: number, uptimeSeconds: number | undefined): HostPersonality {
+    return new LinuxLikePersonality(seed, uptimeSeconds);
+  }
+}

@@ -1,0 +1,294 @@
+import type { ClaimSettings } from '../config/types';
+import type { DecoyEvent, EventSink } from '../events/event';
+import { ipToString, isMulticastMac, macToNumber, macToString } from '../wire/address';
+import { ArpOp, type ArpView, ARP_LEN, writeArp } from '../wire/arp';
+import { ETH_HEADER_LEN, EtherType, writeEthernet } from '../wire/ethernet';
+import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
+import type { FrameBuilder } from './frame-builder';
+
+const BROADCAST = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const ZERO_MAC = Buffer.alloc(6);
+
+export interface ClaimRangeRuntime {
+  network: number;
+  size: number;
+  template: TemplateRuntime;
+}
+
+export interface AddressManagerOptions {
+  settings: ClaimSettings;
+  claimRanges: ClaimRangeRuntime[];
+  maxCandidates: number;
+  /** How long an address stays known as someone else's after we last saw them use it. */
+  ownerMemoryMs: number;
+  /** After a refused or released static binding, probe again this much later. */
+  reprobeAfterMs: number;
+  /** Second gratuitous announcement, RFC 5227 ANNOUNCE_INTERVAL. */
+  announceIntervalMs: number;
+}
+
+interface StaticBinding {
+  host: DecoyHost;
+  phase: 'probing' | 'active' | 'refused';
+  /** Next action time: second probe, end of probing, second announcement or re-probe. */
+  nextAt: number;
+  probesSent: number;
+  announcesSent: number;
+  /** Still counted in the start-up probing that gates readiness. */
+  initialPending: boolean;
+}
+
+interface ClaimCandidate {
+  firstAt: number;
+  requests: number;
+}
+
+/**
+ * Owns the life of every decoy address on the LAN: RFC 5227 probing and announcement of static
+ * bindings, arpd-style dynamic claiming of unanswered addresses, answering ARP, and giving an
+ * address up the moment a real owner shows itself.
+ */
+export class AddressManager {
+  private readonly statics = new Map<number, StaticBinding>();
+  private readonly candidates = new Map<number, ClaimCandidate>();
+  /** Addresses seen in use by another MAC: ip → time last seen. */
+  private readonly owned = new Map<number, number>();
+  private pendingProbes = 0;
+  private readyNotified = false;
+
+  constructor(
+    private readonly table: DecoyTable,
+    private readonly tx: FrameBuilder,
+    private readonly events: EventSink,
+    private readonly opts: AddressManagerOptions,
+    private readonly createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost,
+    private readonly onReady: () => void,
+  ) {}
+
+  /** Register static bindings; probing starts at `now` (or they go live at once when probing is off). */
+  bindStatic(hosts: DecoyHost[], now: number): void {
+    for (const host of hosts) {
+      const b: StaticBinding = { host, phase: 'probing', nextAt: now, probesSent: 0, announcesSent: 0, initialPending: false };
+      this.statics.set(host.ip, b);
+      this.table.registerMac(host);
+      if (this.opts.settings.probeBeforeBind) {
+        this.pendingProbes++;
+        b.initialPending = true;
+        this.sendProbe(host);
+        b.probesSent = 1;
+        b.nextAt = now + this.opts.settings.probeWaitMs / 2;
+      } else {
+        this.activate(b, now);
+      }
+    }
+    this.maybeReady();
+  }
+
+  get activeCount(): number { return this.table.size; }
+
+  /** Handle a validated ARP packet from a frame whose source MAC is not ours. */
+  handleArp(arp: ArpView, frame: Buffer, now: number): void {
+    const sip = arp.senderIp;
+    const tip = arp.targetIp;
+    const shaOff = arp.senderMacOffset;
+    // Linux ignores ARP whose sender hardware address is multicast/broadcast.
+    if (isMulticastMac(frame, shaOff)) return;
+
+    if (sip !== 0) {
+      if (!isUsableUnicast(sip)) return; // 255.255.255.255, 127/8, multicast, class E: real stacks ignore
+      this.noteOwner(sip, frame, shaOff, now);
+    } else if (arp.op === ArpOp.REQUEST) {
+      // An RFC 5227 probe: someone is about to take `tip`. A claimed address yields to it; no reply is sent.
+      this.noteProbeFor(tip, frame, shaOff, now);
+      return;
+    }
+
+    if (arp.op !== ArpOp.REQUEST) return;
+    if (!isUsableUnicast(tip) || tip === sip) return; // gratuitous announcements need no answer
+
+    const host = this.table.get(tip);
+    if (host !== undefined) {
+      this.reply(host, arp, frame, now);
+      return;
+    }
+    this.considerClaim(tip, arp, frame, now);
+  }
+
+  /** Note a peer seen using `ip` in an IPv4 frame (source address): evidence that it is owned. */
+  noteIpv4Source(ip: number, frame: Buffer, srcMacOff: number, now: number): void {
+    if (this.inClaimRange(ip) || this.statics.has(ip)) this.noteOwner(ip, frame, srcMacOff, now);
+  }
+
+  /** Timers: probing, announcements, re-probes, forgetting stale state. Called every ~100 ms. */
+  tick(now: number): void {
+    for (const b of this.statics.values()) {
+      if (now < b.nextAt) continue;
+      if (b.phase === 'probing') {
+        if (b.probesSent < 2) {
+          this.sendProbe(b.host);
+          b.probesSent++;
+          b.nextAt = now + this.opts.settings.probeWaitMs / 2;
+        } else {
+          this.resolveInitial(b);
+          this.activate(b, now);
+        }
+      } else if (b.phase === 'active') {
+        if (b.announcesSent < 2) {
+          this.announce(b.host);
+          b.announcesSent++;
+          b.nextAt = b.announcesSent < 2 ? now + this.opts.announceIntervalMs : Infinity;
+        }
+      } else if (b.phase === 'refused') {
+        b.phase = 'probing';
+        b.probesSent = 1;
+        this.sendProbe(b.host);
+        b.nextAt = now + this.opts.settings.probeWaitMs / 2;
+      }
+    }
+    this.maybeReady();
+    const window = this.opts.settings.windowMs;
+    for (const [ip, c] of this.candidates) if (now - c.firstAt > window * 2) this.candidates.delete(ip);
+    for (const [ip, seen] of this.owned) if (now - seen > this.opts.ownerMemoryMs) this.owned.delete(ip);
+  }
+
+  /** Give up every address (shutdown). */
+  releaseAll(now: number): void {
+    for (const host of [...this.table.hosts()]) this.release(host, now, 'shutdown', undefined);
+  }
+
+  private resolveInitial(b: StaticBinding): void {
+    if (b.initialPending) {
+      b.initialPending = false;
+      this.pendingProbes--;
+    }
+  }
+
+  private maybeReady(): void {
+    if (!this.readyNotified && this.pendingProbes === 0) {
+      this.readyNotified = true;
+      this.onReady();
+    }
+  }
+
+  private activate(b: StaticBinding, now: number): void {
+    b.phase = 'active';
+    this.table.add(b.host);
+    this.announce(b.host);
+    b.announcesSent = 1;
+    b.nextAt = now + this.opts.announceIntervalMs;
+    this.emit({ kind: 'arp.announce', time: now, address: b.host.ipText, mac: b.host.macText, template: b.host.template.name });
+  }
+
+  private noteOwner(ip: number, frame: Buffer, macOff: number, now: number): void {
+    const macKey = macToNumber(frame, macOff);
+    if (this.table.isOurMac(macKey)) return;
+    const host = this.table.get(ip);
+    const b = this.statics.get(ip);
+    if (host !== undefined) {
+      this.release(host, now, 'owner-appeared', macToString(frame, macOff));
+    } else if (b !== undefined && b.phase === 'probing') {
+      this.refuse(b, now, macToString(frame, macOff));
+    }
+    if (this.inClaimRange(ip)) {
+      this.owned.set(ip, now);
+      this.candidates.delete(ip);
+    }
+  }
+
+  private noteProbeFor(ip: number, frame: Buffer, macOff: number, now: number): void {
+    if (this.table.isOurMac(macToNumber(frame, macOff))) return;
+    const host = this.table.get(ip);
+    if (host !== undefined && host.origin === 'claimed') {
+      this.release(host, now, 'probed-by-other', macToString(frame, macOff));
+      this.owned.set(ip, now);
+    } else if (host === undefined) {
+      const b = this.statics.get(ip);
+      if (b !== undefined && b.phase === 'probing') this.refuse(b, now, macToString(frame, macOff));
+      if (this.inClaimRange(ip)) this.owned.set(ip, now);
+    }
+  }
+
+  private refuse(b: StaticBinding, now: number, otherMac: string): void {
+    this.resolveInitial(b);
+    b.phase = 'refused';
+    b.nextAt = now + this.opts.reprobeAfterMs;
+    this.emit({ kind: 'arp.conflict', time: now, address: b.host.ipText, mac: b.host.macText, peerMac: otherMac, template: b.host.template.name, reason: 'in use by another host; binding refused' });
+  }
+
+  private release(host: DecoyHost, now: number, reason: string, otherMac: string | undefined): void {
+    this.table.remove(host.ip);
+    if (host.origin === 'claimed') this.table.unregisterMac(host);
+    const b = this.statics.get(host.ip);
+    if (b !== undefined && reason !== 'shutdown') {
+      b.phase = 'refused';
+      b.nextAt = now + this.opts.reprobeAfterMs;
+    }
+    this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, peerMac: otherMac, template: host.template.name, reason });
+  }
+
+  private considerClaim(ip: number, arp: ArpView, frame: Buffer, now: number): void {
+    const range = this.rangeOf(ip);
+    if (range === undefined || this.owned.has(ip) || this.statics.has(ip)) return;
+    let c = this.candidates.get(ip);
+    if (c === undefined || now - c.firstAt > this.opts.settings.windowMs) {
+      if (c === undefined && this.candidates.size >= this.opts.maxCandidates) {
+        const oldest = this.candidates.keys().next();
+        if (!oldest.done) this.candidates.delete(oldest.value);
+      }
+      c = { firstAt: now, requests: 0 };
+      this.candidates.set(ip, c);
+    }
+    c.requests++;
+    if (c.requests < this.opts.settings.tries) return;
+    this.candidates.delete(ip);
+    const host = this.createHost(ip, range.template, 'claimed');
+    this.table.registerMac(host);
+    this.table.add(host);
+    this.emit({ kind: 'arp.claim', time: now, address: host.ipText, mac: host.macText, template: range.template.name, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, arp.senderMacOffset), reason: `${this.opts.settings.tries} unanswered requests` });
+    this.reply(host, arp, frame, now);
+  }
+
+  private reply(host: DecoyHost, arp: ArpView, frame: Buffer, now: number): void {
+    const buf = this.tx.buf;
+    const shaOff = arp.senderMacOffset;
+    writeEthernet(buf, frame, shaOff, host.mac, EtherType.ARP);
+    writeArp(buf, ETH_HEADER_LEN, ArpOp.REPLY, host.mac, host.ip, frame, shaOff, arp.senderIp);
+    this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
+    {
+      this.emit({ kind: 'arp.reply', time: now, address: host.ipText, mac: host.macText, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, shaOff) });
+    }
+  }
+
+  /** RFC 5227 probe: sender IP 0.0.0.0 so that nobody's cache learns anything from it. */
+  private sendProbe(host: DecoyHost): void {
+    const buf = this.tx.buf;
+    writeEthernet(buf, BROADCAST, 0, host.mac, EtherType.ARP);
+    writeArp(buf, ETH_HEADER_LEN, ArpOp.REQUEST, host.mac, 0, ZERO_MAC, 0, host.ip);
+    this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
+  }
+
+  /** Gratuitous ARP request (sender = target = our address), as Linux sends on address configuration. */
+  private announce(host: DecoyHost): void {
+    const buf = this.tx.buf;
+    writeEthernet(buf, BROADCAST, 0, host.mac, EtherType.ARP);
+    writeArp(buf, ETH_HEADER_LEN, ArpOp.REQUEST, host.mac, host.ip, ZERO_MAC, 0, host.ip);
+    this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
+  }
+
+  private rangeOf(ip: number): ClaimRangeRuntime | undefined {
+    for (const r of this.opts.claimRanges) if (ip >= r.network && ip < r.network + r.size) return r;
+    return undefined;
+  }
+
+  private inClaimRange(ip: number): boolean {
+    return this.rangeOf(ip) !== undefined;
+  }
+
+  private emit(e: DecoyEvent): void { this.events.emit(e); }
+}
+
+/** Unicast IPv4 a host may use: not 0/8, 127/8, multicast, class E or broadcast. */
+export function isUsableUnicast(ip: number): boolean {
+  const a = ip >>> 24;
+  return a !== 0 && a !== 127 && a < 224;
+}

@@ -1,0 +1,96 @@
+import type { HostPersonality } from '../personality/host-personality';
+import type { DatagramService, StreamService } from '../services/service';
+import { ipToString, macToNumber, macToString } from '../wire/address';
+
+/** Port actions packed into a byte per port. */
+export const PortState = { RESET: 0, OPEN: 1, BLOCK: 2 } as const;
+export type PortStateCode = (typeof PortState)[keyof typeof PortState];
+
+/** A template compiled for per-packet lookups: one byte per port and protocol. */
+export class TemplateRuntime {
+  readonly tcp = new Uint8Array(65536);
+  readonly udp = new Uint8Array(65536);
+  readonly tcpServices = new Map<number, StreamService>();
+  readonly udpServices = new Map<number, DatagramService>();
+
+  constructor(
+    readonly name: string,
+    readonly personalityName: string | undefined,
+    tcpDefault: PortStateCode,
+    udpDefault: PortStateCode,
+    readonly icmpOpen: boolean,
+    /** Probability (0-1) of silently dropping an inbound packet. */
+    readonly dropRate: number,
+  ) {
+    this.tcp.fill(tcpDefault);
+    this.udp.fill(udpDefault);
+  }
+}
+
+export type HostOrigin = 'static' | 'claimed';
+
+/** One emulated host. Its personality is created on first use so that a /16 of idle decoys stays cheap. */
+export class DecoyHost {
+  readonly ipText: string;
+  readonly macText: string;
+  readonly macKey: number;
+  private personalityInstance: HostPersonality | null = null;
+
+  constructor(
+    readonly ip: number,
+    readonly mac: Buffer,
+    readonly template: TemplateRuntime,
+    readonly origin: HostOrigin,
+    private readonly personalityFactory: (host: DecoyHost) => HostPersonality,
+  ) {
+    this.ipText = ipToString(ip);
+    this.macText = macToString(mac);
+    this.macKey = macToNumber(mac, 0);
+  }
+
+  get personality(): HostPersonality {
+    if (this.personalityInstance === null) this.personalityInstance = this.personalityFactory(this);
+    return this.personalityInstance;
+  }
+}
+
+/** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */
+export class DecoyTable {
+  private readonly byIp = new Map<number, DecoyHost>();
+  private readonly macUse = new Map<number, number>();
+
+  get size(): number { return this.byIp.size; }
+
+  get(ip: number): DecoyHost | undefined { return this.byIp.get(ip); }
+
+  has(ip: number): boolean { return this.byIp.has(ip); }
+
+  add(host: DecoyHost): void {
+    this.byIp.set(host.ip, host);
+  }
+
+  /**
+   * Mark a host's MAC as ours from the moment it may transmit (probing included), so that
+   * our own frames echoed by the capture are never mistaken for another owner.
+   */
+  registerMac(host: DecoyHost): void {
+    this.macUse.set(host.macKey, (this.macUse.get(host.macKey) ?? 0) + 1);
+  }
+
+  unregisterMac(host: DecoyHost): void {
+    const n = (this.macUse.get(host.macKey) ?? 1) - 1;
+    if (n <= 0) this.macUse.delete(host.macKey);
+    else this.macUse.set(host.macKey, n);
+  }
+
+  remove(ip: number): DecoyHost | undefined {
+    const host = this.byIp.get(ip);
+    if (host === undefined) return undefined;
+    this.byIp.delete(ip);
+    return host;
+  }
+
+  isOurMac(macKey: number): boolean { return this.macUse.has(macKey); }
+
+  hosts(): IterableIterator<DecoyHost> { return this.byIp.values(); }
+}

@@ -1,0 +1,181 @@
+import type { ClaimSettings, Limits } from '../config/types';
+import type { EventSink } from '../events/event';
+import { ipToString, macEquals, macToNumber } from '../wire/address';
+import { ArpView } from '../wire/arp';
+import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
+import { IcmpView } from '../wire/icmp';
+import { IpProto, Ipv4View } from '../wire/ipv4';
+import { malformedName, Malformed } from '../wire/malformed';
+import { TcpView } from '../wire/tcp';
+import { UdpView } from '../wire/udp';
+import { AddressManager, type ClaimRangeRuntime, isUsableUnicast } from './address-manager';
+import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
+import { FrameBuilder } from './frame-builder';
+import { IcmpResponder } from './icmp-responder';
+import { Reassembler } from './reassembly';
+import { TcpEngine } from './tcp/tcp-engine';
+import { UdpHandler } from './udp-handler';
+import { UnreachableCode } from '../wire/icmp';
+
+export interface EngineOptions {
+  limits: Limits;
+  claim: ClaimSettings;
+  claimRanges: ClaimRangeRuntime[];
+  table: DecoyTable;
+  events: EventSink;
+  send: (frame: Buffer, length: number) => void;
+  createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost;
+  onReady: () => void;
+  /** Source of randomness for droprate (tests pass a seeded one). */
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface EngineCounters {
+  frames: number;
+  ownFrames: number;
+  malformed: number;
+  notForUs: number;
+}
+
+/**
+ * The single entry point of the packet path: a captured frame goes in, replies go out through
+ * `send`, and every decision becomes an event. No I/O of its own and no clock but the injected one.
+ */
+export class Engine {
+  readonly addresses: AddressManager;
+  readonly tcp: TcpEngine;
+  readonly counters: EngineCounters = { frames: 0, ownFrames: 0, malformed: 0, notForUs: 0 };
+  private readonly tx: FrameBuilder;
+  private readonly icmp: IcmpResponder;
+  private readonly udp: UdpHandler;
+  private readonly reassembler: Reassembler;
+  private readonly arpView = new ArpView();
+  private readonly ipView = new Ipv4View();
+  private readonly tcpView = new TcpView();
+  private readonly udpView = new UdpView();
+  private readonly icmpView = new IcmpView();
+  private readonly random: () => number;
+  private lastIdleCheck = 0;
+
+  constructor(private readonly opts: EngineOptions) {
+    const now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.tx = new FrameBuilder(opts.send);
+    this.addresses = new AddressManager(opts.table, this.tx, opts.events, {
+      settings: opts.claim,
+      claimRanges: opts.claimRanges,
+      maxCandidates: opts.limits.maxClaimCandidates,
+      ownerMemoryMs: 60000,
+      reprobeAfterMs: 60000,
+      announceIntervalMs: 2000,
+    }, opts.createHost, opts.onReady);
+    this.tcp = new TcpEngine(this.tx, opts.events, opts.limits, now);
+    this.icmp = new IcmpResponder(this.tx, opts.events);
+    this.udp = new UdpHandler(this.tx, this.icmp, opts.events);
+    this.reassembler = new Reassembler(opts.limits.maxReassemblies, opts.limits.maxReassemblyBytes, opts.limits.reassemblyTimeoutMs);
+  }
+
+  /** Process one captured frame. `frame` is only borrowed for the duration of the call. */
+  handleFrame(frame: Buffer, length: number, timeMs: number): void {
+    this.counters.frames++;
+    if (length < ETH_HEADER_LEN) return;
+    // The capture also sees what we inject: never take our own frames as input.
+    if (this.opts.table.isOurMac(macToNumber(frame, ETH_SRC))) {
+      this.counters.ownFrames++;
+      return;
+    }
+    const type = etherType(frame);
+    if (type === EtherType.ARP) {
+      if (this.arpView.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN) === Malformed.OK) {
+        this.addresses.handleArp(this.arpView, frame, timeMs);
+      } else {
+        this.counters.malformed++;
+      }
+    } else if (type === EtherType.IPV4) {
+      this.handleIpv4(frame, length, timeMs);
+    }
+  }
+
+  tick(now: number): void {
+    this.addresses.tick(now);
+    this.tcp.tick(now);
+    this.reassembler.expire(now);
+    if (now - this.lastIdleCheck >= 5000) {
+      this.lastIdleCheck = now;
+      this.tcp.expireIdle(now);
+    }
+  }
+
+  private handleIpv4(frame: Buffer, length: number, timeMs: number): void {
+    const ip = this.ipView;
+    const status = ip.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN);
+    if (status !== Malformed.OK) {
+      this.drop(malformedName(status), timeMs, -1, -1);
+      return;
+    }
+    const src = ip.src;
+    this.addresses.noteIpv4Source(src, frame, ETH_SRC, timeMs);
+    const host = this.opts.table.get(ip.dst);
+    // A host takes only frames sent to its own MAC; one that does not route never forwards the rest.
+    if (host === undefined || !macEquals(frame, ETH_DST, host.mac, 0)) {
+      this.counters.notForUs++;
+      return;
+    }
+    if (!isUsableUnicast(src) || src === ip.dst) {
+      this.drop('martian-source', timeMs, src, ip.dst);
+      return;
+    }
+    if (host.template.dropRate > 0 && this.random() < host.template.dropRate) {
+      this.drop('droprate', timeMs, src, ip.dst);
+      return;
+    }
+    if (ip.isFragment) {
+      const r = this.reassembler.add(frame, ip, timeMs);
+      if (r.status === 'dropped') this.drop(r.reason, timeMs, src, ip.dst);
+      if (r.status !== 'complete') return;
+      // Continue with the reassembled datagram in its own buffer.
+      const whole = new Ipv4View();
+      if (whole.wrap(r.frame, ETH_HEADER_LEN, r.length - ETH_HEADER_LEN) !== Malformed.OK) return;
+      this.dispatch(host, r.frame, whole, timeMs);
+      return;
+    }
+    this.dispatch(host, frame, ip, timeMs);
+  }
+
+  private dispatch(host: DecoyHost, frame: Buffer, ip: Ipv4View, timeMs: number): void {
+    const off = ip.payloadOffset;
+    const len = ip.payloadLength;
+    let status: number;
+    switch (ip.protocol) {
+      case IpProto.TCP:
+        status = this.tcpView.wrap(frame, off, len);
+        if (status === Malformed.OK) this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
+        break;
+      case IpProto.UDP:
+        status = this.udpView.wrap(frame, off, len);
+        if (status === Malformed.OK) this.udp.handle(host, frame, ip, this.udpView, timeMs);
+        break;
+      case IpProto.ICMP:
+        status = this.icmpView.wrap(frame, off, len);
+        if (status === Malformed.OK) this.icmp.handle(host, frame, ip, this.icmpView, timeMs);
+        break;
+      default:
+        // No such transport: a host answers protocol unreachable (nmap -sO reads this as closed).
+        status = Malformed.OK;
+        this.icmp.sendUnreachable(host, frame, ip, UnreachableCode.PROTOCOL, timeMs);
+        break;
+    }
+    if (status !== Malformed.OK) this.drop(malformedName(status), timeMs, ip.src, ip.dst);
+  }
+
+  private drop(reason: string, timeMs: number, src: number, dst: number): void {
+    this.counters.malformed++;
+    if (!this.opts.events.wants('drop')) return;
+    this.opts.events.emit({
+      kind: 'drop', time: timeMs, reason,
+      srcIp: src >= 0 ? ipToString(src) : undefined,
+      dstIp: dst >= 0 ? ipToString(dst) : undefined,
+    });
+  }
+}

@@ -1,0 +1,89 @@
+import type { EventSink } from '../events/event';
+import type { IcmpEchoIn, IcmpEchoReply, UdpUnreachableReply } from '../personality/host-personality';
+import { ipToString, macToString } from '../wire/address';
+import { internetChecksum } from '../wire/checksum';
+import { ETH_DST, ETH_SRC } from '../wire/ethernet';
+import { finishIcmp, ICMP_HEADER_LEN, IcmpType, type IcmpView } from '../wire/icmp';
+import { IpProto, type Ipv4View } from '../wire/ipv4';
+import type { DecoyHost } from './decoy-table';
+import { type FrameBuilder, L4_OFF, MAX_FRAME } from './frame-builder';
+
+/** ICMP for decoys: echo replies and the unreachable errors a host sends, all shaped by the personality. */
+export class IcmpResponder {
+  private readonly echoIn: IcmpEchoIn = { code: 0, ipDf: false, ipTtl: 0, ipTos: 0, timeMs: 0 };
+  private readonly echoOut: IcmpEchoReply = { code: 0, ttl: 64, df: false, ipId: 0, tos: 0 };
+  private readonly unreach: UdpUnreachableReply = {
+    ttl: 64, df: false, ipId: 0, tos: 0, unused: 0, totalLength: 576, quotedTotalLength: -1, quotedIpId: -1,
+    quotedIpChecksum: 'G', quotedUdpChecksum: -1, corruptQuotedPayload: false,
+  };
+
+  constructor(private readonly tx: FrameBuilder, private readonly events: EventSink) {}
+
+  handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, icmp: IcmpView, timeMs: number): void {
+    let answer = 'none';
+    if (icmp.type === IcmpType.ECHO_REQUEST && host.template.icmpOpen) {
+      const req = this.echoIn;
+      req.code = icmp.code;
+      req.ipDf = ip.df;
+      req.ipTtl = ip.ttl;
+      req.ipTos = ip.tos;
+      req.timeMs = timeMs;
+      const out = this.echoOut;
+      if (host.personality.respondIcmpEcho(req, out) && icmp.length <= MAX_FRAME - L4_OFF) {
+        const buf = this.tx.buf;
+        frame.copy(buf, L4_OFF, icmp.off, icmp.off + icmp.length);
+        buf[L4_OFF] = IcmpType.ECHO_REPLY;
+        buf[L4_OFF + 1] = out.code;
+        finishIcmp(buf, L4_OFF, icmp.length);
+        this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, icmp.length, out.ttl, out.df, out.ipId, out.tos);
+        answer = 'echo-reply';
+      }
+    }
+    if (this.events.wants('icmp')) {
+      this.events.emit({
+        kind: 'icmp', time: timeMs, srcMac: macToString(frame, ETH_SRC), dstMac: macToString(frame, ETH_DST),
+        srcIp: ipToString(ip.src), dstIp: host.ipText, type: icmp.type, code: icmp.code, answer,
+      });
+    }
+  }
+
+  /**
+   * Send destination unreachable (`code` 3 = port, 2 = protocol) quoting the offending datagram as
+   * the personality says (U1). Returns false when the personality stays silent.
+   */
+  sendUnreachable(host: DecoyHost, frame: Buffer, ip: Ipv4View, code: number, timeMs: number): boolean {
+    const out = this.unreach;
+    if (!host.personality.respondUdpClosed(ip.totalLength, timeMs, out)) return false;
+    const buf = this.tx.buf;
+    const maxQuote = MAX_FRAME - L4_OFF - ICMP_HEADER_LEN;
+    // The error's IP total length (nmap's IPL) fixes how much of the datagram is quoted.
+    const quote = Math.max(0, Math.min(out.totalLength - 20 - ICMP_HEADER_LEN, ip.totalLength, maxQuote));
+    const q = L4_OFF + ICMP_HEADER_LEN;
+    buf[L4_OFF] = IcmpType.DEST_UNREACHABLE;
+    buf[L4_OFF + 1] = code;
+    buf.writeUInt32BE(out.unused >>> 0, L4_OFF + 4);
+    frame.copy(buf, q, ip.off, ip.off + quote);
+    const hl = ip.headerLength;
+    if (quote >= hl) {
+      if (out.quotedTotalLength >= 0) buf.writeUInt16BE(out.quotedTotalLength & 0xffff, q + 2);
+      if (out.quotedIpId >= 0) buf.writeUInt16BE(out.quotedIpId & 0xffff, q + 4);
+      if (out.quotedIpChecksum === 'G') {
+        buf[q + 10] = 0; buf[q + 11] = 0;
+        buf.writeUInt16BE(internetChecksum(buf, q, q + hl), q + 10);
+      } else if (out.quotedIpChecksum === 'Z') {
+        buf[q + 10] = 0; buf[q + 11] = 0;
+      } else {
+        const good = (() => { buf[q + 10] = 0; buf[q + 11] = 0; return internetChecksum(buf, q, q + hl); })();
+        buf.writeUInt16BE((good ^ 0x5a5a) || 1, q + 10);
+      }
+      if (ip.protocol === IpProto.UDP && quote >= hl + 8) {
+        if (out.quotedUdpChecksum >= 0) buf.writeUInt16BE(out.quotedUdpChecksum & 0xffff, q + hl + 6);
+        if (out.corruptQuotedPayload && quote > hl + 8) buf[q + hl + 8] ^= 0xff;
+      }
+    }
+    const len = ICMP_HEADER_LEN + quote;
+    finishIcmp(buf, L4_OFF, len);
+    this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, len, out.ttl, out.df, out.ipId, out.tos);
+    return true;
+  }
+}

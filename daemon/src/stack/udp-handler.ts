@@ -1,0 +1,66 @@
+import type { EventSink } from '../events/event';
+import type { DatagramShape } from '../personality/host-personality';
+import { ipToString, macToString } from '../wire/address';
+import { ETH_DST, ETH_SRC } from '../wire/ethernet';
+import { UnreachableCode } from '../wire/icmp';
+import { IpProto, type Ipv4View } from '../wire/ipv4';
+import { UDP_HEADER_LEN, type UdpView, writeUdp } from '../wire/udp';
+import { type DecoyHost, PortState } from './decoy-table';
+import { type FrameBuilder, L4_OFF, MAX_FRAME } from './frame-builder';
+import type { IcmpResponder } from './icmp-responder';
+
+/** UDP for decoys: closed ports answer ICMP port unreachable, open ports hand datagrams to a service. */
+export class UdpHandler {
+  private readonly shape: DatagramShape = { ttl: 64, df: false };
+
+  constructor(
+    private readonly tx: FrameBuilder,
+    private readonly icmp: IcmpResponder,
+    private readonly events: EventSink,
+  ) {}
+
+  handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, udp: UdpView, timeMs: number): void {
+    if (!udp.checksumValid(ip.src, ip.dst)) {
+      this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
+      return;
+    }
+    const port = udp.dstPort;
+    const code = host.template.udp[port];
+    let answer = 'none';
+    let state: 'open' | 'closed' | 'block' = 'block';
+    if (code === PortState.RESET) {
+      state = 'closed';
+      if (this.icmp.sendUnreachable(host, frame, ip, UnreachableCode.PORT, timeMs)) answer = 'port-unreachable';
+    } else if (code === PortState.OPEN) {
+      state = 'open';
+      const service = host.template.udpServices.get(port);
+      if (service !== undefined) {
+        const data = Buffer.from(frame.subarray(udp.payloadOffset, udp.payloadOffset + udp.payloadLength));
+        const peerMac = Buffer.from(frame.subarray(ETH_SRC, ETH_SRC + 6));
+        const srcPort = udp.srcPort;
+        const src = ip.src;
+        service.onDatagram(data, { address: ipToString(src), port: srcPort }, { address: host.ipText, port }, (reply) => {
+          this.sendDatagram(host, peerMac, src, srcPort, port, reply);
+        });
+        answer = 'service';
+      }
+    }
+    if (this.events.wants('udp.packet')) {
+      this.events.emit({
+        kind: 'udp.packet', time: timeMs, srcMac: macToString(frame, ETH_SRC), dstMac: macToString(frame, ETH_DST),
+        srcIp: ipToString(ip.src), dstIp: host.ipText, srcPort: udp.srcPort, dstPort: port, length: udp.payloadLength, state, answer,
+      });
+    }
+  }
+
+  private sendDatagram(host: DecoyHost, peerMac: Buffer, peerIp: number, peerPort: number, localPort: number, data: Buffer): void {
+    const max = MAX_FRAME - L4_OFF - UDP_HEADER_LEN;
+    const n = Math.min(data.length, max); // decoyd does not fragment its own output; larger replies are cut to the MTU
+    const buf = this.tx.buf;
+    data.copy(buf, L4_OFF + UDP_HEADER_LEN, 0, n);
+    const len = writeUdp(buf, L4_OFF, localPort, peerPort, n, host.ip, peerIp);
+    const p = host.personality;
+    p.datagramShape(this.shape);
+    this.tx.finishIpv4(peerMac, 0, host.mac, IpProto.UDP, host.ip, peerIp, len, this.shape.ttl, this.shape.df, p.nextIpId('tcp-open', Date.now()), 0);
+  }
+}

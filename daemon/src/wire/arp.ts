@@ -1,0 +1,47 @@
+import { Malformed } from './malformed';
+
+/** ARP over Ethernet/IPv4 (RFC 826), a view over a frame's payload. */
+export const ARP_LEN = 28;
+export const ArpOp = { REQUEST: 1, REPLY: 2 } as const;
+
+export class ArpView {
+  buf: Buffer = Buffer.alloc(0);
+  off = 0;
+
+  /** Check that this is an Ethernet/IPv4 ARP packet a real stack would accept. */
+  wrap(buf: Buffer, off: number, available: number): number {
+    this.buf = buf;
+    this.off = off;
+    if (available < ARP_LEN) return Malformed.TRUNCATED;
+    // hardware type 1 (Ethernet), protocol 0x0800, hlen 6, plen 4: Linux and Windows drop anything else.
+    if (buf.readUInt16BE(off) !== 1 || buf.readUInt16BE(off + 2) !== 0x0800 || buf[off + 4] !== 6 || buf[off + 5] !== 4) {
+      return Malformed.BAD_ARP_FORMAT;
+    }
+    const op = this.op;
+    if (op !== ArpOp.REQUEST && op !== ArpOp.REPLY) return Malformed.BAD_ARP_FORMAT;
+    return Malformed.OK;
+  }
+
+  get op(): number { return this.buf.readUInt16BE(this.off + 6); }
+  get senderMacOffset(): number { return this.off + 8; }
+  get senderIp(): number { return this.buf.readUInt32BE(this.off + 14); }
+  get targetMacOffset(): number { return this.off + 18; }
+  get targetIp(): number { return this.buf.readUInt32BE(this.off + 24); }
+}
+
+/** Write an ARP packet at `off`. */
+export function writeArp(
+  buf: Buffer, off: number, op: number,
+  senderMac: Buffer, senderIp: number,
+  targetMac: Buffer, targetMacOff: number, targetIp: number,
+): void {
+  buf.writeUInt16BE(1, off);
+  buf.writeUInt16BE(0x0800, off + 2);
+  buf[off + 4] = 6;
+  buf[off + 5] = 4;
+  buf.writeUInt16BE(op, off + 6);
+  senderMac.copy(buf, off + 8, 0, 6);
+  buf.writeUInt32BE(senderIp >>> 0, off + 14);
+  targetMac.copy(buf, off + 18, targetMacOff, targetMacOff + 6);
+  buf.writeUInt32BE(targetIp >>> 0, off + 24);
+}
