@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load';
+import { ConfigError, loadConfig, loadConfigWithData } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
 import { Daemon, assemble, interfaceExists } from '../daemon';
@@ -45,9 +45,16 @@ function run(argv: string[]): void {
   const events = new PinoEventSink(logger);
   const personalities = openPersonalitySource(cfg, (msg) => events.emit({ kind: 'daemon.error', time: Date.now(), message: msg }));
 
-  let link: PcapLink;
+  const started = Date.now();
+  let link: PcapLink | null = null;
+  const parts = assemble(cfg, personalities, events, (f, n) => link?.send(f, n), () => {
+    events.emit({
+      kind: 'daemon.start', time: Date.now(),
+      message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
+    });
+  });
   try {
-    link = new PcapLink(ifName);
+    link = new PcapLink(ifName, parts.captureNetworks);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);
@@ -60,23 +67,14 @@ function run(argv: string[]): void {
       fail(err instanceof Error ? err.message : String(err), 1);
     }
   }
-
-  const started = Date.now();
-  let daemon: Daemon | null = null;
-  const parts = assemble(cfg, personalities, events, (f, n) => link.send(f, n), () => {
-    events.emit({
-      kind: 'daemon.start', time: Date.now(),
-      message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
-    });
-  });
-  daemon = new Daemon(parts, link);
+  const daemon = new Daemon(parts, link);
   daemon.start();
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    daemon?.stop();
+    daemon.stop();
     events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}` });
     flush();
     process.exit(0);
@@ -88,8 +86,13 @@ function run(argv: string[]): void {
 function check(argv: string[]): void {
   const file = argv[0];
   if (file === undefined) throw new UsageError('check needs FILE');
-  const cfg = readConfig(file);
-  process.stdout.write(describeConfig(cfg));
+  try {
+    const loaded = loadConfigWithData(file);
+    process.stdout.write(describeConfig(loaded.config, loaded));
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -14,9 +14,14 @@ const LEVEL_OF: Record<DecoyEventKind, Level> = {
 /** Logs every event as one pino JSON line. Events go through `emit` unchanged (their `kind` is the message key). */
 export class PinoEventSink implements EventSink {
   private readonly enabled = new Map<DecoyEventKind, boolean>();
+  /** Lifecycle lines (start, stop, errors) are written whatever the level: operators and scripts wait for them. */
+  private readonly lifecycle: Logger;
 
   constructor(readonly logger: Logger) {
-    for (const kind of Object.keys(LEVEL_OF) as DecoyEventKind[]) this.enabled.set(kind, logger.isLevelEnabled(LEVEL_OF[kind]));
+    this.lifecycle = logger.child({}, { level: 'info' });
+    for (const kind of Object.keys(LEVEL_OF) as DecoyEventKind[]) {
+      this.enabled.set(kind, kind.startsWith('daemon.') || logger.isLevelEnabled(LEVEL_OF[kind]));
+    }
   }
 
   wants(kind: DecoyEventKind): boolean {
@@ -25,7 +30,8 @@ export class PinoEventSink implements EventSink {
 
   emit(event: DecoyEvent): void {
     if (this.enabled.get(event.kind) !== true) return;
-    this.logger[LEVEL_OF[event.kind]](event);
+    const target = event.kind.startsWith('daemon.') ? this.lifecycle : this.logger;
+    target[LEVEL_OF[event.kind]](event);
   }
 }
 

@@ -41,9 +41,10 @@ export class PcapLink implements Link {
   private filter: string;
   private closed = false;
 
-  constructor(readonly name: string, private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
+  constructor(readonly name: string, captureNetworks: string[], private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
     this.rx = Buffer.alloc(opts.snapLength);
-    this.filter = buildCaptureFilter([]);
+    // The filter is set at open, while we still hold the privilege to open handles (see --user).
+    this.filter = buildCaptureFilter(captureNetworks);
     this.session = this.open(this.filter);
   }
 
@@ -95,11 +96,13 @@ export class PcapLink implements Link {
 }
 
 /**
- * `inbound` keeps our own injected frames out on Linux; the rest narrows IPv4 to decoy networks.
+ * ARP plus IPv4 to the decoy networks. Not `inbound`: libpcap filters the first frame after
+ * setfilter in userland, where `inbound` (an ancillary-data load) never matches, so the first frame
+ * after start would be lost. Our own injected frames are recognised by their MAC instead.
  * Too many networks would overflow the kernel's BPF size limit, so beyond 64 we accept all IPv4.
  */
 export function buildCaptureFilter(cidrs: string[]): string {
-  if (cidrs.length === 0) return 'inbound and arp';
-  if (cidrs.length > 64) return 'inbound and (arp or ip)';
-  return `inbound and (arp or (ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')})))`;
+  if (cidrs.length === 0) return 'arp';
+  if (cidrs.length > 64) return 'arp or ip';
+  return `arp or (ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')}))`;
 }

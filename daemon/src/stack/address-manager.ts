@@ -1,8 +1,8 @@
 import type { ClaimSettings } from '../config/types';
 import type { DecoyEvent, EventSink } from '../events/event';
-import { ipToString, isMulticastMac, macToNumber, macToString } from '../wire/address';
+import { ipToString, isMulticastMac, macEquals, macToNumber, macToString } from '../wire/address';
 import { ArpOp, type ArpView, ARP_LEN, writeArp } from '../wire/arp';
-import { ETH_HEADER_LEN, EtherType, writeEthernet } from '../wire/ethernet';
+import { ETH_DST, ETH_HEADER_LEN, EtherType, writeEthernet } from '../wire/ethernet';
 import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
 import type { FrameBuilder } from './frame-builder';
 
@@ -41,6 +41,8 @@ interface StaticBinding {
 interface ClaimCandidate {
   firstAt: number;
   requests: number;
+  /** The decoy this address would become; its MAC sends the probes. */
+  host: DecoyHost;
 }
 
 /**
@@ -108,7 +110,8 @@ export class AddressManager {
 
     const host = this.table.get(tip);
     if (host !== undefined) {
-      this.reply(host, arp, frame, now);
+      // Like Linux (PACKET_OTHERHOST), never answer a request unicast to another station's MAC.
+      if (isMulticastMac(frame, ETH_DST) || macEquals(frame, ETH_DST, host.mac, 0)) this.reply(host, arp, frame, now);
       return;
     }
     this.considerClaim(tip, arp, frame, now);
@@ -147,7 +150,7 @@ export class AddressManager {
     }
     this.maybeReady();
     const window = this.opts.settings.windowMs;
-    for (const [ip, c] of this.candidates) if (now - c.firstAt > window * 2) this.candidates.delete(ip);
+    for (const [ip, c] of this.candidates) if (now - c.firstAt > window * 2) this.dropCandidate(ip);
     for (const [ip, seen] of this.owned) if (now - seen > this.opts.ownerMemoryMs) this.owned.delete(ip);
   }
 
@@ -176,7 +179,7 @@ export class AddressManager {
     this.announce(b.host);
     b.announcesSent = 1;
     b.nextAt = now + this.opts.announceIntervalMs;
-    this.emit({ kind: 'arp.announce', time: now, address: b.host.ipText, mac: b.host.macText, template: b.host.template.name });
+    if (this.events.wants('arp.announce')) this.emit({ kind: 'arp.announce', time: now, address: b.host.ipText, mac: b.host.macText, template: b.host.template.name });
   }
 
   private noteOwner(ip: number, frame: Buffer, macOff: number, now: number): void {
@@ -191,7 +194,7 @@ export class AddressManager {
     }
     if (this.inClaimRange(ip)) {
       this.owned.set(ip, now);
-      this.candidates.delete(ip);
+      this.dropCandidate(ip);
     }
   }
 
@@ -212,7 +215,7 @@ export class AddressManager {
     this.resolveInitial(b);
     b.phase = 'refused';
     b.nextAt = now + this.opts.reprobeAfterMs;
-    this.emit({ kind: 'arp.conflict', time: now, address: b.host.ipText, mac: b.host.macText, peerMac: otherMac, template: b.host.template.name, reason: 'in use by another host; binding refused' });
+    if (this.events.wants('arp.conflict')) this.emit({ kind: 'arp.conflict', time: now, address: b.host.ipText, mac: b.host.macText, peerMac: otherMac, template: b.host.template.name, reason: 'in use by another host; binding refused' });
   }
 
   private release(host: DecoyHost, now: number, reason: string, otherMac: string | undefined): void {
@@ -223,29 +226,50 @@ export class AddressManager {
       b.phase = 'refused';
       b.nextAt = now + this.opts.reprobeAfterMs;
     }
-    this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, peerMac: otherMac, template: host.template.name, reason });
+    if (this.events.wants('arp.release')) this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, peerMac: otherMac, template: host.template.name, reason });
   }
 
+  /**
+   * arpd's rule with a safeguard: an address in a claim range whose requests go unanswered `tries`
+   * times within the window is claimed. A real owner's replies are unicast to the asker and a
+   * switch does not show them to us, so each request also makes us probe (RFC 5227, sender
+   * 0.0.0.0): a real owner answers the probe to our MAC, and `noteOwner` marks the address as taken.
+   */
   private considerClaim(ip: number, arp: ArpView, frame: Buffer, now: number): void {
     const range = this.rangeOf(ip);
     if (range === undefined || this.owned.has(ip) || this.statics.has(ip)) return;
     let c = this.candidates.get(ip);
-    if (c === undefined || now - c.firstAt > this.opts.settings.windowMs) {
-      if (c === undefined && this.candidates.size >= this.opts.maxCandidates) {
+    if (c !== undefined && now - c.firstAt > this.opts.settings.windowMs) {
+      c.firstAt = now;
+      c.requests = 0;
+    }
+    if (c === undefined) {
+      if (this.candidates.size >= this.opts.maxCandidates) {
         const oldest = this.candidates.keys().next();
-        if (!oldest.done) this.candidates.delete(oldest.value);
+        if (!oldest.done) this.dropCandidate(oldest.value);
       }
-      c = { firstAt: now, requests: 0 };
+      const host = this.createHost(ip, range.template, 'claimed');
+      this.table.registerMac(host);
+      c = { firstAt: now, requests: 0, host };
       this.candidates.set(ip, c);
     }
     c.requests++;
-    if (c.requests < this.opts.settings.tries) return;
+    if (c.requests < this.opts.settings.tries) {
+      this.sendProbe(c.host);
+      return;
+    }
     this.candidates.delete(ip);
-    const host = this.createHost(ip, range.template, 'claimed');
-    this.table.registerMac(host);
+    const host = c.host;
     this.table.add(host);
     this.emit({ kind: 'arp.claim', time: now, address: host.ipText, mac: host.macText, template: range.template.name, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, arp.senderMacOffset), reason: `${this.opts.settings.tries} unanswered requests` });
     this.reply(host, arp, frame, now);
+  }
+
+  private dropCandidate(ip: number): void {
+    const c = this.candidates.get(ip);
+    if (c === undefined) return;
+    this.candidates.delete(ip);
+    this.table.unregisterMac(c.host);
   }
 
   private reply(host: DecoyHost, arp: ArpView, frame: Buffer, now: number): void {
@@ -254,7 +278,7 @@ export class AddressManager {
     writeEthernet(buf, frame, shaOff, host.mac, EtherType.ARP);
     writeArp(buf, ETH_HEADER_LEN, ArpOp.REPLY, host.mac, host.ip, frame, shaOff, arp.senderIp);
     this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
-    {
+    if (this.events.wants('arp.reply')) {
       this.emit({ kind: 'arp.reply', time: now, address: host.ipText, mac: host.macText, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, shaOff) });
     }
   }
@@ -284,6 +308,7 @@ export class AddressManager {
     return this.rangeOf(ip) !== undefined;
   }
 
+  /** Callers check `events.wants` first, so events nobody records are never built (texts, strings). */
   private emit(e: DecoyEvent): void { this.events.emit(e); }
 }
 

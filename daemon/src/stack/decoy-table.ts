@@ -31,21 +31,33 @@ export type HostOrigin = 'static' | 'claimed';
 
 /** One emulated host. Its personality is created on first use so that a /16 of idle decoys stays cheap. */
 export class DecoyHost {
-  readonly ipText: string;
-  readonly macText: string;
+  readonly mac: Buffer;
   readonly macKey: number;
   private personalityInstance: HostPersonality | null = null;
+  // Texts are made on first use (logging): a /16 of idle decoys should not hold 131,072 strings.
+  private ipTextCache: string | null = null;
+  private macTextCache: string | null = null;
 
   constructor(
     readonly ip: number,
-    readonly mac: Buffer,
+    mac: Buffer,
     readonly template: TemplateRuntime,
     readonly origin: HostOrigin,
     private readonly personalityFactory: (host: DecoyHost) => HostPersonality,
   ) {
-    this.ipText = ipToString(ip);
-    this.macText = macToString(mac);
+    // A private copy from Node's shared pool: a Buffer.alloc(6) per host costs its own ArrayBuffer.
+    this.mac = Buffer.from(mac);
     this.macKey = macToNumber(mac, 0);
+  }
+
+  get ipText(): string {
+    if (this.ipTextCache === null) this.ipTextCache = ipToString(this.ip);
+    return this.ipTextCache;
+  }
+
+  get macText(): string {
+    if (this.macTextCache === null) this.macTextCache = macToString(this.mac);
+    return this.macTextCache;
   }
 
   get personality(): HostPersonality {

@@ -1,6 +1,6 @@
 import type { ClaimSettings, Limits } from '../config/types';
 import type { EventSink } from '../events/event';
-import { ipToString, macEquals, macToNumber } from '../wire/address';
+import { ipToString, isMulticastMac, macEquals, macToNumber } from '../wire/address';
 import { ArpView } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
 import { IcmpView } from '../wire/icmp';
@@ -115,7 +115,13 @@ export class Engine {
       return;
     }
     const src = ip.src;
-    this.addresses.noteIpv4Source(src, frame, ETH_SRC, timeMs);
+    // A group address is never a valid source (IEEE 802.3); replies would go to the whole group.
+    if (isMulticastMac(frame, ETH_SRC)) {
+      this.drop('multicast-source-mac', timeMs, src, ip.dst);
+      return;
+    }
+    // A datagram claiming to come from its own destination (LAND) is a spoof, not evidence of an owner.
+    if (src !== ip.dst) this.addresses.noteIpv4Source(src, frame, ETH_SRC, timeMs);
     const host = this.opts.table.get(ip.dst);
     // A host takes only frames sent to its own MAC; one that does not route never forwards the rest.
     if (host === undefined || !macEquals(frame, ETH_DST, host.mac, 0)) {

@@ -21,7 +21,7 @@ export class UdpHandler {
 
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, udp: UdpView, timeMs: number): void {
     if (!udp.checksumValid(ip.src, ip.dst)) {
-      this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
+      if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
       return;
     }
     const port = udp.dstPort;

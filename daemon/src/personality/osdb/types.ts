@@ -35,3 +35,9 @@ export interface OsDb {
   /** Malformed entries, reported and skipped. */
   errors: OsDbError[];
 }
+
+/**
+ * A subject fingerprint as Nmap builds it from replies: test → attribute → concrete value
+ * (uppercase hex or a code, never an expression). A test or attribute Nmap omits is absent.
+ */
+export type ObservedFingerprint = Map<TestName, Map<string, string>>;

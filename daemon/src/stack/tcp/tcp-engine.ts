@@ -4,7 +4,7 @@ import { TcpFlag, type HostPersonality, type TcpReply, type TcpSegmentIn } from 
 import { ipToString, macToString } from '../../wire/address';
 import { ETH_DST, ETH_SRC } from '../../wire/ethernet';
 import { IpProto, type Ipv4View } from '../../wire/ipv4';
-import { emptyOptionSummary, readTcpOptions, TCP_MIN_HEADER, tcpFlagsToString, TcpOpt, type TcpView, writeTcp } from '../../wire/tcp';
+import { emptyOptionSummary, readTcpOptions, TCP_MIN_HEADER, tcpFlagsToString, TcpOpt, tcpOptionSpace, type TcpView, writeTcp } from '../../wire/tcp';
 import { type DecoyHost, PortState } from '../decoy-table';
 import { type FrameBuilder, L4_OFF, MAX_FRAME } from '../frame-builder';
 import { type ConnectionOwner, seqAdd, seqLe, seqLt, TcpConnection, TcpState } from './connection';
@@ -63,7 +63,7 @@ export class TcpEngine implements ConnectionOwner {
     if (!tcp.checksumValid(ip.src, ip.dst)) {
       // A real stack drops it silently; record it (nmap --badsum probes for firewalls this way).
       this.counters.badChecksum++;
-      this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
+      if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
       return;
     }
     const key = ip.src * 65536 + tcp.srcPort;
@@ -218,14 +218,14 @@ export class TcpEngine implements ConnectionOwner {
   private admit(src: number, timeMs: number): boolean {
     if ((this.perSource.get(src) ?? 0) >= this.limits.maxConnectionsPerSource) {
       this.counters.synDroppedPerSource++;
-      this.events.emit({ kind: 'drop', time: timeMs, reason: 'per-source-limit', srcIp: ipToString(src) });
+      if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'per-source-limit', srcIp: ipToString(src) });
       return false;
     }
     if (this.count >= this.limits.maxConnections) {
       // Make room as a full SYN queue would: the oldest TIME_WAIT, else the oldest half-open connection.
       const victim = firstOf(this.timeWait) ?? firstOf(this.halfOpen);
       if (victim === undefined) {
-        this.events.emit({ kind: 'drop', time: timeMs, reason: 'connection-table-full', srcIp: ipToString(src) });
+        if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'connection-table-full', srcIp: ipToString(src) });
         return false;
       }
       this.counters.connectionsEvicted++;
@@ -353,7 +353,7 @@ export class TcpEngine implements ConnectionOwner {
     this.counters.connectionsOpened++;
     const service = conn.host.template.tcpServices.get(conn.localPort) ?? null;
     conn.service = service;
-    this.events.emit({ kind: 'tcp.open', time: timeMs, srcIp: conn.peerIpText, srcPort: conn.peerPort, dstIp: conn.host.ipText, dstPort: conn.localPort, service: service?.name });
+    if (this.events.wants('tcp.open')) this.events.emit({ kind: 'tcp.open', time: timeMs, srcIp: conn.peerIpText, srcPort: conn.peerPort, dstIp: conn.host.ipText, dstPort: conn.localPort, service: service?.name });
     if (service !== null) conn.session = service.open(conn);
   }
 
@@ -413,7 +413,7 @@ export class TcpEngine implements ConnectionOwner {
     const session = conn.session;
     conn.session = null;
     if (session !== null) session.onClose();
-    this.events.emit({ kind: 'tcp.close', time: this.now(), srcIp: conn.peerIpText, srcPort: conn.peerPort, dstIp: conn.host.ipText, dstPort: conn.localPort, service: conn.service?.name, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut, reason });
+    if (this.events.wants('tcp.close')) this.events.emit({ kind: 'tcp.close', time: this.now(), srcIp: conn.peerIpText, srcPort: conn.peerPort, dstIp: conn.host.ipText, dstPort: conn.localPort, service: conn.service?.name, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut, reason });
   }
 
   private destroy(conn: TcpConnection, reason: string): void {
@@ -487,8 +487,9 @@ export class TcpEngine implements ConnectionOwner {
     const buf = this.tx.buf;
     let payloadLen = 0;
     if (r.payload !== null && r.payload.length > 0) {
-      payloadLen = Math.min(r.payload.length, MAX_FRAME - L4_OFF - TCP_MIN_HEADER - r.optionsLength);
-      r.payload.copy(buf, L4_OFF + TCP_MIN_HEADER + r.optionsLength, 0, payloadLen);
+      const optionSpace = tcpOptionSpace(r.optionsLength);
+      payloadLen = Math.min(r.payload.length, MAX_FRAME - L4_OFF - TCP_MIN_HEADER - optionSpace);
+      r.payload.copy(buf, L4_OFF + TCP_MIN_HEADER + optionSpace, 0, payloadLen);
     }
     const h = this.header;
     h.srcPort = localPort;

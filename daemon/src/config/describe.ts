@@ -1,0 +1,124 @@
+/**
+ * Human-readable summary of a resolved configuration: what `decoyd check FILE` prints.
+ * Lists every host with its template, personality, MAC, port states and defaults, then the
+ * claim ranges, limits and claim settings.
+ */
+
+import { ipToString, macToString, parseIp } from '../wire/address';
+import { chooseMac } from './mac';
+import type { MacPrefixes } from './mac-prefixes';
+import { parseCidrStrict } from './model';
+import type { OsDbNames } from './osdb-names';
+import type { DecoydConfig, PortRule, TemplateConfig } from './types';
+
+export interface DescribeData {
+  osDbNames?: OsDbNames;
+  /** When present, MACs are computed as the daemon will choose them. */
+  macPrefixes?: MacPrefixes;
+  /** The daemon's MAC seed, if it uses one. */
+  macSeed?: number;
+}
+
+export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): string {
+  const out: string[] = [];
+  out.push(`configuration ${cfg.source}`);
+  out.push(`  interface          ${cfg.interface ?? '(not set; give it on the command line)'}`);
+  out.push(`  nmap-os-db         ${cfg.osDb.join(', ')}`);
+  out.push(`  nmap-mac-prefixes  ${cfg.macPrefixes}`);
+  out.push(`  log level          ${cfg.log.level}`);
+  out.push('');
+
+  const hosts = [...cfg.hosts].sort((a, b) => parseIp(a.address) - parseIp(b.address));
+  out.push(`hosts (${hosts.length})`);
+  for (const host of hosts) {
+    const tmpl = cfg.templates.get(host.template);
+    const inClaim = cfg.claims.find((c) => containsAddress(c.range, host.address));
+    const note = inClaim ? `; inside claim ${inClaim.range}, this binding wins` : '';
+    out.push(`  ${host.address}  template ${host.template}  (${host.origin}${note})`);
+    if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data);
+  }
+  out.push('');
+
+  out.push(`claim ranges (${cfg.claims.length})`);
+  if (cfg.claims.length === 0) out.push('  none: only the hosts above are answered for');
+  for (const claim of cfg.claims) {
+    const cidr = parseCidrStrict(claim.range);
+    const size = typeof cidr === 'string' ? 0 : 2 ** (32 - cidr.prefix);
+    const statics = cfg.hosts.filter((h) => containsAddress(claim.range, h.address)).length;
+    out.push(`  ${claim.range}  template ${claim.template}  (${size} addresses, ${statics} statically bound; ${claim.origin})`);
+    const tmpl = cfg.templates.get(claim.template);
+    if (tmpl && typeof cidr !== 'string') {
+      // Show the MAC the first usable address would get; each address gets its own.
+      describeTemplate(out, tmpl, size > 2 ? cidr.network + 1 : cidr.network, data, true);
+    }
+  }
+  out.push('');
+
+  out.push('limits');
+  for (const [key, value] of Object.entries(cfg.limits)) out.push(`  ${key.padEnd(24)}${value}`);
+  out.push('claim settings');
+  for (const [key, value] of Object.entries(cfg.claim)) out.push(`  ${key.padEnd(24)}${String(value)}`);
+  return out.join('\n') + '\n';
+}
+
+function describeTemplate(
+  out: string[],
+  tmpl: TemplateConfig,
+  ip: number,
+  data: DescribeData,
+  sample = false,
+): void {
+  const info = tmpl.personality === undefined ? undefined : data.osDbNames?.get(tmpl.personality);
+  let personality = tmpl.personality === undefined ? 'built-in default' : `"${tmpl.personality}"`;
+  if (info?.vendor) personality += `  [class vendor ${info.vendor}]`;
+  if (info && info.count > 1) personality += `  (${info.count} entries share this name)`;
+  out.push(`      personality  ${personality}`);
+  out.push(`      mac          ${macText(tmpl, info?.vendor, ip, data, sample)}`);
+  out.push(`      open         ${portList(tmpl.ports, 'open', true)}`);
+  out.push(`      reset        ${portList(tmpl.ports, 'reset', false)}`);
+  out.push(`      blocked      ${portList(tmpl.ports, 'block', false)}`);
+  out.push(`      other ports  tcp ${tmpl.defaults.tcp}, udp ${tmpl.defaults.udp}; icmp ${tmpl.defaults.icmp}`);
+  const extras: string[] = [];
+  if (tmpl.uptime !== undefined) extras.push(`uptime ${formatUptime(tmpl.uptime)}`);
+  if (tmpl.dropRateIn > 0) extras.push(`drops ${tmpl.dropRateIn}% of inbound packets`);
+  if (extras.length > 0) out.push(`      ${extras.join('; ')}`);
+}
+
+function macText(tmpl: TemplateConfig, osVendor: string | undefined, ip: number, data: DescribeData, sample: boolean): string {
+  const given = tmpl.ethernet === undefined ? 'from the OS vendor' : `from "${tmpl.ethernet}"`;
+  if (!data.macPrefixes) return `(chosen at start, ${given})`;
+  try {
+    const mac = chooseMac(tmpl.ethernet, osVendor, ip, data.macPrefixes, data.macSeed);
+    const vendor = data.macPrefixes.vendorOf(mac.readUIntBE(0, 3)) ?? 'unregistered prefix';
+    const prefix = sample ? `e.g. ${ipToString(ip)} -> ` : '';
+    return `${prefix}${macToString(mac)} (${vendor}; ${given})`;
+  } catch (err) {
+    return `(cannot choose: ${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function portList(ports: readonly PortRule[], action: PortRule['action'], withService: boolean): string {
+  const chosen = ports.filter((p) => p.action === action);
+  if (chosen.length === 0) return '-';
+  return chosen
+    .map((p) => {
+      const name = `${p.proto}/${p.port}`;
+      if (!withService || !p.service) return name;
+      if (p.service.kind === 'banner') return `${name} (banner ${JSON.stringify(p.service.banner)})`;
+      return `${name} (${p.service.kind})`;
+    })
+    .join(', ');
+}
+
+function formatUptime(seconds: number): string {
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor((seconds % 86400) / 3600);
+  return days > 0 ? `${days}d ${hours}h` : `${hours}h ${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+function containsAddress(range: string, address: string): boolean {
+  const cidr = parseCidrStrict(range);
+  if (typeof cidr === 'string') return false;
+  const ip = parseIp(address);
+  return ip >= cidr.network && ip < cidr.network + 2 ** (32 - cidr.prefix);
+}

@@ -1,0 +1,97 @@
+/**
+ * Entry point: read a configuration file in either syntax, validate it against itself and
+ * against the Nmap data files, and return the DecoydConfig or throw one ConfigError listing
+ * every problem as `file:line[:col]: message`.
+ * Files ending in `.conf` are Honeyd syntax; everything else is YAML.
+ */
+
+import fs from 'node:fs';
+import { ConfigError, IssueList } from './errors';
+import { parseHoneydConfig } from './honeyd';
+import { MacPrefixes, loadMacPrefixes } from './mac-prefixes';
+import type { ParsedConfig } from './model';
+import { loadOsDbNames, type OsDbNames } from './osdb-names';
+import type { DecoydConfig } from './types';
+import { validateParsed } from './validate';
+import { parseYamlConfig } from './yaml';
+
+export { ConfigError };
+
+export interface LoadOptions {
+  /**
+   * Check personality names against the configured nmap-os-db files and ethernet vendors
+   * against nmap-mac-prefixes (default true). Unreadable data files are then errors too.
+   */
+  checkDataFiles?: boolean;
+}
+
+export interface LoadedConfig {
+  config: DecoydConfig;
+  /** Present when data files were checked. */
+  osDbNames?: OsDbNames;
+  macPrefixes?: MacPrefixes;
+}
+
+export function isHoneydSyntax(file: string): boolean {
+  return file.endsWith('.conf');
+}
+
+/** @throws ConfigError */
+export function loadConfig(file: string, options: LoadOptions = {}): DecoydConfig {
+  return loadConfigWithData(file, options).config;
+}
+
+/** As loadConfig, also returning the data-file indexes it read (for `decoyd check`). */
+export function loadConfigWithData(file: string, options: LoadOptions = {}): LoadedConfig {
+  const issues = new IssueList();
+  let parsed: ParsedConfig;
+  if (isHoneydSyntax(file)) {
+    parsed = parseHoneydConfig(file, issues);
+  } else {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([{ file, line: 1, message: `cannot read: ${errorText(err)}` }]);
+    }
+    parsed = parseYamlConfig(text, file, issues);
+  }
+  const loaded: LoadedConfig = { config: parsed.config };
+  if (options.checkDataFiles !== false) {
+    loaded.osDbNames = readOsDb(parsed, issues);
+    loaded.macPrefixes = readMacPrefixes(parsed, issues);
+  }
+  validateParsed(parsed, issues, { osDbNames: loaded.osDbNames, macPrefixes: loaded.macPrefixes });
+  issues.throwIfAny();
+  return loaded;
+}
+
+function readOsDb(parsed: ParsedConfig, issues: IssueList): OsDbNames | undefined {
+  const { config, origins } = parsed;
+  let failed = false;
+  config.osDb.forEach((dbFile, i) => {
+    try {
+      fs.accessSync(dbFile, fs.constants.R_OK);
+    } catch (err) {
+      failed = true;
+      const at = origins.osDb[i];
+      issues.add(at?.pos ?? { file: config.source, line: 1 }, `cannot read nmap-os-db file: ${errorText(err)}`, at?.keyPath);
+    }
+  });
+  return failed ? undefined : loadOsDbNames(config.osDb);
+}
+
+function readMacPrefixes(parsed: ParsedConfig, issues: IssueList): MacPrefixes | undefined {
+  const { config, origins } = parsed;
+  try {
+    return loadMacPrefixes(config.macPrefixes);
+  } catch (err) {
+    const at = origins.macPrefixes;
+    issues.add(at?.pos ?? { file: config.source, line: 1 }, `cannot read nmap-mac-prefixes file: ${errorText(err)}`, at?.keyPath);
+    return undefined;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,188 @@
+/**
+ * Pieces both front ends share: defaults, value vocabularies, and the parse result that
+ * carries source positions alongside the DecoydConfig for the checks that run after parsing.
+ */
+
+import { ipToString, parseIp } from '../wire/address';
+import type { SourcePos } from './errors';
+import {
+  DEFAULT_CLAIM,
+  DEFAULT_LIMITS,
+  type DecoydConfig,
+  type IcmpAction,
+  type PortAction,
+  type Proto,
+  type ServiceSpec,
+  type TemplateConfig,
+} from './types';
+
+export const DEFAULT_OSDB_FILE = '/usr/share/nmap/nmap-os-db';
+export const DEFAULT_MAC_PREFIXES_FILE = '/usr/share/nmap/nmap-mac-prefixes';
+
+/** A template not otherwise configured behaves like a host with nothing listening. */
+export const DEFAULT_TEMPLATE_DEFAULTS: TemplateConfig['defaults'] = { tcp: 'reset', udp: 'reset', icmp: 'open' };
+
+/** Honeyd's catch-all template; decoyd uses it for claim ranges that name no template. */
+export const DEFAULT_TEMPLATE_NAME = 'default';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = DecoydConfig['log']['level'];
+
+/** Names usable in both syntaxes (Honeyd's word token starts with a letter). */
+export const TEMPLATE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.\-]*$/;
+
+/** Where a value came from, for messages raised after parsing. */
+export interface Located {
+  pos: SourcePos;
+  keyPath?: string;
+}
+
+export interface ConfigOrigins {
+  /** Where each template was created. */
+  templates: Map<string, Located>;
+  personality: Map<string, Located>;
+  ethernet: Map<string, Located>;
+  /** Parallel to config.hosts. */
+  hosts: { address: Located; template: Located }[];
+  /** Parallel to config.claims. */
+  claims: { range: Located; template: Located }[];
+  /** Parallel to config.osDb; undefined entries are defaults. */
+  osDb: (Located | undefined)[];
+  macPrefixes: Located | undefined;
+}
+
+export interface ParsedConfig {
+  config: DecoydConfig;
+  origins: ConfigOrigins;
+}
+
+export function emptyOrigins(): ConfigOrigins {
+  return {
+    templates: new Map(),
+    personality: new Map(),
+    ethernet: new Map(),
+    hosts: [],
+    claims: [],
+    osDb: [undefined],
+    macPrefixes: undefined,
+  };
+}
+
+export function emptyConfig(source: string): DecoydConfig {
+  return {
+    source,
+    osDb: [DEFAULT_OSDB_FILE],
+    macPrefixes: DEFAULT_MAC_PREFIXES_FILE,
+    templates: new Map(),
+    hosts: [],
+    claims: [],
+    limits: { ...DEFAULT_LIMITS },
+    claim: { ...DEFAULT_CLAIM },
+    log: { level: 'info' },
+  };
+}
+
+export function newTemplate(name: string): TemplateConfig {
+  return { name, dropRateIn: 0, defaults: { ...DEFAULT_TEMPLATE_DEFAULTS }, ports: [] };
+}
+
+/** A deep copy under a new name: later changes to either side never reach the other. */
+export function copyTemplate(source: TemplateConfig, name: string): TemplateConfig {
+  const copy: TemplateConfig = {
+    name,
+    dropRateIn: source.dropRateIn,
+    defaults: { ...source.defaults },
+    ports: source.ports.map((rule) => ({ ...rule, ...(rule.service ? { service: { ...rule.service } } : {}) })),
+  };
+  if (source.personality !== undefined) copy.personality = source.personality;
+  if (source.ethernet !== undefined) copy.ethernet = source.ethernet;
+  if (source.uptime !== undefined) copy.uptime = source.uptime;
+  return copy;
+}
+
+/** Port action words; Honeyd's `closed` and DataSoft's `filtered` are aliases. */
+export function parsePortAction(word: string): PortAction | undefined {
+  switch (word) {
+    case 'open':
+      return 'open';
+    case 'reset':
+    case 'closed':
+      return 'reset';
+    case 'block':
+    case 'filtered':
+      return 'block';
+    default:
+      return undefined;
+  }
+}
+
+export function parseIcmpAction(word: string): IcmpAction | undefined {
+  if (word === 'open') return 'open';
+  if (word === 'block' || word === 'filtered') return 'block';
+  return undefined;
+}
+
+export function isProto(word: string): word is Proto {
+  return word === 'tcp' || word === 'udp';
+}
+
+export function isLogLevel(word: string): word is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(word);
+}
+
+/** Strict dotted-quad check (no leading zeros that some parsers read as octal). */
+export function checkIpv4(text: string): string | undefined {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text) || parseIp(text) < 0) return `expected a dotted IPv4 address, got "${text}"`;
+  if (text.split('.').some((part) => part.length > 1 && part.startsWith('0'))) {
+    return `leading zeros are ambiguous in "${text}"`;
+  }
+  return undefined;
+}
+
+export interface Cidr {
+  network: number;
+  prefix: number;
+}
+
+/** Parses `a.b.c.d/n` with no host bits set; returns an error message otherwise. */
+export function parseCidrStrict(text: string): Cidr | string {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  if (!m) return `expected a CIDR range like 198.51.100.128/25, got "${text}"`;
+  const addressError = checkIpv4(m[1]);
+  if (addressError) return `expected a CIDR range like 198.51.100.128/25, got "${text}"`;
+  const prefix = Number(m[2]);
+  if (prefix > 32) return `prefix length ${prefix} is over 32 in "${text}"`;
+  const ip = parseIp(m[1]);
+  const size = 2 ** (32 - prefix);
+  const network = ip - (ip % size);
+  if (network !== ip) return `"${text}" has host bits set; the range is ${ipToString(network)}/${prefix}`;
+  return { network, prefix };
+}
+
+export function cidrContains(range: Cidr, ip: number): boolean {
+  const size = 2 ** (32 - range.prefix);
+  return ip >= range.network && ip < range.network + size;
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b.network) || cidrContains(b, a.network);
+}
+
+
+/** Equal behaviour, ignoring the name (port order counts: it is the order of the source). */
+export function sameTemplateContent(a: TemplateConfig, b: TemplateConfig): boolean {
+  if (a.personality !== b.personality || a.ethernet !== b.ethernet || a.uptime !== b.uptime) return false;
+  if (a.dropRateIn !== b.dropRateIn) return false;
+  if (a.defaults.tcp !== b.defaults.tcp || a.defaults.udp !== b.defaults.udp || a.defaults.icmp !== b.defaults.icmp) return false;
+  if (a.ports.length !== b.ports.length) return false;
+  return a.ports.every((p, i) => {
+    const q = b.ports[i];
+    return p.proto === q.proto && p.port === q.port && p.action === q.action && sameService(p.service, q.service);
+  });
+}
+
+function sameService(a: ServiceSpec | undefined, b: ServiceSpec | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 'banner' || (b.kind === 'banner' && a.banner === b.banner);
+}

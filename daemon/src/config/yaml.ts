@@ -1,0 +1,266 @@
+/**
+ * YAML front end: turns a decoyd YAML file into a DecoydConfig plus source positions.
+ * Shape errors (unknown keys, wrong types, bad addresses, duplicate ports) are found here;
+ * cross-references are checked afterwards by validate.ts, the same code the Honeyd front end uses.
+ */
+
+import path from 'node:path';
+import { IssueList } from './errors';
+import {
+  DEFAULT_TEMPLATE_NAME,
+  TEMPLATE_NAME_PATTERN,
+  checkIpv4,
+  emptyConfig,
+  emptyOrigins,
+  isLogLevel,
+  isProto,
+  newTemplate,
+  parseCidrStrict,
+  parseIcmpAction,
+  parsePortAction,
+  type ParsedConfig,
+} from './model';
+import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type Limits, type PortRule, type ServiceSpec, type TemplateConfig } from './types';
+import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
+import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
+
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log'] as const;
+const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
+const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
+const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
+/** Linux interface names: at most 15 bytes, no slash or blank. */
+const INTERFACE_PATTERN = /^[A-Za-z0-9_.:@\-]{1,15}$/;
+/** Upper bound for `uptime`: 2^32 s keeps TCP timestamp arithmetic in range at any rate nmap knows. */
+const MAX_UPTIME_SECONDS = 0xffffffff;
+
+/** Parses YAML text read from `file`; problems go to `issues`, the result is best effort. */
+export function parseYamlConfig(text: string, file: string, issues: IssueList): ParsedConfig {
+  const config = emptyConfig(file);
+  const origins = emptyOrigins();
+  const parsed: ParsedConfig = { config, origins };
+  const loaded = loadYamlWithPositions(text, file, issues);
+  if (!loaded) return parsed;
+  const r = new YamlReader(file, loaded.positions, issues);
+  if (loaded.doc === undefined || loaded.doc === null) {
+    r.error([], 'the file is empty; expected a mapping with "templates" and "hosts" or "claim"');
+    return parsed;
+  }
+  const top = r.mapping(loaded.doc, [], TOP_KEYS);
+  if (!top) return parsed;
+  const baseDir = path.dirname(file);
+
+  if (top.interface !== undefined) {
+    const name = r.string(top.interface, ['interface']);
+    if (name !== undefined && !INTERFACE_PATTERN.test(name)) r.error(['interface'], `"${name}" is not a valid interface name`);
+    else if (name !== undefined) config.interface = name;
+  }
+  if (top.templates !== undefined) readTemplates(r, top.templates, parsed);
+  if (top.hosts !== undefined) readHosts(r, top.hosts, parsed);
+  if (top.claim !== undefined) readClaims(r, top.claim, parsed);
+  if (top.limits !== undefined) config.limits = readLimits(r, top.limits);
+  if (top.claim_settings !== undefined) config.claim = readClaimSettings(r, top.claim_settings);
+  if (top.osdb !== undefined) {
+    const files = r.list(top.osdb, ['osdb']);
+    if (files) {
+      config.osDb = [];
+      origins.osDb = [];
+      files.forEach((entry, i) => {
+        const file = r.string(entry, ['osdb', i]);
+        if (file === undefined) return;
+        config.osDb.push(path.resolve(baseDir, file));
+        origins.osDb.push(r.located(['osdb', i]));
+      });
+      if (files.length === 0) r.error(['osdb'], 'expected at least one nmap-os-db file');
+    }
+  }
+  if (top.mac_prefixes !== undefined) {
+    const file = r.string(top.mac_prefixes, ['mac_prefixes']);
+    if (file !== undefined) {
+      config.macPrefixes = path.resolve(baseDir, file);
+      origins.macPrefixes = r.located(['mac_prefixes']);
+    }
+  }
+  if (top.log !== undefined) {
+    const log = r.mapping(top.log, ['log'], ['level']);
+    if (log && log.level !== undefined) {
+      const level = r.word(log.level, ['log', 'level'], (w) => (isLogLevel(w) ? w : undefined), 'trace, debug, info, warn or error');
+      if (level) config.log.level = level;
+    }
+  }
+  return parsed;
+}
+
+function readTemplates(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
+  const templates = r.anyMapping(value, ['templates']);
+  if (!templates) return;
+  for (const [name, body] of Object.entries(templates)) {
+    const at: KeyPath = ['templates', name];
+    if (!TEMPLATE_NAME_PATTERN.test(name)) {
+      r.error(at, `template names start with a letter and use letters, digits, "_", "-" and "."`, true);
+      continue;
+    }
+    const tmpl = newTemplate(name);
+    parsed.origins.templates.set(name, r.located(at));
+    parsed.config.templates.set(name, tmpl);
+    // `web:` with nothing under it is a template with all defaults.
+    if (body === null) continue;
+    const fields = r.mapping(body, at, TEMPLATE_KEYS);
+    if (fields) readTemplateFields(r, at, fields, tmpl, parsed);
+  }
+}
+
+function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmpl: TemplateConfig, parsed: ParsedConfig): void {
+  if (fields.personality !== undefined) {
+    const personality = r.string(fields.personality, [...at, 'personality']);
+    if (personality !== undefined) {
+      tmpl.personality = personality;
+      parsed.origins.personality.set(tmpl.name, r.located([...at, 'personality']));
+    }
+  }
+  if (fields.ethernet !== undefined) {
+    const ethernet = r.string(fields.ethernet, [...at, 'ethernet']);
+    if (ethernet !== undefined) {
+      tmpl.ethernet = ethernet;
+      parsed.origins.ethernet.set(tmpl.name, r.located([...at, 'ethernet']));
+    }
+  }
+  if (fields.uptime !== undefined) {
+    const uptime = r.integer(fields.uptime, [...at, 'uptime'], 0, MAX_UPTIME_SECONDS);
+    if (uptime !== undefined) tmpl.uptime = uptime;
+  }
+  if (fields.droprate_in !== undefined) {
+    const rate = r.number(fields.droprate_in, [...at, 'droprate_in'], 0, 100);
+    if (rate !== undefined) tmpl.dropRateIn = rate;
+  }
+  if (fields.defaults !== undefined) {
+    const d = r.mapping(fields.defaults, [...at, 'defaults'], ['tcp', 'udp', 'icmp']);
+    if (d) {
+      const tcp = d.tcp === undefined ? undefined : r.word(d.tcp, [...at, 'defaults', 'tcp'], parsePortAction, PORT_ACTIONS);
+      const udp = d.udp === undefined ? undefined : r.word(d.udp, [...at, 'defaults', 'udp'], parsePortAction, PORT_ACTIONS);
+      const icmp = d.icmp === undefined ? undefined : r.word(d.icmp, [...at, 'defaults', 'icmp'], parseIcmpAction, 'open or block');
+      if (tcp) tmpl.defaults.tcp = tcp;
+      if (udp) tmpl.defaults.udp = udp;
+      if (icmp) tmpl.defaults.icmp = icmp;
+    }
+  }
+  if (fields.ports !== undefined) {
+    const ports = r.list(fields.ports, [...at, 'ports']);
+    const firstSeen = new Map<string, number>();
+    ports?.forEach((entry, i) => {
+      const rule = readPort(r, [...at, 'ports', i], entry);
+      if (!rule) return;
+      const key = `${rule.proto}/${rule.port}`;
+      const first = firstSeen.get(key);
+      if (first !== undefined) {
+        r.error([...at, 'ports', i, 'port'], `duplicate port ${key} (also at ports[${first}])`);
+        return;
+      }
+      firstSeen.set(key, i);
+      tmpl.ports.push(rule);
+    });
+  }
+}
+
+function readPort(r: YamlReader, at: KeyPath, entry: unknown): PortRule | undefined {
+  const p = r.mapping(entry, at, PORT_KEYS, ['proto', 'port', 'action']);
+  if (!p) return undefined;
+  const proto = p.proto === undefined ? undefined : r.word(p.proto, [...at, 'proto'], (w) => (isProto(w) ? w : undefined), 'tcp or udp');
+  const port = p.port === undefined ? undefined : r.integer(p.port, [...at, 'port'], 1, 65535);
+  const action = p.action === undefined ? undefined : r.word(p.action, [...at, 'action'], parsePortAction, PORT_ACTIONS);
+  if (proto === undefined || port === undefined || action === undefined) return undefined;
+  const rule: PortRule = { proto, port, action };
+  if (p.service !== undefined) {
+    const service = readService(r, [...at, 'service'], p.service);
+    if (service === undefined) return undefined;
+    if (action !== 'open') {
+      r.error([...at, 'service'], `a service needs action "open", this port is "${action}"`);
+      return undefined;
+    }
+    if (service.kind === 'banner' && proto !== 'tcp') {
+      r.error([...at, 'service'], 'a banner needs a tcp port');
+      return undefined;
+    }
+    rule.service = service;
+  }
+  return rule;
+}
+
+function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | undefined {
+  if (value === 'echo') return { kind: 'echo' };
+  if (value === 'none') return { kind: 'none' };
+  if (isMapping(value)) {
+    const s = r.mapping(value, at, ['banner'], ['banner']);
+    const banner = s?.banner === undefined ? undefined : r.string(s.banner, [...at, 'banner']);
+    return banner === undefined ? undefined : { kind: 'banner', banner };
+  }
+  r.error(at, `expected "echo", "none" or { banner: "text" }, got ${typeof value === 'string' ? JSON.stringify(value) : 'something else'}`);
+  return undefined;
+}
+
+function readHosts(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
+  const hosts = r.list(value, ['hosts']);
+  hosts?.forEach((entry, i) => {
+    const at: KeyPath = ['hosts', i];
+    const h = r.mapping(entry, at, ['address', 'template'], ['address', 'template']);
+    if (!h || h.address === undefined || h.template === undefined) return;
+    const address = r.string(h.address, [...at, 'address']);
+    const template = r.string(h.template, [...at, 'template']);
+    if (address === undefined || template === undefined) return;
+    const bad = checkIpv4(address);
+    if (bad) {
+      r.error([...at, 'address'], bad);
+      return;
+    }
+    const origin = r.located(at).pos;
+    parsed.config.hosts.push({ address, template, origin: `${origin.file}:${origin.line}` });
+    parsed.origins.hosts.push({ address: r.located([...at, 'address']), template: r.located([...at, 'template']) });
+  });
+}
+
+function readClaims(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
+  const claims = r.list(value, ['claim']);
+  claims?.forEach((entry, i) => {
+    const at: KeyPath = ['claim', i];
+    const c = r.mapping(entry, at, ['range', 'template'], ['range']);
+    if (!c || c.range === undefined) return;
+    const range = r.string(c.range, [...at, 'range']);
+    const template = c.template === undefined ? DEFAULT_TEMPLATE_NAME : r.string(c.template, [...at, 'template']);
+    if (range === undefined || template === undefined) return;
+    const cidr = parseCidrStrict(range);
+    if (typeof cidr === 'string') {
+      r.error([...at, 'range'], cidr);
+      return;
+    }
+    const origin = r.located(at).pos;
+    parsed.config.claims.push({ range, template, origin: `${origin.file}:${origin.line}` });
+    parsed.origins.claims.push({
+      range: r.located([...at, 'range']),
+      template: r.located(c.template === undefined ? at : [...at, 'template']),
+    });
+  });
+}
+
+function readLimits(r: YamlReader, value: unknown): Limits {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  const keys = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
+  const m = r.mapping(value, ['limits'], keys);
+  if (!m) return limits;
+  for (const key of keys) {
+    if (m[key] === undefined) continue;
+    const n = r.integer(m[key], ['limits', key], 1, Number.MAX_SAFE_INTEGER);
+    if (n !== undefined) limits[key] = n;
+  }
+  return limits;
+}
+
+function readClaimSettings(r: YamlReader, value: unknown): ClaimSettings {
+  const settings: ClaimSettings = { ...DEFAULT_CLAIM };
+  const m = r.mapping(value, ['claim_settings'], Object.keys(DEFAULT_CLAIM));
+  if (!m) return settings;
+  const at = (key: keyof ClaimSettings): KeyPath => ['claim_settings', key];
+  if (m.tries !== undefined) settings.tries = r.integer(m.tries, at('tries'), 1, 100) ?? settings.tries;
+  if (m.windowMs !== undefined) settings.windowMs = r.integer(m.windowMs, at('windowMs'), 1, 3_600_000) ?? settings.windowMs;
+  if (m.probeBeforeBind !== undefined) settings.probeBeforeBind = r.boolean(m.probeBeforeBind, at('probeBeforeBind')) ?? settings.probeBeforeBind;
+  if (m.probeWaitMs !== undefined) settings.probeWaitMs = r.integer(m.probeWaitMs, at('probeWaitMs'), 0, 60_000) ?? settings.probeWaitMs;
+  return settings;
+}

@@ -1,0 +1,339 @@
+/**
+ * Resolve every attribute expression of one nmap-os-db entry to one concrete value, the value a
+ * host would show Nmap (digest §5.2). Choices are seeded per host: the same seed always gives the
+ * same values, different hosts may differ within what the expressions allow. Typical values are
+ * preferred: ranges resolve towards their middle, T to the TG initial TTL, option strings and
+ * windows agree with each other, GCD/ISR/SP only where the ISN generator is checked to meet them.
+ */
+
+import type { OsFingerprint, TestName } from '../osdb/types';
+import { Alternative, expressionAllows, hex, isHexNumber, parseAlternatives } from './expression';
+import { IsnGenerator, IsnTarget, nmapSeqStats } from './generators';
+import { parseOptionString, layoutShift, OptionToken } from './tcp-options';
+import { SeededRandom } from './prng';
+
+/** Test → attribute → concrete value, formatted as Nmap prints it. */
+export type ChosenValues = Map<TestName, Map<string, string>>;
+
+
+export function chooseValues(fp: OsFingerprint, seed: number): ChosenValues {
+  const out: ChosenValues = new Map();
+  const rngFor = (test: string, attr: string): SeededRandom => SeededRandom.derive(seed, `${test}.${attr}`);
+  const set = (test: TestName, attr: string, value: string): void => {
+    let m = out.get(test);
+    if (!m) {
+      m = new Map();
+      out.set(test, m);
+    }
+    m.set(attr, value);
+  };
+
+  chooseTtls(fp, rngFor, set);
+  chooseOptionStrings(fp, rngFor, set);
+  chooseWindows(fp, rngFor, set);
+  chooseSeq(fp, rngFor, set);
+
+  for (const [test, attrs] of fp.tests) {
+    for (const [attr, expr] of attrs) {
+      if (out.get(test)?.has(attr)) continue;
+      set(test, attr, chooseGeneric(test, attr, expr, rngFor(test, attr)));
+    }
+  }
+  return out;
+}
+
+type RngFor = (test: string, attr: string) => SeededRandom;
+type Setter = (test: TestName, attr: string, value: string) => void;
+
+/** Values that Nmap prints as `G` instead of a number: choosing them would read as `G`. */
+const G_COLLISION: Record<string, number> = { 'U1.RIPL': 0x148, 'U1.RID': 0x1042 };
+
+/** Generic choice: pick an alternative (first one favoured), then a value inside it. */
+export function chooseGeneric(test: string, attr: string, expr: string, rng: SeededRandom): string {
+  const avoid = G_COLLISION[`${test}.${attr}`];
+  let alts = parseAlternatives(expr);
+  if (avoid !== undefined) alts = alts.filter((a) => !(a.kind === 'literal' && a.text === hex(avoid)));
+  if (alts.length === 0) return expr.split('|')[0];
+  const alt = rng.nextFloat() < 0.5 ? alts[0] : rng.pick(alts);
+  return valueIn(alt, rng, avoid);
+}
+
+/** A concrete value inside one alternative; ranges resolve into their middle half. */
+export function valueIn(alt: Alternative, rng: SeededRandom, avoid?: number): string {
+  let v: number;
+  switch (alt.kind) {
+    case 'literal':
+      return alt.text;
+    case 'range': {
+      const quarter = Math.floor((alt.hi - alt.lo) / 4);
+      v = rng.int(alt.lo + quarter, alt.hi - quarter);
+      break;
+    }
+    case 'greater':
+      v = alt.than + 1 + rng.int(0, 15);
+      break;
+    case 'less':
+      v = Math.max(0, alt.than - 1 - rng.int(0, Math.min(15, Math.max(0, alt.than - 1))));
+      break;
+  }
+  if (avoid !== undefined && v === avoid) v = v + 1 <= rangeHi(alt) ? v + 1 : v - 1;
+  return hex(v);
+}
+
+function rangeHi(alt: Alternative): number {
+  return alt.kind === 'range' ? alt.hi : alt.kind === 'less' ? alt.than - 1 : 0xffffffff;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TTL: T and TG
+
+const TTL_LINES: TestName[] = ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'ECN', 'U1', 'IE'];
+
+/** Nmap's TG rounding of a received TTL. */
+export function ttlGuess(ttl: number): number {
+  return ttl <= 32 ? 0x20 : ttl <= 64 ? 0x40 : ttl <= 128 ? 0x80 : 0xff;
+}
+
+function allowsNumber(expr: string | undefined, v: number): boolean {
+  if (expr === undefined) return true;
+  return parseAlternatives(expr).some((a) =>
+    a.kind === 'literal'
+      ? isHexNumber(a.text) && parseInt(a.text, 16) === v
+      : a.kind === 'range'
+        ? v >= a.lo && v <= a.hi
+        : a.kind === 'greater'
+          ? v > a.than
+          : v < a.than,
+  );
+}
+
+function chooseTtls(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
+  let previous = -1;
+  for (const test of TTL_LINES) {
+    const attrs = fp.tests.get(test);
+    if (!attrs) continue;
+    const tExpr = attrs.get('T');
+    const tgExpr = attrs.get('TG');
+    if (tExpr === undefined && tgExpr === undefined) continue;
+    const ok = (ttl: number): boolean => allowsNumber(tExpr, ttl) && allowsNumber(tgExpr, ttlGuess(ttl));
+    let ttl = -1;
+    if (previous > 0 && ok(previous)) ttl = previous;
+    if (ttl < 0) {
+      const initials = [64, 128, 255, 32].filter(ok);
+      if (initials.length > 0) {
+        // Prefer the initial TTL the TG expression names first.
+        const tgFirst = tgExpr ? parseAlternatives(tgExpr)[0] : undefined;
+        const named = tgFirst && tgFirst.kind === 'literal' ? parseInt(tgFirst.text, 16) : NaN;
+        ttl = initials.includes(named) ? named : initials[0];
+      }
+    }
+    if (ttl < 0 && tExpr) {
+      const v = parseInt(chooseGeneric(test, 'T', tExpr, rngFor(test, 'T')), 16);
+      if (v >= 1 && v <= 255) ttl = v;
+    }
+    if (ttl < 0 && tgExpr) ttl = Math.min(255, parseInt(chooseGeneric(test, 'TG', tgExpr, rngFor(test, 'TG')), 16) || 64);
+    if (ttl < 1) ttl = 64;
+    if (tExpr !== undefined) set(test, 'T', hex(ttl));
+    if (tgExpr !== undefined) set(test, 'TG', hex(ttlGuess(ttl)));
+    previous = ttl;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option strings: one coherent layout family (same window scale, same timestamp style)
+
+const OPTION_ATTRS: Array<[TestName, string]> = [
+  ['OPS', 'O1'], ['OPS', 'O2'], ['OPS', 'O3'], ['OPS', 'O4'], ['OPS', 'O5'], ['OPS', 'O6'],
+  ['ECN', 'O'], ['T2', 'O'], ['T3', 'O'], ['T4', 'O'], ['T5', 'O'], ['T6', 'O'], ['T7', 'O'],
+];
+
+interface LayoutFeatures {
+  shift: number;
+  tsStyle: string;
+  empty: boolean;
+}
+
+function features(tokens: OptionToken[]): LayoutFeatures {
+  const t = tokens.find((x) => x.kind === 'T');
+  return {
+    shift: layoutShift(tokens),
+    tsStyle: t && t.kind === 'T' ? `${t.valNonZero ? 1 : 0}${t.ecrNonZero ? 1 : 0}` : '',
+    empty: tokens.length === 0,
+  };
+}
+
+function chooseOptionStrings(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
+  let reference: LayoutFeatures | null = null;
+  // Option layouts must agree with the timestamp class: TS=U means no T option anywhere.
+  const tsExpr = fp.tests.get('SEQ')?.get('TS');
+  const wantTs = tsExpr === undefined ? null : tsExpr === 'U' ? false : tsExpr.split('|').includes('U') ? null : true;
+  for (const [test, attr] of OPTION_ATTRS) {
+    const expr = fp.tests.get(test)?.get(attr);
+    if (expr === undefined) continue;
+    const candidates = expr
+      .split('|')
+      .map((text) => ({ text, tokens: parseOptionString(text) }))
+      .filter((c): c is { text: string; tokens: OptionToken[] } => c.tokens !== null);
+    if (candidates.length === 0) {
+      set(test, attr, expr.split('|')[0]);
+      continue;
+    }
+    const rng = rngFor(test, attr);
+    let best = candidates[0];
+    if (candidates.length > 1) {
+      const scored = candidates.map((c) => {
+        const f = features(c.tokens);
+        let score = f.empty ? -1 : 0;
+        if (test === 'OPS' && wantTs !== null && (f.tsStyle !== '') === wantTs) score += 4;
+        if (reference) {
+          if (f.shift === reference.shift) score += 2;
+          if (f.tsStyle === reference.tsStyle) score += 2;
+          if (f.empty === reference.empty) score += 1;
+        }
+        return { c, score: score + rng.nextFloat() * 0.5 };
+      });
+      scored.sort((a, b) => b.score - a.score);
+      best = scored[0].c;
+    }
+    const f = features(best.tokens);
+    if (reference === null && !f.empty && test === 'OPS') reference = f;
+    set(test, attr, best.text);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows: W1–W6 agree with each other where alternatives allow
+
+function chooseWindows(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
+  const win = fp.tests.get('WIN');
+  if (!win) return;
+  const chosen: number[] = [];
+  for (let i = 1; i <= 6; i++) {
+    const attr = `W${i}`;
+    const expr = win.get(attr);
+    if (expr === undefined) continue;
+    const alts = parseAlternatives(expr);
+    const rng = rngFor('WIN', attr);
+    const reuse = chosen.find((w) => alts.some((a) => a.kind === 'literal' && a.text === hex(w)) || allowsNumber(expr, w));
+    let value: string;
+    if (reuse !== undefined && allowsNumber(expr, reuse)) value = hex(reuse);
+    else {
+      const nonZero = alts.filter((a) => !(a.kind === 'literal' && (a.text === '0' || a.text === '')));
+      value = valueIn(nonZero.length > 0 ? nonZero[0] : alts[0] ?? { kind: 'literal', text: expr }, rng);
+    }
+    if (isHexNumber(value)) chosen.push(parseInt(value, 16));
+    set('WIN', attr, value);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SEQ: GCD, then a feasible (ISR, SP) pair, then the classes
+
+function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
+  const seq = fp.tests.get('SEQ');
+  if (!seq) return;
+  const gcdExpr = seq.get('GCD');
+  const isrExpr = seq.get('ISR');
+  const spExpr = seq.get('SP');
+  if (gcdExpr === undefined && isrExpr === undefined && spExpr === undefined) return;
+  const units = gcdCandidates(gcdExpr);
+  if (units.length === 0) {
+    // Only a constant ISN is allowed.
+    if (gcdExpr !== undefined) set('SEQ', 'GCD', '0');
+    if (isrExpr !== undefined) set('SEQ', 'ISR', '0');
+    if (spExpr !== undefined) set('SEQ', 'SP', '0');
+    return;
+  }
+  const isrValues = candidateNumbers(isrExpr, 0x10b);
+  const spValues = candidateNumbers(spExpr, 0xfc);
+  const isrMid = middle(isrValues);
+  const spMid = middle(spValues);
+  const distance = (t: IsnTarget): number => Math.abs(t.isr - isrMid) + Math.abs(t.sp - spMid);
+  // Units in the order the entry lists them; a later unit is used only if an earlier one cannot work.
+  let good: IsnTarget[] = [];
+  let fallback: IsnTarget | undefined;
+  for (const unit of units) {
+    const plans: IsnTarget[] = [];
+    for (const isr of isrValues) {
+      for (const sp of spValues) {
+        const plan = { gcd: unit, isr, sp };
+        if (plausibleIsnPlan(plan)) plans.push(plan);
+      }
+    }
+    plans.sort((a, b) => distance(a) - distance(b));
+    fallback ??= plans[0];
+    let evaluated = 0;
+    for (const plan of plans) {
+      if (good.length > 0 && distance(plan) > distance(good[0]) + 2) break;
+      if (++evaluated > 300) break;
+      if (isnPlanMeets(plan, gcdExpr, isrExpr, spExpr)) good.push(plan);
+    }
+    if (good.length > 0) break;
+  }
+  const pick = good.length > 0 ? rngFor('SEQ', 'ISR').pick(good) : fallback ?? { gcd: units[0], isr: isrMid, sp: spMid };
+  if (gcdExpr !== undefined) set('SEQ', 'GCD', hex(pick.gcd));
+  if (isrExpr !== undefined) set('SEQ', 'ISR', hex(pick.isr));
+  if (spExpr !== undefined) set('SEQ', 'SP', hex(pick.sp));
+}
+
+/** Cheap bound before simulating: 100 ms steps must stay below 2^31 (MOD_DIFF would fold them). */
+function plausibleIsnPlan(plan: IsnTarget): boolean {
+  const mean = Math.pow(2, plan.isr / 8);
+  const sigma = plan.sp === 0 ? 0 : Math.pow(2, plan.sp / 8) * (plan.gcd > 9 ? plan.gcd : 1);
+  return (mean + 1.265 * sigma) * 0.1 < 1.9e9;
+}
+
+/** Step units the GCD expression allows (small range values first); empty if only 0 is allowed. */
+function gcdCandidates(expr: string | undefined): number[] {
+  if (expr === undefined) return [1];
+  const out: number[] = [];
+  for (const a of parseAlternatives(expr)) {
+    if (a.kind === 'range') for (let v = Math.max(1, a.lo); v <= a.hi && v < Math.max(1, a.lo) + 6; v++) out.push(v);
+    else if (a.kind === 'literal' && isHexNumber(a.text) && parseInt(a.text, 16) > 0) out.push(parseInt(a.text, 16));
+    else if (a.kind === 'greater') out.push(a.than + 1);
+  }
+  return out.slice(0, 16);
+}
+
+/** Nmap's send gaps with jitter (ms): the plan must hold for each pattern. */
+const CHECK_GAPS_MS = [
+  [100, 101.7, 100.3, 101.1, 100.6],
+  [101.9, 100.2, 101.4, 100.8, 100.05],
+];
+
+/** Run the ISN generator over Nmap-like bursts and check GCD/ISR/SP land where the entry allows. */
+export function isnPlanMeets(plan: IsnTarget, gcdExpr?: string, isrExpr?: string, spExpr?: string): boolean {
+  const gen = new IsnGenerator(plan, new SeededRandom(0x5eed));
+  let t = 1e9;
+  for (const gaps of CHECK_GAPS_MS) {
+    t += 10000;
+    const isns = [gen.next(t)];
+    for (const g of gaps) {
+      t += g;
+      isns.push(gen.next(t));
+    }
+    const got = nmapSeqStats(isns, gaps.map((g) => g / 1000));
+    if (gcdExpr !== undefined && !expressionAllows(gcdExpr, hex(got.gcd))) return false;
+    if (isrExpr !== undefined && !expressionAllows(isrExpr, hex(got.isr))) return false;
+    if (spExpr !== undefined && !expressionAllows(spExpr, hex(got.sp))) return false;
+  }
+  return true;
+}
+
+/** The integers an expression allows (ranges enumerated, capped), or `fallback` if none. */
+function candidateNumbers(expr: string | undefined, fallback: number): number[] {
+  if (expr === undefined) return [fallback];
+  const out: number[] = [];
+  for (const a of parseAlternatives(expr)) {
+    if (a.kind === 'range') for (let v = a.lo; v <= a.hi && v - a.lo < 512; v++) out.push(v);
+    else if (a.kind === 'literal' && isHexNumber(a.text)) out.push(parseInt(a.text, 16));
+    else if (a.kind === 'greater') out.push(a.than + 1);
+    else if (a.kind === 'less' && a.than > 0) out.push(a.than - 1);
+  }
+  return out.length > 0 ? out : [fallback];
+}
+
+function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}

@@ -1,0 +1,310 @@
+/**
+ * The per-host processes behind Nmap's SEQ line (digest §5.5–§5.7): initial sequence numbers,
+ * IP ID counters and the TCP timestamp clock. All take time from the packet's capture time.
+ */
+
+import { SeededRandom } from './prng';
+
+/** A gap longer than this ends a burst: the ISN deviation pattern and counters may re-plan. */
+const BURST_GAP_MS = 800;
+/** Zero-mean pattern with sample standard deviation 1 (divisor n−1): any rotation keeps both. */
+const Z_PATTERN = [1.265, -1.265, 0.632, -0.632, 0];
+/** Steps must stay below 2^31, or Nmap's MOD_DIFF folds them back. */
+const MAX_STEP = 0x7f000000;
+const NOMINAL_GAP_S = 0.1;
+
+export interface IsnTarget {
+  /** Target ISR (8·log2 of the mean rate per second). */
+  isr: number;
+  /** Target SP (8·log2 of the rate deviation in units of g). */
+  sp: number;
+  /** GCD of the steps; 0 = constant ISN. */
+  gcd: number;
+}
+
+/** Nmap's ISR/SP for a list of steps taken at `gapS` spacing (digest §2.2); used to plan and in tests. */
+export function nmapIsrSp(steps: readonly number[], gapS: number, gcd: number): { isr: number; sp: number } {
+  const rates = steps.map((d) => d / gapS);
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const isr = mean > 0 ? Math.floor(8 * Math.log2(mean) + 0.5) : 0;
+  const g = gcd > 9 ? gcd : 1;
+  const scaled = rates.map((r) => r / g);
+  const m = scaled.reduce((a, b) => a + b, 0) / scaled.length;
+  const variance = scaled.reduce((a, r) => a + (r - m) * (r - m), 0) / Math.max(1, scaled.length - 1);
+  const sigma = Math.sqrt(variance);
+  return { isr, sp: sigma <= 1 ? 0 : Math.floor(8 * Math.log2(sigma) + 0.5) };
+}
+
+/** Nmap's SEQ numbers (GCD, ISR, SP) from successive ISNs and the gaps (s) between their probes. */
+export function nmapSeqStats(isns: readonly number[], gapsS: readonly number[]): { gcd: number; isr: number; sp: number } {
+  const diffs: number[] = [];
+  for (let i = 1; i < isns.length; i++) {
+    const a = (isns[i] - isns[i - 1] + 4294967296) % 4294967296;
+    diffs.push(Math.min(a, 4294967296 - a === 4294967296 ? 0 : 4294967296 - a));
+  }
+  const g = diffs.reduce((x, y) => gcd(x, y), 0);
+  if (g === 0) return { gcd: 0, isr: 0, sp: 0 };
+  const rates = diffs.map((d, i) => d / Math.max(gapsS[i], 1e-6));
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const isr = mean > 0 ? Math.floor(8 * Math.log2(mean) + 0.5) : 0;
+  const div = g > 9 ? g : 1;
+  const scaled = rates.map((r) => r / div);
+  const m = scaled.reduce((a, b) => a + b, 0) / scaled.length;
+  const sigma = Math.sqrt(scaled.reduce((a, r) => a + (r - m) * (r - m), 0) / Math.max(1, scaled.length - 1));
+  return { gcd: g, isr, sp: sigma <= 1 ? 0 : Math.floor(8 * Math.log2(sigma) + 0.5) };
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * ISNs whose per-probe rate has a controlled mean (ISR) and deviation (SP), quantised to the GCD.
+ * Within a burst the deviations cycle through one permutation of a fixed 5-value pattern, so any
+ * 5 consecutive steps have the planned mean and deviation; a new permutation is drawn per burst.
+ */
+export class IsnGenerator {
+  private isn: number;
+  private lastMs = Number.NEGATIVE_INFINITY;
+  private index = 0;
+  /** Per-burst deviations: z-values (continuous) or step multiples of the GCD (quantised). */
+  readonly pattern: readonly number[];
+  private readonly order = [0, 1, 2, 3, 4];
+  private readonly meanRate: number;
+  private readonly sigmaRate: number;
+  readonly quantised: boolean;
+
+  constructor(
+    readonly target: IsnTarget,
+    private readonly rng: SeededRandom,
+  ) {
+    this.isn = rng.nextU32() | 1;
+    this.meanRate = Math.pow(2, target.isr / 8);
+    const g = target.gcd > 9 ? target.gcd : 1;
+    this.sigmaRate = target.sp === 0 ? 0 : Math.pow(2, target.sp / 8) * g;
+    // Whole multiples when a step is only a few GCDs: then neither rounding nor Nmap's timing
+    // jitter shows as deviation. Larger steps are rate × gap, rounded to the GCD.
+    this.quantised = target.gcd > 0 && (this.meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
+    this.pattern = this.quantised ? planMultiples(target) : Z_PATTERN.slice();
+  }
+
+  /** The ISN for a SYN/ACK sent at `timeMs`. */
+  next(timeMs: number): number {
+    const { gcd: unit } = this.target;
+    if (unit === 0) return this.isn;
+    const gapMs = timeMs - this.lastMs;
+    this.lastMs = timeMs;
+    let step: number;
+    if (!(gapMs <= BURST_GAP_MS)) {
+      // A new burst: time-proportional progress, then a fresh deviation order.
+      const gapS = Number.isFinite(gapMs) ? Math.max(0, gapMs) / 1000 : 0;
+      step = Math.round((this.meanRate * gapS) / unit) * unit + unit * this.rng.int(0, 7);
+      this.rng.shuffle(this.order);
+      this.index = 0;
+    } else {
+      const slot = this.order[this.index % this.pattern.length];
+      this.index++;
+      const gapS = Math.max(gapMs, 1) / 1000;
+      if (this.quantised) {
+        // Planned multiples assume 100 ms spacing; wider spacing scales the count.
+        const scale = Math.max(1, Math.round(gapS / NOMINAL_GAP_S));
+        step = this.pattern[slot] * scale * unit;
+      } else {
+        // A negative rate is a backwards step: Nmap's MOD_DIFF reads its size.
+        const rate = this.meanRate + this.sigmaRate * this.pattern[slot];
+        step = Math.round((rate * gapS) / unit) * unit;
+      }
+      if (Math.abs(step) > MAX_STEP) step = Math.sign(step) * Math.floor(MAX_STEP / unit) * unit;
+    }
+    this.isn = (this.isn + (step % 4294967296) + 4294967296) % 4294967296;
+    return this.isn;
+  }
+}
+
+/**
+ * For GCD > 9 the steps are whole multiples k·GCD. Pick five k (gcd 1) whose rates at 100 ms give
+ * the target ISR and SP as closely as possible.
+ */
+export function planMultiples(target: IsnTarget): number[] {
+  const unit = target.gcd;
+  const g = unit > 9 ? unit : 1;
+  const mu = (Math.pow(2, target.isr / 8) * NOMINAL_GAP_S) / unit;
+  // Nmap's deviation is of rate/g, and rate = k·unit/gap.
+  const s = target.sp === 0 ? 0 : (Math.pow(2, target.sp / 8) * NOMINAL_GAP_S * g) / unit;
+  let ks = Z_PATTERN.map((z) => Math.max(0, Math.round(mu + s * z)));
+  const cost = (k: number[]): number => {
+    if (k.every((x) => x === 0)) return Infinity;
+    const gk = k.reduce((a, b) => gcd(a, b), 0);
+    const r = nmapIsrSp(k.map((x) => x * unit), NOMINAL_GAP_S, unit);
+    return Math.abs(r.isr - target.isr) + Math.abs(r.sp - target.sp) + (gk === 1 || target.sp === 0 ? 0 : 100);
+  };
+  let best = cost(ks);
+  for (let round = 0; round < 40 && best > 0; round++) {
+    let improved = false;
+    for (let i = 0; i < ks.length; i++) {
+      for (const d of [-1, 1]) {
+        const trial = ks.slice();
+        trial[i] = Math.max(0, trial[i] + d);
+        const c = cost(trial);
+        if (c < best) {
+          best = c;
+          ks = trial;
+          improved = true;
+        }
+      }
+    }
+    if (!improved) break;
+  }
+  return ks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP ID
+
+export type IpIdClass = 'Z' | 'RD' | 'RI' | 'BI' | 'I' | { fixed: number };
+
+export function parseIpIdClass(text: string | undefined): IpIdClass | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'Z' || text === 'RD' || text === 'RI' || text === 'BI' || text === 'I') return text;
+  if (/^[0-9A-F]+$/i.test(text)) return { fixed: parseInt(text, 16) & 0xffff };
+  return undefined;
+}
+
+export function ipIdClassName(c: IpIdClass): string {
+  return typeof c === 'string' ? c : c.fixed.toString(16).toUpperCase();
+}
+
+/** RI steps: above Nmap's 1000 threshold, never a multiple of 256, far below the 20000 RD limit. */
+const RI_MIN = 1001;
+const RI_MAX = 2000;
+
+/**
+ * One IP ID counter of a class. `lo`/`hi` keep the visible values in a band (used to place a
+ * separate ICMP counter above or below the TCP one for SS); near the top of its band the counter
+ * re-bases between bursts, so no wrap (which Nmap reads as RD) falls inside a probe burst.
+ */
+export class IpIdCounter {
+  private value: number;
+  private lastMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly cls: IpIdClass,
+    private readonly rng: SeededRandom,
+    private readonly lo = 0,
+    private readonly hi = 0x10000,
+  ) {
+    this.value = lo + rng.int(0, Math.max(0, Math.min(2000, hi - lo - 1)));
+  }
+
+  next(timeMs: number): number {
+    const gap = timeMs - this.lastMs;
+    this.lastMs = timeMs;
+    const betweenBursts = !(gap <= 500);
+    const c = this.cls;
+    if (typeof c !== 'string') return c.fixed;
+    switch (c) {
+      case 'Z':
+        return 0;
+      case 'RD':
+        // Every step either jumps > 20000 or wraps (a decrease): Nmap's rule 1 fires on any 3 samples.
+        this.value = (this.value + 20001 + this.rng.int(0, 25000)) & 0xffff;
+        return this.value;
+      case 'I': {
+        if (betweenBursts && this.value > this.hi - 256) this.value = this.lo + this.rng.int(0, 255);
+        this.value = this.value + 1 >= this.hi ? this.lo : this.value + 1;
+        return this.value;
+      }
+      case 'RI': {
+        // Re-base at every burst start: a round of Nmap draws about a dozen values from one counter.
+        if (betweenBursts && this.value > this.lo + 4 * RI_MAX) this.value = this.lo + this.rng.int(0, 1000);
+        let step = this.rng.int(RI_MIN, RI_MAX);
+        if (step % 256 === 0) step++;
+        this.value += step;
+        if (this.value >= this.hi) this.value = this.lo + (this.value - this.hi);
+        return this.value;
+      }
+      case 'BI': {
+        // The true counter counts by one; the wire shows it byte-swapped (+256 per packet).
+        // The visible high byte is the true low byte: keep it inside the band, with room for a burst.
+        const low = this.value & 0xff;
+        const bandLo = this.lo >>> 8;
+        const bandHi = Math.min(0x100, Math.ceil(this.hi / 256));
+        if (betweenBursts && (low < bandLo || low >= bandHi - 24)) this.value = (((this.value >>> 8) + 1) << 8 | bandLo) & 0xffff;
+        this.value = (this.value + 1) & 0xffff;
+        return ((this.value & 0xff) << 8) | (this.value >>> 8);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TCP timestamps
+
+export type TsClass =
+  | { kind: 'none' }
+  | { kind: 'zero' }
+  | { kind: 'clock'; hz: number }
+  /** Random TSval per connection with controlled spread (Nmap's TS=21/22). */
+  | { kind: 'per-connection'; log2Rate: number };
+
+/** Map an Nmap TS value to a clock (digest §2.2 table: the middle of each bin). */
+export function tsClassFor(text: string | undefined): TsClass {
+  if (text === undefined) return { kind: 'clock', hz: 1000 };
+  if (text === 'U') return { kind: 'none' };
+  if (text === '0') return { kind: 'zero' };
+  const v = parseInt(text, 16);
+  if (!Number.isFinite(v)) return { kind: 'clock', hz: 1000 };
+  if (v === 1) return { kind: 'clock', hz: 2 };
+  if (v === 7) return { kind: 'clock', hz: 100 };
+  if (v === 8) return { kind: 'clock', hz: 250 };
+  // Real clocks where one sits in the bin (9 → 500, A → 1000, B → 2000 Hz); else the bin centre 2^v.
+  if (v >= 9 && v <= 0xb) return { kind: 'clock', hz: 500 * Math.pow(2, v - 9) };
+  if (v >= 0x20) return { kind: 'per-connection', log2Rate: v };
+  return { kind: 'clock', hz: Math.pow(2, v) };
+}
+
+/** The host's TS clock: TSval = uptime ticks, plus per-connection random values for TS=21/22. */
+export class TimestampClock {
+  private lastConnTs = 0;
+  private lastConnMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly cls: TsClass,
+    /** Boot instant (ms since epoch): the clock reads 0 ticks there. */
+    readonly bootTimeMs: number,
+    private readonly rng: SeededRandom,
+  ) {}
+
+  /** Host clock frequency used for ordinary segments (per-connection hosts tick at 1000 Hz between). */
+  get hz(): number {
+    return this.cls.kind === 'clock' ? this.cls.hz : 1000;
+  }
+
+  /** Host-wide TSval at `timeMs`; -1 when the host sends no timestamps. */
+  value(timeMs: number): number {
+    if (this.cls.kind === 'none') return -1;
+    if (this.cls.kind === 'zero') return 0;
+    const ticks = Math.floor(((timeMs - this.bootTimeMs) * this.hz) / 1000);
+    return ((ticks % 4294967296) + 4294967296) % 4294967296;
+  }
+
+  /** TSval for the SYN/ACK of a new connection at `timeMs`. */
+  synAckValue(timeMs: number): number {
+    if (this.cls.kind !== 'per-connection') return this.value(timeMs);
+    const gap = timeMs - this.lastConnMs;
+    this.lastConnMs = timeMs;
+    if (!(gap <= BURST_GAP_MS)) {
+      this.lastConnTs = this.rng.nextU32();
+      return this.lastConnTs;
+    }
+    // Within a burst: steps whose mean rate lands in the middle of the TS bin (2^v per second).
+    const center = Math.pow(2, this.cls.log2Rate);
+    const rate = center * (0.8 + this.rng.nextFloat() * 0.15);
+    let step = Math.round((rate * Math.max(gap, 1)) / 1000);
+    if (step > MAX_STEP) step = MAX_STEP;
+    const sign = this.rng.nextFloat() < 0.5 ? -1 : 1;
+    this.lastConnTs = (this.lastConnTs + sign * step + 4294967296) % 4294967296;
+    return this.lastConnTs >>> 0;
+  }
+}
