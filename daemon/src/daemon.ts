@@ -3,7 +3,8 @@ import type { DecoydConfig, PortRule, TemplateConfig } from './config/types';
 import { chooseMac, loadMacPrefixes } from './config/mac';
 import type { EventSink } from './events/event';
 import type { Link } from './link/link';
-import { hostSeed, type PersonalitySource } from './personality/factory';
+import type { PersonalitySource } from './personality/factory';
+import { hostSeed } from './personality/model/prng';
 import { datagramServiceFor, streamServiceFor } from './services/builtin';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
@@ -55,7 +56,7 @@ export function assemble(
   const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed'): DecoyHost => {
     const mac = chooseMac(ethernetOf(template.name), personalities.vendorOf(template.personalityName), ip, prefixes);
     return new DecoyHost(ip, mac, template, origin, (host) =>
-      personalities.create(template.personalityName, hostSeed(host.ip, template.name), uptimeOf(template.name)));
+      personalities.create(template.personalityName, hostSeed(host.ipText, template.name), uptimeOf(template.name)));
   };
 
   const table = new DecoyTable();

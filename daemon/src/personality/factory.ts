@@ -1,11 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { HostPersonality } from './host-personality';
 import { LinuxLikePersonality } from './linux-like-personality';
-
-/** A stable per-host seed: same address and template, same answers across restarts. */
-export function hostSeed(ip: number, templateName: string): number {
-  return createHash('sha256').update(`${ip}/${templateName}`).digest().readUInt32BE(0);
-}
 
 export interface PersonalitySource {
   /** Class vendor of a personality name, for MAC choice; undefined if unknown. */
