@@ -59,7 +59,7 @@ log: { level: warn }
   );
   assert.equal(cfg.limits.maxConnections, 10);
   assert.equal(cfg.limits.reassemblyTimeoutMs, 5000);
-  assert.equal(cfg.limits.maxNeighbours, DEFAULT_LIMITS.maxNeighbours);
+  assert.equal(cfg.limits.maxReassemblies, DEFAULT_LIMITS.maxReassemblies);
   assert.deepEqual(cfg.claim, { tries: 2, windowMs: 1000, probeBeforeBind: false, probeWaitMs: 0 });
   assert.equal(cfg.osDb[0], '/usr/share/nmap/nmap-os-db');
   assert.ok(cfg.osDb[1].endsWith(path.join('sub', 'extra', 'my-os-db')) && path.isAbsolute(cfg.osDb[1]));

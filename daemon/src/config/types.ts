@@ -65,8 +65,6 @@ export interface Limits {
   reassemblyTimeoutMs: number;
   /** Bytes one reassembly may hold. */
   maxReassemblyBytes: number;
-  /** Peers remembered by the neighbour (ARP) cache. */
-  maxNeighbours: number;
   /** Addresses under watch by the dynamic claimer. */
   maxClaimCandidates: number;
   /** Idle seconds before an established connection is dropped. */
@@ -108,7 +106,6 @@ export const DEFAULT_LIMITS: Limits = {
   maxReassemblies: 1024,
   reassemblyTimeoutMs: 30000,
   maxReassemblyBytes: 65535,
-  maxNeighbours: 4096,
   maxClaimCandidates: 4096,
   connectionIdleSeconds: 300,
   maxReceiveBuffer: 65536,
