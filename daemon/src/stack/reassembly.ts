@@ -64,6 +64,8 @@ export class Reassembler {
     }
     if (!ip.mf) {
       if (p.totalPayload >= 0 && p.totalPayload !== offset + len) return this.poison(key, 'conflicting-last-fragment');
+      // Fragments queued before the end was known must lie inside it, or the byte count below lies.
+      for (const f of p.fragments) if (f.offset + f.data.length > offset + len) return this.poison(key, 'fragment-beyond-end');
       p.totalPayload = offset + len;
     }
     if (p.totalPayload >= 0 && offset + len > p.totalPayload) return this.poison(key, 'fragment-beyond-end');

@@ -106,17 +106,23 @@ export interface TcpHeaderFields {
   urgentPointer: number;
 }
 
+/** Bytes an option list of `optionsLength` takes in the header: padded to a 32-bit boundary. */
+export function tcpOptionSpace(optionsLength: number): number {
+  return (optionsLength + 3) & ~3;
+}
+
 /**
- * Write a TCP header with `optionsLength` bytes of options taken from `options` (must be a multiple of 4),
- * followed by `payloadLength` bytes already placed after it, and compute the checksum.
- * Returns the segment length.
+ * Write a TCP header with `optionsLength` bytes of options taken from `options`, zero-padded (EOL)
+ * to a multiple of 4 (a personality may hand over an unaligned layout), followed by `payloadLength` bytes
+ * already placed after the padded options, and compute the checksum. Returns the segment length.
  */
 export function writeTcp(
   buf: Buffer, off: number, f: TcpHeaderFields,
   options: Buffer | null, optionsLength: number,
   payloadLength: number, src: number, dst: number,
 ): number {
-  const hl = TCP_MIN_HEADER + optionsLength;
+  const space = tcpOptionSpace(optionsLength);
+  const hl = TCP_MIN_HEADER + space;
   buf.writeUInt16BE(f.srcPort, off);
   buf.writeUInt16BE(f.dstPort, off + 2);
   buf.writeUInt32BE(f.seq >>> 0, off + 4);
@@ -128,6 +134,7 @@ export function writeTcp(
   buf[off + 17] = 0;
   buf.writeUInt16BE(f.urgentPointer & 0xffff, off + 18);
   if (options !== null && optionsLength > 0) options.copy(buf, off + TCP_MIN_HEADER, 0, optionsLength);
+  buf.fill(0, off + TCP_MIN_HEADER + (options !== null ? optionsLength : 0), off + hl);
   const segLen = hl + payloadLength;
   const sum = sumBytes(buf, off, off + segLen, pseudoHeaderSum(src, dst, 6, segLen));
   buf.writeUInt16BE(finishChecksum(sum), off + 16);
