@@ -117,9 +117,15 @@ export class AddressManager {
     this.considerClaim(tip, arp, frame, now);
   }
 
-  /** Note a peer seen using `ip` in an IPv4 frame (source address): evidence that it is owned. */
+  /**
+   * Note a peer seen sending from `ip`: an unclaimed range address in use is never claimed. It does not
+   * release a live decoy: one spoofed packet must not make decoys vanish (only ARP from the owner does).
+   */
   noteIpv4Source(ip: number, frame: Buffer, srcMacOff: number, now: number): void {
-    if (this.inClaimRange(ip) || this.statics.has(ip)) this.noteOwner(ip, frame, srcMacOff, now);
+    if (this.opts.claimRanges.length === 0 || this.table.has(ip) || !this.inClaimRange(ip)) return;
+    if (this.table.isOurMac(macToNumber(frame, srcMacOff))) return;
+    this.owned.set(ip, now);
+    this.dropCandidate(ip);
   }
 
   /** Timers: probing, announcements, re-probes, forgetting stale state. Called every ~100 ms. */
