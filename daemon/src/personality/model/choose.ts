@@ -32,6 +32,7 @@ export function chooseValues(fp: OsFingerprint, seed: number): ChosenValues {
   chooseOptionStrings(fp, rngFor, set);
   chooseWindows(fp, rngFor, set);
   chooseSeq(fp, rngFor, set);
+  chooseHandshake(fp, set);
 
   for (const [test, attrs] of fp.tests) {
     for (const [attr, expr] of attrs) {
@@ -43,6 +44,26 @@ export function chooseValues(fp: OsFingerprint, seed: number): ChosenValues {
 }
 
 type RngFor = (test: string, attr: string) => SeededRandom;
+
+/**
+ * T1 is the answer to every plain SYN on an open port. Where its F/A/S expressions allow a real
+ * SYN/ACK (flags A+S, ack = seq + 1, own ISN), take it: an alternative such as `F=A|AS` or `A=O|S+`
+ * picked at random would answer SYNs with a bare ACK or a wrong ack number, so the port would not be
+ * open to any scanner or client (nmap then finds no open port and cannot run its open-port tests).
+ */
+function chooseHandshake(fp: OsFingerprint, set: Setter): void {
+  const t1 = fp.tests.get('T1');
+  if (!t1 || t1.get('R') === 'N') return;
+  const flags = t1.get('F');
+  if (flags === undefined) return;
+  const synAck = flags.split('|').find((f) => f.includes('A') && f.includes('S') && !f.includes('R'));
+  if (synAck === undefined) return;
+  set('T1', 'F', synAck);
+  const ack = t1.get('A');
+  if (ack !== undefined && ack.split('|').includes('S+')) set('T1', 'A', 'S+');
+  const seq = t1.get('S');
+  if (seq !== undefined && seq.split('|').includes('O')) set('T1', 'S', 'O');
+}
 type Setter = (test: TestName, attr: string, value: string) => void;
 
 /** Values that Nmap prints as `G` instead of a number: choosing them would read as `G`. */
@@ -167,6 +188,8 @@ function chooseOptionStrings(fp: OsFingerprint, rngFor: RngFor, set: Setter): vo
   // Option layouts must agree with the timestamp class: TS=U means no T option anywhere.
   const tsExpr = fp.tests.get('SEQ')?.get('TS');
   const wantTs = tsExpr === undefined ? null : tsExpr === 'U' ? false : tsExpr.split('|').includes('U') ? null : true;
+  const tsClasses = tsExpr === undefined ? [] : tsExpr.split('|').filter((v) => v !== 'U');
+  const tsZero = tsClasses.length === 0 ? null : tsClasses.every((v) => v === '0') ? true : tsClasses.includes('0') ? null : false;
   for (const [test, attr] of OPTION_ATTRS) {
     const expr = fp.tests.get(test)?.get(attr);
     if (expr === undefined) continue;
@@ -185,6 +208,8 @@ function chooseOptionStrings(fp: OsFingerprint, rngFor: RngFor, set: Setter): vo
         const f = features(c.tokens);
         let score = f.empty ? -1 : 0;
         if (test === 'OPS' && wantTs !== null && (f.tsStyle !== '') === wantTs) score += 4;
+        // TS=0 is a zero TSval (`T0x`); any other TS class needs a ticking one (`T1x`).
+        if (test === 'OPS' && f.tsStyle !== '' && tsZero !== null && (f.tsStyle[0] === '0') === tsZero) score += 3;
         if (reference) {
           if (f.shift === reference.shift) score += 2;
           if (f.tsStyle === reference.tsStyle) score += 2;
