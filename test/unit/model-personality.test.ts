@@ -151,7 +151,7 @@ test('ICMP echo and UDP unreachable follow IE and U1', () => {
 
   const u: UdpUnreachableReply = {
     ttl: 0, df: true, ipId: 0, tos: 0, unused: 1, totalLength: 0, quotedTotalLength: 0, quotedIpId: 0,
-    quotedIpChecksum: 'G', quotedUdpChecksum: 0, corruptQuotedPayload: true,
+    quotedIpChecksum: 'G', quotedUdpChecksum: 0, corruptQuotedPayload: true, quotedTtlDecrement: 5,
   };
   assert.equal(host(CISCO_IOS_15).respondUdpClosed(328, T0, u), true);
   assert.deepEqual([u.totalLength, u.ttl, u.df, u.unused, u.quotedTotalLength, u.quotedIpId, u.quotedUdpChecksum, u.corruptQuotedPayload], [0x38, 255, false, 0, -1, -1, -1, false]);

@@ -104,6 +104,11 @@ export interface UdpUnreachableReply {
   quotedUdpChecksum: number;
   /** Corrupt a quoted payload byte (RUD=I). */
   corruptQuotedPayload: boolean;
+  /**
+   * Lower the quoted IP TTL by this much (0: quote as received). Devices whose errors quote a TTL
+   * already spent make Nmap count extra hops, which is how entries reach `T` values above 255.
+   */
+  quotedTtlDecrement: number;
 }
 
 /** Segment shape inside an established connection (data, ACKs, FINs). */

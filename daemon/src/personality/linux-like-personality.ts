@@ -98,6 +98,7 @@ export class LinuxLikePersonality implements HostPersonality {
     out.quotedIpChecksum = 'G';
     out.quotedUdpChecksum = -1;
     out.corruptQuotedPayload = false;
+    out.quotedTtlDecrement = 0;
     return true;
   }
 

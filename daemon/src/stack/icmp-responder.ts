@@ -14,7 +14,7 @@ export class IcmpResponder {
   private readonly echoOut: IcmpEchoReply = { code: 0, ttl: 64, df: false, ipId: 0, tos: 0 };
   private readonly unreach: UdpUnreachableReply = {
     ttl: 64, df: false, ipId: 0, tos: 0, unused: 0, totalLength: 576, quotedTotalLength: -1, quotedIpId: -1,
-    quotedIpChecksum: 'G', quotedUdpChecksum: -1, corruptQuotedPayload: false,
+    quotedIpChecksum: 'G', quotedUdpChecksum: -1, corruptQuotedPayload: false, quotedTtlDecrement: 0,
   };
 
   constructor(private readonly tx: FrameBuilder, private readonly events: EventSink) {}
@@ -67,6 +67,7 @@ export class IcmpResponder {
     if (quote >= hl) {
       if (out.quotedTotalLength >= 0) buf.writeUInt16BE(out.quotedTotalLength & 0xffff, q + 2);
       if (out.quotedIpId >= 0) buf.writeUInt16BE(out.quotedIpId & 0xffff, q + 4);
+      if (out.quotedTtlDecrement > 0) buf[q + 8] = Math.max(0, buf[q + 8] - out.quotedTtlDecrement);
       if (out.quotedIpChecksum === 'G') {
         buf[q + 10] = 0; buf[q + 11] = 0;
         buf.writeUInt16BE(internetChecksum(buf, q, q + hl), q + 10);

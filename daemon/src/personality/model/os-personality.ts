@@ -20,6 +20,7 @@ import {
 } from '../host-personality';
 import type { OsFingerprint, TestName } from '../osdb/types';
 import { ChosenValues, chooseValues } from './choose';
+import { expressionAllows } from './expression';
 import {
   IpIdClass,
   IpIdCounter,
@@ -64,6 +65,8 @@ export interface UnreachableModel {
   ripck: 'G' | 'Z' | 'I';
   ruck: number;
   rud: boolean;
+  /** Extra hops the quote claims (see UdpUnreachableReply.quotedTtlDecrement). */
+  quotedTtlDecrement: number;
 }
 
 /** Nmap's U1 probe: 328-byte datagram, IP ID 0x1042 (digest §1.5); RIPL/RID values are relative to it. */
@@ -126,7 +129,7 @@ export class OsDbPersonality implements HostPersonality {
     const ts = v('SEQ', 'TS');
     this.synLayout = new SynLayoutModel(layoutSamples(this.chosen), ts !== undefined ? ts !== 'U' : true);
     this.echo = echoModel(this.chosen, base.ttl);
-    this.unreachable = unreachableModel(this.chosen, has('U1'), this.echo.ttl);
+    this.unreachable = unreachableModel(fingerprint, this.chosen, has('U1'), this.echo.ttl);
 
     // ISN process.
     const gcd = parseInt(v('SEQ', 'GCD') ?? '1', 16);
@@ -362,6 +365,7 @@ export class OsDbPersonality implements HostPersonality {
     out.quotedIpChecksum = u.ripck;
     out.quotedUdpChecksum = u.ruck;
     out.corruptQuotedPayload = u.rud;
+    out.quotedTtlDecrement = u.quotedTtlDecrement;
     return true;
   }
 }
@@ -416,7 +420,7 @@ function echoModel(chosen: ChosenValues, fallbackTtl: number): EchoModel {
   };
 }
 
-function unreachableModel(chosen: ChosenValues, present: boolean, fallbackTtl: number): UnreachableModel {
+function unreachableModel(fp: OsFingerprint, chosen: ChosenValues, present: boolean, fallbackTtl: number): UnreachableModel {
   const u = chosen.get('U1');
   const num = (a: string, dflt: number): number => {
     const s = u?.get(a);
@@ -443,7 +447,28 @@ function unreachableModel(chosen: ChosenValues, present: boolean, fallbackTtl: n
     ripck: ripck === 'Z' || ripck === 'I' ? ripck : 'G',
     ruck: ruck === undefined || ruck === 'G' ? -1 : num('RUCK', 0) & 0xffff,
     rud: u?.get('RUD') === 'I',
+    quotedTtlDecrement: extraHopsFor(fp, chosen),
   };
+}
+
+const TTL_TESTS: TestName[] = ['ECN', 'T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'U1', 'IE'];
+
+/**
+ * Nmap prints T = received TTL + hops - 1, with hops read from the U1 quote. An entry whose T lies
+ * above 255 (T=100 for a 255 stack) was a device whose quote claimed more hops: find that count.
+ */
+function extraHopsFor(fp: OsFingerprint, chosen: ChosenValues): number {
+  for (const test of TTL_TESTS) {
+    const tExpr = fp.tests.get(test)?.get('T');
+    const ttlText = chosen.get(test)?.get('T') ?? chosen.get(test)?.get('TG');
+    if (tExpr === undefined || ttlText === undefined) continue;
+    const ttl = Math.min(255, parseInt(ttlText, 16));
+    if (expressionAllows(tExpr, ttl.toString(16).toUpperCase())) continue;
+    for (let extra = 1; extra <= 16; extra++) {
+      if (expressionAllows(tExpr, (ttl + extra).toString(16).toUpperCase())) return extra;
+    }
+  }
+  return 0;
 }
 
 /** A boot instant derived from the seed: uptime grows with wall time and "reboots" every 30 days. */

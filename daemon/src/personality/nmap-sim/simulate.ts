@@ -456,6 +456,7 @@ class NmapRound {
       quotedIpChecksum: 'G',
       quotedUdpChecksum: -1,
       corruptQuotedPayload: false,
+      quotedTtlDecrement: 0,
     };
     const replied = this.p.respondUdpClosed(U1_TOTAL_LENGTH, timeMs, out);
     this.log.push({ probe: 'U1', timeMs, replied });

@@ -62,6 +62,7 @@ export function buildQuote(probe: UdpProbeAsReceived, r: UdpUnreachableReply): B
   probe.bytes.copy(q, 0, 0, Math.min(quoteLength, probe.bytes.length));
   if (r.quotedTotalLength >= 0 && q.length >= 4) q.writeUInt16BE(r.quotedTotalLength & 0xffff, 2);
   if (r.quotedIpId >= 0 && q.length >= 6) q.writeUInt16BE(r.quotedIpId & 0xffff, 4);
+  if (r.quotedTtlDecrement > 0 && q.length >= 9) q[8] = Math.max(0, (q[8] as number) - r.quotedTtlDecrement);
   if (r.quotedUdpChecksum >= 0 && q.length >= 28) q.writeUInt16BE(r.quotedUdpChecksum & 0xffff, 26);
   if (r.corruptQuotedPayload && q.length > 28) q[28] ^= 0xff;
   if (q.length >= 20) {
