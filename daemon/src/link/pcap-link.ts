@@ -40,6 +40,8 @@ export class PcapLink implements Link {
   private readonly header = Buffer.alloc(16);
   private filter: string;
   private closed = false;
+  private viewsOf: Buffer | null = null;
+  private readonly views = new Map<number, Buffer>();
 
   constructor(readonly name: string, captureNetworks: string[], private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
     this.rx = Buffer.alloc(opts.snapLength);
@@ -54,7 +56,25 @@ export class PcapLink implements Link {
 
   send(frame: Buffer, length: number): void {
     if (this.closed) return;
-    this.session.inject(length === frame.length ? frame : frame.subarray(0, length));
+    this.session.inject(length === frame.length ? frame : this.viewOf(frame, length));
+  }
+
+  /**
+   * The binding's inject sends a whole Buffer, so a frame needs a view of its exact length.
+   * Senders reuse one transmit buffer, so views are kept per length (at most one per possible
+   * length) instead of allocating a new one for every frame sent.
+   */
+  private viewOf(frame: Buffer, length: number): Buffer {
+    if (frame !== this.viewsOf) {
+      this.viewsOf = frame;
+      this.views.clear();
+    }
+    let view = this.views.get(length);
+    if (view === undefined) {
+      view = frame.subarray(0, length);
+      this.views.set(length, view);
+    }
+    return view;
   }
 
   setCaptureNetworks(cidrs: string[]): void {

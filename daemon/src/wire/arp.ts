@@ -1,3 +1,4 @@
+import { copyMac } from './ethernet';
 import { Malformed } from './malformed';
 
 /** ARP over Ethernet/IPv4 (RFC 826), a view over a frame's payload. */
@@ -40,8 +41,8 @@ export function writeArp(
   buf[off + 4] = 6;
   buf[off + 5] = 4;
   buf.writeUInt16BE(op, off + 6);
-  senderMac.copy(buf, off + 8, 0, 6);
+  copyMac(senderMac, 0, buf, off + 8);
   buf.writeUInt32BE(senderIp >>> 0, off + 14);
-  targetMac.copy(buf, off + 18, targetMacOff, targetMacOff + 6);
+  copyMac(targetMac, targetMacOff, buf, off + 18);
   buf.writeUInt32BE(targetIp >>> 0, off + 24);
 }

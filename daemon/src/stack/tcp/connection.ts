@@ -1,6 +1,10 @@
 import type { ConnectionShape } from '../../personality/host-personality';
 import type { Endpoint, StreamContext, StreamSession, StreamService } from '../../services/service';
+import { ipToString } from '../../wire/address';
 import type { DecoyHost } from '../decoy-table';
+
+/** Shared by every connection with nothing unacknowledged: zero bytes, so nobody can write into it. */
+export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
 export const TcpState = {
   SYN_RECEIVED: 1,
@@ -40,7 +44,7 @@ export class TcpConnection implements StreamContext {
   tsRecent = -1;
 
   /** Bytes written by the service and not yet acknowledged, starting at sndUna. */
-  unacked: Buffer = Buffer.alloc(0);
+  unacked: Buffer = EMPTY_BUFFER;
   finQueued = false;
   finSent = false;
 
@@ -62,8 +66,10 @@ export class TcpConnection implements StreamContext {
   synSeq = 0;
   synTimeMs = 0;
 
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
+  // Texts and endpoints are made on first use: most connections of a SYN flood never need them.
+  private peerIpTextCache: string | null = null;
+  private localEndpoint: Endpoint | null = null;
+  private remoteEndpoint: Endpoint | null = null;
 
   constructor(
     readonly key: number,
@@ -72,11 +78,22 @@ export class TcpConnection implements StreamContext {
     readonly peerPort: number,
     readonly localPort: number,
     readonly peerMac: Buffer,
-    readonly peerIpText: string,
     private readonly owner: ConnectionOwner,
-  ) {
-    this.local = { address: host.ipText, port: localPort };
-    this.remote = { address: peerIpText, port: peerPort };
+  ) {}
+
+  get peerIpText(): string {
+    if (this.peerIpTextCache === null) this.peerIpTextCache = ipToString(this.peerIp);
+    return this.peerIpTextCache;
+  }
+
+  get local(): Endpoint {
+    if (this.localEndpoint === null) this.localEndpoint = { address: this.host.ipText, port: this.localPort };
+    return this.localEndpoint;
+  }
+
+  get remote(): Endpoint {
+    if (this.remoteEndpoint === null) this.remoteEndpoint = { address: this.peerIpText, port: this.peerPort };
+    return this.remoteEndpoint;
   }
 
   get open(): boolean {

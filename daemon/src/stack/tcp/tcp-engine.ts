@@ -2,12 +2,12 @@ import type { Limits } from '../../config/types';
 import type { EventSink } from '../../events/event';
 import { TcpFlag, type HostPersonality, type TcpReply, type TcpSegmentIn } from '../../personality/host-personality';
 import { ipToString, macToString } from '../../wire/address';
-import { ETH_DST, ETH_SRC } from '../../wire/ethernet';
+import { copyMac, ETH_DST, ETH_SRC } from '../../wire/ethernet';
 import { IpProto, type Ipv4View } from '../../wire/ipv4';
 import { emptyOptionSummary, readTcpOptions, TCP_MIN_HEADER, tcpFlagsToString, TcpOpt, tcpOptionSpace, type TcpView, writeTcp } from '../../wire/tcp';
 import { type DecoyHost, PortState } from '../decoy-table';
 import { type FrameBuilder, L4_OFF, MAX_FRAME } from '../frame-builder';
-import { type ConnectionOwner, seqAdd, seqLe, seqLt, TcpConnection, TcpState } from './connection';
+import { type ConnectionOwner, EMPTY_BUFFER, seqAdd, seqLe, seqLt, TcpConnection, TcpState } from './connection';
 
 const SYNACK_RETRIES = 5;
 const MAX_RETRIES = 8;
@@ -235,8 +235,10 @@ export class TcpEngine implements ConnectionOwner {
   }
 
   private createHalfOpen(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, key: number, r: TcpReply, timeMs: number): void {
-    const peerMac = Buffer.from(frame.subarray(ETH_SRC, ETH_SRC + 6));
-    const conn = new TcpConnection(key, host, ip.src, tcp.srcPort, tcp.dstPort, peerMac, ipToString(ip.src), this);
+    // One pooled 6-byte Buffer (allocUnsafe draws from Node's slab), filled at once.
+    const peerMac = Buffer.allocUnsafe(6);
+    copyMac(frame, ETH_SRC, peerMac, 0);
+    const conn = new TcpConnection(key, host, ip.src, tcp.srcPort, tcp.dstPort, peerMac, this);
     const s = this.segIn;
     conn.iss = r.seq >>> 0;
     conn.sndUna = conn.iss;
@@ -368,7 +370,7 @@ export class TcpEngine implements ConnectionOwner {
     if (seqLt(conn.sndUna, ack)) {
       let acked = (ack - conn.sndUna) >>> 0;
       const dataAcked = Math.min(acked, conn.unacked.length);
-      conn.unacked = dataAcked === conn.unacked.length ? Buffer.alloc(0) : conn.unacked.subarray(dataAcked);
+      conn.unacked = dataAcked === conn.unacked.length ? EMPTY_BUFFER : conn.unacked.subarray(dataAcked);
       acked -= dataAcked;
       conn.sndUna = ack;
       conn.retries = 0;
