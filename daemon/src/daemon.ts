@@ -90,6 +90,8 @@ export function interfaceExists(name: string): boolean {
   return /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && existsSync(`/sys/class/net/${name}`);
 }
 
+const TICK_MS = 100;
+
 /** Runs the engine on a link until stopped. */
 export class Daemon {
   private timer: NodeJS.Timeout | null = null;
@@ -99,8 +101,18 @@ export class Daemon {
   start(now = Date.now()): void {
     const engine = this.parts.engine;
     this.link.setCaptureNetworks(this.parts.captureNetworks);
-    this.link.onFrame((frame, length, timeMs) => engine.handleFrame(frame, length, timeMs));
-    this.timer = setInterval(() => engine.tick(Date.now()), 100);
+    let lastTick = now;
+    const tick = (at: number): void => {
+      lastTick = at;
+      engine.tick(at);
+    };
+    // Under sustained traffic the capture callback can hold the event loop for seconds, so timers
+    // (retransmission, announcements, timeouts) also run from the frame path when they are overdue.
+    this.link.onFrame((frame, length, timeMs) => {
+      engine.handleFrame(frame, length, timeMs);
+      if (timeMs - lastTick >= TICK_MS) tick(Date.now());
+    });
+    this.timer = setInterval(() => tick(Date.now()), TICK_MS);
     engine.addresses.bindStatic(this.parts.staticHosts, now);
   }
 

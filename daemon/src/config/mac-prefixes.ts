@@ -26,6 +26,8 @@ export interface VendorMatch {
 export class MacPrefixes {
   private readonly vendorByOui = new Map<number, string>();
   private readonly groups = new Map<string, VendorGroup>();
+  /** findVendor scans every vendor; a config asks the same few names once per host. */
+  private readonly found = new Map<string, VendorMatch>();
 
   /** Lines are `XXXXXX Vendor name`; `#` comments; longer (MA-M/MA-S) prefixes are skipped. */
   static parse(text: string): MacPrefixes {
@@ -52,6 +54,16 @@ export class MacPrefixes {
    * an OS vendor, where a single shared word like "Networks" says nothing).
    */
   findVendor(name: string, requireAll = false): VendorMatch {
+    const key = `${requireAll ? 1 : 0}:${name}`;
+    let match = this.found.get(key);
+    if (match === undefined) {
+      match = this.searchVendor(name, requireAll);
+      this.found.set(key, match);
+    }
+    return match;
+  }
+
+  private searchVendor(name: string, requireAll: boolean): VendorMatch {
     const query = wordsOf(name);
     let bestScore = 0;
     let bestExtra = Infinity;
@@ -82,6 +94,7 @@ export class MacPrefixes {
   }
 
   private add(oui: number, vendor: string): void {
+    this.found.clear();
     this.vendorByOui.set(oui, vendor);
     // Multicast or locally administered first octets cannot serve as a host's prefix.
     if (((oui >>> 16) & 0x03) !== 0) return;

@@ -47,5 +47,8 @@ export function openPersonalitySource(cfg: DecoydConfig, warn: (message: string)
     warn(`no OS fingerprints loaded from ${cfg.osDb.join(', ')}: every decoy runs the built-in Linux-like personality`);
     return new BuiltinPersonalitySource();
   }
-  return new OsDbPersonalitySource(db);
+  // Keep only the entries templates use: the rest of the database (tens of MB) is garbage then.
+  const used = new Set<string>([DEFAULT_PERSONALITY]);
+  for (const t of cfg.templates.values()) if (t.personality !== undefined) used.add(t.personality);
+  return new OsDbPersonalitySource({ ...db, fingerprints: db.fingerprints.filter((fp) => used.has(fp.name)) });
 }

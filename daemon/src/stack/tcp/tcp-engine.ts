@@ -16,7 +16,8 @@ const TIME_WAIT_MS = 60000;
 export interface TcpCounters {
   connectionsOpened: number;
   connectionsEvicted: number;
-  synDroppedPerSource: number;
+  /** SYN/ACKs sent without keeping state because a table bound was reached. */
+  statelessSynAcks: number;
   badChecksum: number;
 }
 
@@ -47,7 +48,7 @@ export class TcpEngine implements ConnectionOwner {
   private readonly opts = emptyOptionSummary();
   private readonly optBuf = Buffer.alloc(40);
   private readonly header = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, reserved: 0, window: 0, urgentPointer: 0 };
-  readonly counters: TcpCounters = { connectionsOpened: 0, connectionsEvicted: 0, synDroppedPerSource: 0, badChecksum: 0 };
+  readonly counters: TcpCounters = { connectionsOpened: 0, connectionsEvicted: 0, statelessSynAcks: 0, badChecksum: 0 };
 
   constructor(
     private readonly tx: FrameBuilder,
@@ -91,11 +92,9 @@ export class TcpEngine implements ConnectionOwner {
     }
     const isSynAck = (r.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.SYN | TcpFlag.ACK);
     if (open && isSynAck && (flags & TcpFlag.SYN) !== 0) {
-      if (!this.admit(ip.src, timeMs)) {
-        this.logPacket(host, frame, ip, tcp, 'open', 'none', timeMs);
-        return;
-      }
-      this.createHalfOpen(host, frame, ip, tcp, key, r, timeMs);
+      // Past a table bound the SYN/ACK still goes out, statelessly, as a stack under SYN-cookie
+      // pressure answers: scans keep seeing open ports while memory stays bounded.
+      if (this.admit(ip.src, timeMs)) this.createHalfOpen(host, frame, ip, tcp, key, r, timeMs);
     }
     this.sendReply(host, frame, ip.src, tcp.srcPort, tcp.dstPort, r);
     this.logPacket(host, frame, ip, tcp, open ? 'open' : 'closed', describeReply(r.flags), timeMs);
@@ -217,7 +216,7 @@ export class TcpEngine implements ConnectionOwner {
 
   private admit(src: number, timeMs: number): boolean {
     if ((this.perSource.get(src) ?? 0) >= this.limits.maxConnectionsPerSource) {
-      this.counters.synDroppedPerSource++;
+      this.counters.statelessSynAcks++;
       if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'per-source-limit', srcIp: ipToString(src) });
       return false;
     }
@@ -225,6 +224,7 @@ export class TcpEngine implements ConnectionOwner {
       // Make room as a full SYN queue would: the oldest TIME_WAIT, else the oldest half-open connection.
       const victim = firstOf(this.timeWait) ?? firstOf(this.halfOpen);
       if (victim === undefined) {
+        this.counters.statelessSynAcks++;
         if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'connection-table-full', srcIp: ipToString(src) });
         return false;
       }
