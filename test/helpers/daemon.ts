@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from '../../daemon/src/lab/netns';
+import { splitLines } from '../../daemon/src/lab/run-command';
 
 /** One parsed log line. `kind` is set on event lines (`daemon.start`, `arp.reply`, `tcp.packet`…). */
 export interface DaemonLogLine {
@@ -197,22 +198,5 @@ function parseJsonLine(line: string): DaemonLogLine | undefined {
   }
 }
 
-/** Calls onLine for every complete line of a stream (and the unterminated rest at its end). */
-export function splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-  });
-  stream.on('end', () => {
-    if (pending.length > 0) onLine(pending);
-    pending = '';
-  });
-}
+
+export { splitLines };

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createLab, destroyLabNamed, type Lab } from './netns';
+import { splitLines } from './run-command';
 import { loadConfig } from '../config/load';
 
 export const DEMO_LAB_NAME = 'decoyd-demo';
@@ -81,7 +82,7 @@ export async function runDemoLab(opts: DemoLabOptions = {}): Promise<number> {
     let readyTimer: NodeJS.Timeout | undefined;
     const ready = new Promise<boolean>((resolveReady) => {
       readyTimer = setTimeout(() => resolveReady(false), opts.readyTimeoutMs ?? 30_000);
-      forEachLine(child.stdout, (line) => {
+      splitLines(child.stdout, (line) => {
         out.write(`${line}\n`);
         if (line.includes('"kind":"daemon.start"')) resolveReady(true);
       });
@@ -162,20 +163,3 @@ function kill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-  });
-  stream.on('end', () => {
-    if (pending.length > 0) onLine(pending);
-  });
-}

@@ -61,3 +61,23 @@ export async function runChecked(file: string, argv: readonly string[], opts: Ru
   }
   return result;
 }
+
+/** Calls onLine for every complete line of a stream (and the unterminated rest at its end). */
+export function splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  if (stream === null) return;
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  });
+  stream.on('end', () => {
+    if (pending.length > 0) onLine(pending);
+    pending = '';
+  });
+}

@@ -64,6 +64,11 @@ export class TcpView {
 
 /** Walk the raw options and summarise what was offered. Unknown kinds are skipped by length, never thrown on. */
 export function readTcpOptions(view: TcpView, out: TcpOptionSummary): void {
+  summariseTcpOptions(view.buf, view.optionsOffset, view.off + view.headerLength, out);
+}
+
+/** The same walk over raw option bytes [start, end). */
+export function summariseTcpOptions(buf: Buffer, start: number, end: number, out: TcpOptionSummary): void {
   out.mss = -1;
   out.wscale = -1;
   out.sackPermitted = false;
@@ -71,9 +76,7 @@ export function readTcpOptions(view: TcpView, out: TcpOptionSummary): void {
   out.tsVal = 0;
   out.tsEcr = 0;
   out.wellFormed = true;
-  const buf = view.buf;
-  let i = view.optionsOffset;
-  const end = view.off + view.headerLength;
+  let i = start;
   while (i < end) {
     const kind = buf[i];
     if (kind === TcpOpt.EOL) break;

@@ -1,3 +1,4 @@
+import { emptyOptionSummary, summariseTcpOptions, type TcpOptionSummary } from '../../wire/tcp';
 /** Reading TCP options the way Nmap 7.93 does (osscan2.cc get_tcpopt_string, tcpip.cc gettcpopt_ts). */
 
 /**
@@ -90,37 +91,9 @@ export function nmapTimestamp(opts: Buffer): number | null {
   return null;
 }
 
-/** What a probe offers, for filling TcpSegmentIn (walks well-formed options). */
-export interface OfferedOptions {
-  mss: number;
-  wscale: number;
-  sackPermitted: boolean;
-  hasTimestamp: boolean;
-  tsVal: number;
-  tsEcr: number;
-}
-
-export function offeredOptions(opts: Buffer): OfferedOptions {
-  const r: OfferedOptions = { mss: -1, wscale: -1, sackPermitted: false, hasTimestamp: false, tsVal: 0, tsEcr: 0 };
-  let p = 0;
-  while (p < opts.length) {
-    const kind = opts[p];
-    if (kind === 0) break;
-    if (kind === 1) {
-      p++;
-      continue;
-    }
-    const len = opts[p + 1];
-    if (len === undefined || len < 2 || p + len > opts.length) break;
-    if (kind === 2 && len === 4) r.mss = opts.readUInt16BE(p + 2);
-    else if (kind === 3 && len === 3) r.wscale = opts[p + 2];
-    else if (kind === 4 && len === 2) r.sackPermitted = true;
-    else if (kind === 8 && len === 10) {
-      r.hasTimestamp = true;
-      r.tsVal = opts.readUInt32BE(p + 2);
-      r.tsEcr = opts.readUInt32BE(p + 6);
-    }
-    p += len;
-  }
+/** What a probe offers, for filling TcpSegmentIn: the stack's own option walk over the probe's bytes. */
+export function offeredOptions(opts: Buffer): TcpOptionSummary {
+  const r = emptyOptionSummary();
+  summariseTcpOptions(opts, 0, opts.length, r);
   return r;
 }
