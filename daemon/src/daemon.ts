@@ -91,6 +91,7 @@ export function interfaceExists(name: string): boolean {
 }
 
 const TICK_MS = 100;
+const WARM_BATCH = 64;
 
 /** Runs the engine on a link until stopped. */
 export class Daemon {
@@ -114,6 +115,26 @@ export class Daemon {
     });
     this.timer = setInterval(() => tick(Date.now()), TICK_MS);
     engine.addresses.bindStatic(this.parts.staticHosts, now);
+  }
+
+  /**
+   * Build static hosts' personalities in small batches while the start-up probes are out, so the
+   * first scan does not pay for them packet by packet. Resolves when all are built or `budgetMs`
+   * has passed (the rest are built on first use, as claimed hosts always are).
+   */
+  warmUp(budgetMs: number): Promise<void> {
+    const hosts = this.parts.staticHosts;
+    const deadline = Date.now() + budgetMs;
+    let next = 0;
+    return new Promise((resolve) => {
+      const batch = (): void => {
+        const end = Math.min(hosts.length, next + WARM_BATCH);
+        for (; next < end; next++) void (hosts[next] as DecoyHost).personality;
+        if (next >= hosts.length || Date.now() >= deadline) resolve();
+        else setImmediate(batch);
+      };
+      setImmediate(batch);
+    });
   }
 
   stop(): void {

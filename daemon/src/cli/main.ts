@@ -19,6 +19,9 @@ const USAGE = `usage:
 
 class UsageError extends Error {}
 
+/** How long start-up may spend building personalities before declaring itself ready. */
+const WARM_UP_BUDGET_MS = 1500;
+
 function fail(message: string, code = 2): never {
   process.stderr.write(`decoyd: ${message}\n`);
   process.exit(code);
@@ -47,10 +50,13 @@ function run(argv: string[]): void {
 
   const started = Date.now();
   let link: PcapLink | null = null;
+  let warmed: Promise<void> = Promise.resolve();
   const parts = assemble(cfg, personalities, events, (f, n) => link?.send(f, n), () => {
-    events.emit({
-      kind: 'daemon.start', time: Date.now(),
-      message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
+    void warmed.then(() => {
+      events.emit({
+        kind: 'daemon.start', time: Date.now(),
+        message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
+      });
     });
   });
   try {
@@ -69,6 +75,7 @@ function run(argv: string[]): void {
   }
   const daemon = new Daemon(parts, link);
   daemon.start();
+  warmed = daemon.warmUp(WARM_UP_BUDGET_MS);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -269,6 +269,26 @@ function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
     if (spExpr !== undefined) set('SEQ', 'SP', '0');
     return;
   }
+  const plans = isnPlans(units, gcdExpr, isrExpr, spExpr);
+  const pick = plans.good.length > 0 ? rngFor('SEQ', 'ISR').pick(plans.good) : plans.fallback;
+  if (gcdExpr !== undefined) set('SEQ', 'GCD', hex(pick.gcd));
+  if (isrExpr !== undefined) set('SEQ', 'ISR', hex(pick.isr));
+  if (spExpr !== undefined) set('SEQ', 'SP', hex(pick.sp));
+}
+
+interface IsnPlans {
+  good: IsnTarget[];
+  fallback: IsnTarget;
+}
+
+/** The search depends on the expressions only, so every host of an entry shares its result (bounded memo). */
+const ISN_PLANS = new Map<string, IsnPlans>();
+const MAX_ISN_PLANS = 10_000;
+
+function isnPlans(units: number[], gcdExpr: string | undefined, isrExpr: string | undefined, spExpr: string | undefined): IsnPlans {
+  const key = `${gcdExpr}\u0000${isrExpr}\u0000${spExpr}`;
+  const cached = ISN_PLANS.get(key);
+  if (cached !== undefined) return cached;
   const isrValues = candidateNumbers(isrExpr, 0x10b);
   const spValues = candidateNumbers(spExpr, 0xfc);
   const isrMid = middle(isrValues);
@@ -295,11 +315,12 @@ function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
     }
     if (good.length > 0) break;
   }
-  const pick = good.length > 0 ? rngFor('SEQ', 'ISR').pick(good) : fallback ?? { gcd: units[0], isr: isrMid, sp: spMid };
-  if (gcdExpr !== undefined) set('SEQ', 'GCD', hex(pick.gcd));
-  if (isrExpr !== undefined) set('SEQ', 'ISR', hex(pick.isr));
-  if (spExpr !== undefined) set('SEQ', 'SP', hex(pick.sp));
+  const result: IsnPlans = { good, fallback: fallback ?? { gcd: units[0], isr: isrMid, sp: spMid } };
+  if (ISN_PLANS.size >= MAX_ISN_PLANS) ISN_PLANS.clear();
+  ISN_PLANS.set(key, result);
+  return result;
 }
+
 
 /** Cheap bound before simulating: 100 ms steps must stay below 2^31 (MOD_DIFF would fold them). */
 function plausibleIsnPlan(plan: IsnTarget): boolean {

@@ -20,7 +20,21 @@ export function isHexNumber(text: string): boolean {
  * numeric subject value (a hex literal placed before a later range, see the digest §3) are dropped,
  * so any value chosen from the result matches under both the 7.93 and the 7.95+ matcher.
  */
-export function parseAlternatives(expr: string): Alternative[] {
+export function parseAlternatives(expr: string): readonly Alternative[] {
+  let alts = PARSED.get(expr);
+  if (alts === undefined) {
+    // Every host of a personality asks for the same expressions: parse each once (bounded memo).
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    alts = Object.freeze(parseUncached(expr));
+    PARSED.set(expr, alts);
+  }
+  return alts;
+}
+
+const MAX_PARSED = 50_000;
+const PARSED = new Map<string, readonly Alternative[]>();
+
+function parseUncached(expr: string): Alternative[] {
   const parts = expr.split('|');
   const out: Alternative[] = [];
   for (let i = 0; i < parts.length; i++) {
