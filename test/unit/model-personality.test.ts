@@ -164,9 +164,9 @@ test('ICMP echo and UDP unreachable follow IE and U1', () => {
 test('connection shape agrees with the SYN/ACK', () => {
   const p = host(LINUX_5_4);
   const syn = segment(NMAP_OPTIONS.seq[0]);
-  const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false };
+  const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: 7 };
   p.connectionShape(syn, shape);
-  assert.deepEqual(shape, { ttl: 64, df: true, window: 0x68df, wscale: 6, mss: 0x508, timestamps: true });
+  assert.deepEqual(shape, { ttl: 64, df: true, window: 0x68df, wscale: 6, mss: 0x508, timestamps: true, tsOffset: 0 });
   p.connectionShape(segment(Buffer.from('020405b4', 'hex')), shape);
   assert.equal(shape.wscale, -1);
   assert.equal(shape.timestamps, false);

@@ -135,6 +135,7 @@ class Linux54Model implements HostPersonality {
     out.wscale = 6;
     out.mss = 0x508;
     out.timestamps = true;
+    out.tsOffset = 0;
   }
 
   datagramShape(out: DatagramShape): void {

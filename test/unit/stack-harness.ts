@@ -9,6 +9,7 @@ import { DecoyHost, DecoyTable, type TemplateRuntime } from '../../daemon/src/st
 import { Engine } from '../../daemon/src/stack/engine';
 import { hostSeed } from '../../daemon/src/personality/model/prng';
 import { LinuxLikePersonality } from '../../daemon/src/personality/linux-like-personality';
+import type { HostPersonality } from '../../daemon/src/personality/host-personality';
 import { type ClaimSettings, DEFAULT_CLAIM, DEFAULT_LIMITS, type DecoydConfig, type Limits, type TemplateConfig } from '../../daemon/src/config/types';
 import type { DecoyEvent, EventSink } from '../../daemon/src/events/event';
 import { BuiltinPersonalitySource } from '../../daemon/src/personality/factory';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
    * instead of the harness's own composition with the injected clock and fixed MACs.
    */
   viaAssemble?: boolean;
+  /** Each host's personality (default: the built-in Linux-like one, booted a day before T0). */
+  personality?: (seed: number, host: DecoyHost) => HostPersonality;
 }
 
 /** Fixed, recognisable decoy MACs: 02:00:5e:0a:<ip byte 3>:<ip byte 4>. */
@@ -93,7 +96,10 @@ export class Harness {
       const compiled = new Map<string, TemplateRuntime>();
       for (const t of templates) compiled.set(t.name, compileTemplate(t));
       const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed'): DecoyHost =>
-        new DecoyHost(ip, decoyMacFor(ip), template, origin, (host) => new LinuxLikePersonality(hostSeed(host.ipText, template.name), 86400, T0));
+        new DecoyHost(ip, decoyMacFor(ip), template, origin, (host) => {
+          const seed = hostSeed(host.ipText, template.name);
+          return o.personality !== undefined ? o.personality(seed, host) : new LinuxLikePersonality(seed, 86400, T0);
+        });
       const table = new DecoyTable();
       const claimRanges = cfg.claims.map((c) => {
         const cidr = parseCidr(c.range);

@@ -121,6 +121,13 @@ export interface ConnectionShape {
   wscale: number;
   mss: number;
   timestamps: boolean;
+  /**
+   * Added to `tsVal(timeMs)` for this connection's TSval (mod 2^32). 0 for hosts with one clock;
+   * hosts with a random TSval per connection (Nmap TS=21/22) set it so that the connection's
+   * segments continue the SYN/ACK's TSval. Filled by `connectionShape`, which the stack calls
+   * right after the `respondTcp` that produced the SYN/ACK.
+   */
+  tsOffset: number;
 }
 
 /** IP shape of UDP datagrams a service sends. */

@@ -61,6 +61,7 @@ export class LinuxLikePersonality implements HostPersonality {
     out.wscale = syn.wscale >= 0 ? 7 : -1;
     out.mss = 1460;
     out.timestamps = syn.hasTimestamp;
+    out.tsOffset = 0; // one host-wide clock
   }
 
   datagramShape(out: DatagramShape): void {

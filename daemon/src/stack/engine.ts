@@ -72,7 +72,7 @@ export class Engine {
     }, opts.createHost, opts.onReady);
     this.tcp = new TcpEngine(this.tx, opts.events, opts.limits, now);
     this.icmp = new IcmpResponder(this.tx, opts.events);
-    this.udp = new UdpHandler(this.tx, this.icmp, opts.events);
+    this.udp = new UdpHandler(this.tx, this.icmp, opts.events, now);
     this.reassembler = new Reassembler(opts.limits.maxReassemblies, opts.limits.maxReassemblyBytes, opts.limits.reassemblyTimeoutMs);
   }
 

@@ -6,7 +6,7 @@ import { ETH_DST, ETH_SRC } from '../wire/ethernet';
 import { finishIcmp, ICMP_HEADER_LEN, IcmpType, type IcmpView } from '../wire/icmp';
 import { IpProto, type Ipv4View } from '../wire/ipv4';
 import type { DecoyHost } from './decoy-table';
-import { type FrameBuilder, L4_OFF, MAX_FRAME } from './frame-builder';
+import { type FrameBuilder, L4_OFF, MAX_FRAME, MAX_L4_LENGTH } from './frame-builder';
 
 /** ICMP for decoys: echo replies and the unreachable errors a host sends, all shaped by the personality. */
 export class IcmpResponder {
@@ -29,7 +29,8 @@ export class IcmpResponder {
       req.ipTos = ip.tos;
       req.timeMs = timeMs;
       const out = this.echoOut;
-      if (host.personality.respondIcmpEcho(req, out) && icmp.length <= MAX_FRAME - L4_OFF) {
+      // Any echo that reassembled is answered in full: a reply above the MTU leaves as fragments.
+      if (host.personality.respondIcmpEcho(req, out) && icmp.length <= MAX_L4_LENGTH) {
         const buf = this.tx.buf;
         frame.copy(buf, L4_OFF, icmp.off, icmp.off + icmp.length);
         buf[L4_OFF] = IcmpType.ECHO_REPLY;

@@ -6,7 +6,7 @@ import { UnreachableCode } from '../wire/icmp';
 import { IpProto, type Ipv4View } from '../wire/ipv4';
 import { UDP_HEADER_LEN, type UdpView, writeUdp } from '../wire/udp';
 import { type DecoyHost, PortState } from './decoy-table';
-import { type FrameBuilder, L4_OFF, MAX_FRAME } from './frame-builder';
+import { type FrameBuilder, L4_OFF, MAX_L4_LENGTH } from './frame-builder';
 import type { IcmpResponder } from './icmp-responder';
 
 /** UDP for decoys: closed ports answer ICMP port unreachable, open ports hand datagrams to a service. */
@@ -17,6 +17,8 @@ export class UdpHandler {
     private readonly tx: FrameBuilder,
     private readonly icmp: IcmpResponder,
     private readonly events: EventSink,
+    /** The engine's clock: a service may answer later than the datagram's capture time. */
+    private readonly now: () => number,
   ) {}
 
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, udp: UdpView, timeMs: number): void {
@@ -54,13 +56,13 @@ export class UdpHandler {
   }
 
   private sendDatagram(host: DecoyHost, peerMac: Buffer, peerIp: number, peerPort: number, localPort: number, data: Buffer): void {
-    const max = MAX_FRAME - L4_OFF - UDP_HEADER_LEN;
-    const n = Math.min(data.length, max); // decoyd does not fragment its own output; larger replies are cut to the MTU
+    // Above the MTU the datagram leaves as fragments; beyond what one datagram holds it is cut.
+    const n = Math.min(data.length, MAX_L4_LENGTH - UDP_HEADER_LEN);
     const buf = this.tx.buf;
     data.copy(buf, L4_OFF + UDP_HEADER_LEN, 0, n);
     const len = writeUdp(buf, L4_OFF, localPort, peerPort, n, host.ip, peerIp);
     const p = host.personality;
     p.datagramShape(this.shape);
-    this.tx.finishIpv4(peerMac, 0, host.mac, IpProto.UDP, host.ip, peerIp, len, this.shape.ttl, this.shape.df, p.nextIpId('tcp-open', Date.now()), 0);
+    this.tx.finishIpv4(peerMac, 0, host.mac, IpProto.UDP, host.ip, peerIp, len, this.shape.ttl, this.shape.df, p.nextIpId('tcp-open', this.now()), 0);
   }
 }

@@ -59,6 +59,26 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** What an ISN target implies for every host that has it: immutable, so hosts may share one. */
+export interface IsnPlan {
+  readonly meanRate: number;
+  readonly sigmaRate: number;
+  /** Steps are whole multiples of the GCD (else rate × gap, rounded to it). */
+  readonly quantised: boolean;
+  /** Per-burst deviations: z-values (continuous) or step multiples of the GCD (quantised). */
+  readonly pattern: readonly number[];
+}
+
+export function planIsn(target: IsnTarget): IsnPlan {
+  const meanRate = Math.pow(2, target.isr / 8);
+  const g = target.gcd > 9 ? target.gcd : 1;
+  const sigmaRate = target.sp === 0 ? 0 : Math.pow(2, target.sp / 8) * g;
+  // Whole multiples when a step is only a few GCDs: then neither rounding nor Nmap's timing
+  // jitter shows as deviation. Larger steps are rate × gap, rounded to the GCD.
+  const quantised = target.gcd > 0 && (meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
+  return { meanRate, sigmaRate, quantised, pattern: quantised ? planMultiples(target) : Z_PATTERN.slice() };
+}
+
 /**
  * ISNs whose per-probe rate has a controlled mean (ISR) and deviation (SP), quantised to the GCD.
  * Within a burst the deviations cycle through one permutation of a fixed 5-value pattern, so any
@@ -68,25 +88,23 @@ export class IsnGenerator {
   private isn: number;
   private lastMs = Number.NEGATIVE_INFINITY;
   private index = 0;
-  /** Per-burst deviations: z-values (continuous) or step multiples of the GCD (quantised). */
-  readonly pattern: readonly number[];
   private readonly order = [0, 1, 2, 3, 4];
-  private readonly meanRate: number;
-  private readonly sigmaRate: number;
-  readonly quantised: boolean;
 
   constructor(
     readonly target: IsnTarget,
     private readonly rng: SeededRandom,
+    /** Pass a plan shared between hosts of the same target; computed here otherwise. */
+    readonly plan: IsnPlan = planIsn(target),
   ) {
     this.isn = rng.nextU32() | 1;
-    this.meanRate = Math.pow(2, target.isr / 8);
-    const g = target.gcd > 9 ? target.gcd : 1;
-    this.sigmaRate = target.sp === 0 ? 0 : Math.pow(2, target.sp / 8) * g;
-    // Whole multiples when a step is only a few GCDs: then neither rounding nor Nmap's timing
-    // jitter shows as deviation. Larger steps are rate × gap, rounded to the GCD.
-    this.quantised = target.gcd > 0 && (this.meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
-    this.pattern = this.quantised ? planMultiples(target) : Z_PATTERN.slice();
+  }
+
+  get pattern(): readonly number[] {
+    return this.plan.pattern;
+  }
+
+  get quantised(): boolean {
+    return this.plan.quantised;
   }
 
   /** The ISN for a SYN/ACK sent at `timeMs`. */
@@ -99,20 +117,21 @@ export class IsnGenerator {
     if (!(gapMs <= BURST_GAP_MS)) {
       // A new burst: time-proportional progress, then a fresh deviation order.
       const gapS = Number.isFinite(gapMs) ? Math.max(0, gapMs) / 1000 : 0;
-      step = Math.round((this.meanRate * gapS) / unit) * unit + unit * this.rng.int(0, 7);
+      step = Math.round((this.plan.meanRate * gapS) / unit) * unit + unit * this.rng.int(0, 7);
       this.rng.shuffle(this.order);
       this.index = 0;
     } else {
-      const slot = this.order[this.index % this.pattern.length];
+      const plan = this.plan;
+      const slot = this.order[this.index % plan.pattern.length];
       this.index++;
       const gapS = Math.max(gapMs, 1) / 1000;
-      if (this.quantised) {
+      if (plan.quantised) {
         // Planned multiples assume 100 ms spacing; wider spacing scales the count.
         const scale = Math.max(1, Math.round(gapS / NOMINAL_GAP_S));
-        step = this.pattern[slot] * scale * unit;
+        step = plan.pattern[slot] * scale * unit;
       } else {
         // A negative rate is a backwards step: Nmap's MOD_DIFF reads its size.
-        const rate = this.meanRate + this.sigmaRate * this.pattern[slot];
+        const rate = plan.meanRate + plan.sigmaRate * plan.pattern[slot];
         step = Math.round((rate * gapS) / unit) * unit;
       }
       if (Math.abs(step) > MAX_STEP) step = Math.sign(step) * Math.floor(MAX_STEP / unit) * unit;

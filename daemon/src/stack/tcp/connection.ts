@@ -48,7 +48,7 @@ export class TcpConnection implements StreamContext {
   finQueued = false;
   finSent = false;
 
-  readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false };
+  readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0 };
   session: StreamSession | null = null;
   service: StreamService | null = null;
 

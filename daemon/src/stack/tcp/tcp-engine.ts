@@ -275,6 +275,10 @@ export class TcpEngine implements ConnectionOwner {
     if (!conn.host.personality.respondTcp(s, 'open', r)) return;
     r.seq = conn.iss; // the ISN is fixed once chosen
     r.ack = conn.rcvNxt;
+    // So is the connection's TS sequence: a per-connection host would otherwise draw a new random
+    // TSval, and a peer that kept this one would then PAWS-drop our data.
+    const hostTs = conn.host.personality.tsVal(s.timeMs);
+    if (hostTs >= 0) rewriteTsVal(r.options, r.optionsLength, (hostTs + conn.shape.tsOffset) >>> 0);
     this.sendReply(conn.host, conn.peerMac, conn.peerIp, conn.peerPort, conn.localPort, r, 0);
   }
 
@@ -313,7 +317,7 @@ export class TcpEngine implements ConnectionOwner {
     }
 
     this.updateTimestamp(conn, tcp);
-    this.processAck(conn, tcp);
+    if (!this.processAck(conn, tcp)) return;
     if (conn.state === TcpState.CLOSED) return;
 
     const len = tcp.payloadLength;
@@ -359,11 +363,16 @@ export class TcpEngine implements ConnectionOwner {
     if (service !== null) conn.session = service.open(conn);
   }
 
-  private processAck(conn: TcpConnection, tcp: TcpView): void {
+  /**
+   * The ACK field of a segment on a synchronized connection. Returns false when the segment must
+   * go no further: RFC 9293 §3.10.7.4 answers an ACK of data never sent with an ACK and drops the
+   * segment, so neither its payload nor its FIN is taken.
+   */
+  private processAck(conn: TcpConnection, tcp: TcpView): boolean {
     const ack = tcp.ack;
     if (seqLt(conn.sndNxt, ack)) {
-      this.sendAck(conn); // acks something we never sent
-      return;
+      this.sendAck(conn);
+      return false;
     }
     const scale = conn.peerWscale >= 0 ? conn.peerWscale : 0;
     conn.sndWnd = tcp.window * 2 ** scale;
@@ -385,10 +394,11 @@ export class TcpEngine implements ConnectionOwner {
       if (finAcked) {
         if (conn.state === TcpState.FIN_WAIT_1) conn.state = TcpState.FIN_WAIT_2;
         else if (conn.state === TcpState.CLOSING) this.enterTimeWait(conn);
-        else if (conn.state === TcpState.LAST_ACK) { this.destroy(conn, 'closed'); return; }
+        else if (conn.state === TcpState.LAST_ACK) { this.destroy(conn, 'closed'); return true; }
       }
     }
     this.flush(conn);
+    return true;
   }
 
   private updateTimestamp(conn: TcpConnection, tcp: TcpView): void {
@@ -457,11 +467,13 @@ export class TcpEngine implements ConnectionOwner {
     const p = conn.host.personality;
     const now = this.now();
     let optLen = 0;
-    const tsVal = conn.tsRecent >= 0 ? p.tsVal(now) : -1;
-    if (tsVal >= 0) {
+    const hostTs = conn.tsRecent >= 0 ? p.tsVal(now) : -1;
+    if (hostTs >= 0) {
+      // The connection's own TS sequence: the host clock moved by the offset its SYN/ACK fixed.
+      const tsVal = (hostTs + conn.shape.tsOffset) >>> 0;
       const o = this.optBuf;
       o[0] = TcpOpt.NOP; o[1] = TcpOpt.NOP; o[2] = TcpOpt.TIMESTAMP; o[3] = 10;
-      o.writeUInt32BE(tsVal >>> 0, 4);
+      o.writeUInt32BE(tsVal, 4);
       o.writeUInt32BE(conn.tsRecent >>> 0, 8);
       optLen = 12;
     }
@@ -521,6 +533,25 @@ function describeReply(flags: number): string {
   if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) return 'syn-ack';
   if (flags & TcpFlag.RST) return flags & TcpFlag.ACK ? 'rst-ack' : 'rst';
   return tcpFlagsToString(flags).toLowerCase();
+}
+
+/**
+ * Overwrite the TSval of the timestamp option in `options[0, length)`, if there is one and it
+ * shows a clock: a zero TSval is part of the OS's layout (Nmap's T0x) and stays zero.
+ */
+function rewriteTsVal(options: Buffer, length: number, tsVal: number): void {
+  for (let i = 0; i < length;) {
+    const kind = options[i];
+    if (kind === TcpOpt.EOL) return;
+    if (kind === TcpOpt.NOP) { i++; continue; }
+    const len = i + 1 < length ? options[i + 1] : 0;
+    if (len < 2 || i + len > length) return;
+    if (kind === TcpOpt.TIMESTAMP && len === 10) {
+      if (options.readUInt32BE(i + 2) !== 0) options.writeUInt32BE(tsVal === 0 ? 1 : tsVal, i + 2);
+      return;
+    }
+    i += len;
+  }
 }
 
 function firstOf<T>(set: Set<T>): T | undefined {
