@@ -148,7 +148,18 @@ export class OsDbPersonality implements HostPersonality {
   /** SYN/ACK-class reply to a plain SYN: T1's header fields, layout and window from the offer. */
   private synAck(seg: TcpSegmentIn, out: TcpReply): boolean {
     const t1 = this.lines.T1;
-    if (!t1.reply) return false;
+    if (!t1.reply) {
+      // Entries such as "Asus RT-N10" answer Nmap's ECN SYN but none of its six SEQ SYNs: all six
+      // offer timestamps and the ECN SYN does not. Such a stack drops SYNs offering timestamps and
+      // answers the rest (a port scan's SYN included) as its ECN line shows.
+      const ecn = this.lines.ECN;
+      if (!this.compiled.hasEcnLine || !ecn.reply || seg.hasTimestamp) return false;
+      const plain = this.synLayout.answer(OsDbPersonality.offerMask(seg), seg.mss);
+      this.fillHeader(ecn, TcpFlag.SYN | TcpFlag.ACK, seg, out);
+      out.window = plain.window;
+      this.fillOptions(plain.tokens, plain.mss, seg, out, true);
+      return true;
+    }
     const answer = this.synLayout.answer(OsDbPersonality.offerMask(seg), seg.mss);
     this.fillHeader(t1, t1.flags, seg, out);
     out.window = answer.window;
