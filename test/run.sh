@@ -53,8 +53,14 @@ run_suite() {
     return 0
   fi
   say "$name tests (${#files[@]} files)"
-  node --test --test-reporter=spec --test-timeout="$timeout_ms" "$@" "${files[@]}"
+  node --test --test-reporter=spec --test-timeout="$timeout_ms" "$@" "${files[@]}" 2>&1 | tee -a "$RUN_LOG"
+  return "${PIPESTATUS[0]}"
 }
+
+# The runner's own totals, summed over both suites, for one plain closing line.
+RUN_LOG=$(mktemp)
+trap 'rm -f "$RUN_LOG"' EXIT
+total_of() { grep -E "^ℹ $1 [0-9]+$" "$RUN_LOG" | awk '{ n += $3 } END { print n + 0 }'; }
 
 unit_status=0
 run_suite unit "$UNIT_TEST_TIMEOUT_MS" || unit_status=$?
@@ -62,7 +68,12 @@ e2e_status=0
 # One e2e file at a time: they share the machine's namespaces and CPU with real scanners.
 run_suite e2e "$E2E_TEST_TIMEOUT_MS" --test-concurrency=1 || e2e_status=$?
 
+passed=$(total_of pass)
+failed=$(total_of fail)
+skipped=$(total_of skipped)
 verdict() { if (($1 == 0)); then echo pass; else echo "FAIL ($1)"; fi; }
 say "summary: build $(verdict $build_status), unit $(verdict $unit_status), e2e $(verdict $e2e_status)"
+if ((build_status && failed == 0)); then failed=1; fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
 if ((build_status || unit_status || e2e_status)); then exit 1; fi
 exit 0
