@@ -4,6 +4,7 @@ import { chooseMac, loadMacPrefixes } from './config/mac';
 import type { EventSink } from './events/event';
 import type { Link } from './link/link';
 import type { PersonalitySource } from './personality/factory';
+import type { HostPersonality } from './personality/host-personality';
 import { hostSeed } from './personality/model/prng';
 import { datagramServiceFor, streamServiceFor } from './services/builtin';
 import type { ClaimRangeRuntime } from './stack/address-manager';
@@ -53,10 +54,20 @@ export function assemble(
   const uptimeOf = (name: string): number | undefined => cfg.templates.get(name)?.uptime;
   const ethernetOf = (name: string): string | undefined => cfg.templates.get(name)?.ethernet;
 
+  // One personality factory per template, shared by its hosts (a closure per host would cost ~100 bytes × a /16).
+  const factories = new Map<TemplateRuntime, (host: DecoyHost) => HostPersonality>();
+  const factoryFor = (template: TemplateRuntime): ((host: DecoyHost) => HostPersonality) => {
+    let factory = factories.get(template);
+    if (factory === undefined) {
+      const uptime = uptimeOf(template.name);
+      factory = (host) => personalities.create(template.personalityName, hostSeed(host.ipText, template.name), uptime);
+      factories.set(template, factory);
+    }
+    return factory;
+  };
   const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed'): DecoyHost => {
     const mac = chooseMac(ethernetOf(template.name), personalities.vendorOf(template.personalityName), ip, prefixes);
-    return new DecoyHost(ip, mac, template, origin, (host) =>
-      personalities.create(template.personalityName, hostSeed(host.ipText, template.name), uptimeOf(template.name)));
+    return new DecoyHost(ip, mac, template, origin, factoryFor(template));
   };
 
   const table = new DecoyTable();

@@ -41,14 +41,14 @@ export class OsDbPersonalitySource implements PersonalitySource {
  * only when no database could be read at all (reported through `warn`).
  */
 export function openPersonalitySource(cfg: DecoydConfig, warn: (message: string) => void): PersonalitySource {
-  const db = loadOsDb(cfg.osDb);
+  // Parse only the entries templates use: the rest of the database would cost tens of MB.
+  const used = new Set<string>([DEFAULT_PERSONALITY]);
+  for (const t of cfg.templates.values()) if (t.personality !== undefined) used.add(t.personality);
+  const db = loadOsDb(cfg.osDb, used);
   for (const e of db.errors.slice(0, 20)) warn(`${e.file}:${e.line}: ${e.message} (entry skipped)`);
   if (db.fingerprints.length === 0) {
     warn(`no OS fingerprints loaded from ${cfg.osDb.join(', ')}: every decoy runs the built-in Linux-like personality`);
     return new BuiltinPersonalitySource();
   }
-  // Keep only the entries templates use: the rest of the database (tens of MB) is garbage then.
-  const used = new Set<string>([DEFAULT_PERSONALITY]);
-  for (const t of cfg.templates.values()) if (t.personality !== undefined) used.add(t.personality);
-  return new OsDbPersonalitySource({ ...db, fingerprints: db.fingerprints.filter((fp) => used.has(fp.name)) });
+  return new OsDbPersonalitySource(db);
 }

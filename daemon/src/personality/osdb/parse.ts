@@ -279,9 +279,10 @@ export function parseOsDb(text: string, file: string): OsDb {
 
 /**
  * Read and merge several files: entries accumulate in file order; MatchPoints come from the first
- * file that has them. Unreadable files are reported in `errors`.
+ * file that has them. Unreadable files are reported in `errors`. With `onlyNames`, only entries of
+ * those names are parsed (the daemon needs a handful of the 5,600; this spares it the rest's memory).
  */
-export function loadOsDb(files: string[]): OsDb {
+export function loadOsDb(files: string[], onlyNames?: ReadonlySet<string>): OsDb {
   const merged: OsDb = { fingerprints: [], matchPoints: new Map(), errors: [] };
   for (const file of files) {
     let text: string;
@@ -291,6 +292,7 @@ export function loadOsDb(files: string[]): OsDb {
       merged.errors.push({ file, line: 0, message: `cannot read: ${(e as Error).message}` });
       continue;
     }
+    if (onlyNames !== undefined) text = keepEntries(text, onlyNames);
     const raw = parseRaw(text, file);
     for (const fp of raw.fingerprints) merged.fingerprints.push(fp);
     for (const err of raw.errors) merged.errors.push(err);
@@ -298,4 +300,20 @@ export function loadOsDb(files: string[]): OsDb {
   }
   checkAgainstMatchPoints(merged);
   return merged;
+}
+
+/**
+ * Blank out every entry whose `Fingerprint` name is not wanted, keeping line numbers intact, so
+ * only the wanted entries (and MatchPoints) are parsed.
+ */
+export function keepEntries(text: string, names: ReadonlySet<string>): string {
+  const lines = text.split('\n');
+  let keep = true;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.startsWith('Fingerprint ')) keep = names.has(line.slice('Fingerprint '.length).trim());
+    else if (line.startsWith('MatchPoints')) keep = true;
+    if (!keep) lines[i] = '';
+  }
+  return lines.join('\n');
 }
