@@ -10,7 +10,7 @@ import { datagramServiceFor, streamServiceFor } from './services/builtin';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
 import { Engine } from './stack/engine';
-import { parseCidr, parseIp } from './wire/address';
+import { ipToString, parseCidr, parseIp } from './wire/address';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
@@ -91,7 +91,7 @@ export function captureNetworksFor(cfg: DecoydConfig): string[] {
   const nets = new Set<string>();
   for (const h of cfg.hosts) {
     const ip = parseIp(h.address);
-    nets.add(`${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.0/24`);
+    nets.add(`${ipToString((ip & ~0xff) >>> 0)}/24`);
   }
   for (const c of cfg.claims) nets.add(c.range);
   return [...nets];

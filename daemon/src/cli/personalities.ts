@@ -57,6 +57,6 @@ export function personalitiesCommand(argv: string[]): void {
   const p = new OsDbPersonality(fp, { seed });
   process.stdout.write(`host ${values.address} (template ${values.template}) uses entry ${fp.file}:${fp.line}${entries.length > 1 ? ` (1 of ${entries.length} entries named so)` : ''}\n`);
   process.stdout.write(`class ${classText(fp)}\n`);
-  process.stdout.write(describePersonality(p));
-  if (!describePersonality(p).endsWith('\n')) process.stdout.write('\n');
+  const description = describePersonality(p);
+  process.stdout.write(description.endsWith('\n') ? description : `${description}\n`);
 }

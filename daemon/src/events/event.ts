@@ -78,7 +78,7 @@ export interface TcpConnectionEvent extends EventBase {
 
 export interface DropEvent extends EventBase {
   kind: 'drop';
-  /** Malformed-input reason code (wire/malformed.ts) or policy (`table-full`, `droprate`). */
+  /** Malformed-input reason (wire/malformed.ts, reassembly) or policy (`droprate`, `martian-source`, `connection-table-full`, `per-source-limit`…). */
   reason: string;
   srcIp?: string;
   dstIp?: string;

@@ -46,14 +46,3 @@ export function createLogger(level: Level, maxBufferBytes = 16 << 20): { logger:
   const logger = pino({ level, base: undefined, timestamp: false, formatters: { level: (label) => ({ level: label }) } }, dest);
   return { logger, flush: () => { try { dest.flushSync(); } catch { /* stdout closed */ } }, dropped: () => droppedLines };
 }
-
-/** Fans one event out to several sinks (log, store, shipping). */
-export class TeeSink implements EventSink {
-  constructor(private readonly sinks: EventSink[]) {}
-  wants(kind: DecoyEventKind): boolean {
-    return this.sinks.some((s) => s.wants(kind));
-  }
-  emit(event: DecoyEvent): void {
-    for (const s of this.sinks) if (s.wants(event.kind)) s.emit(event);
-  }
-}

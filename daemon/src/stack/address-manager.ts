@@ -86,8 +86,6 @@ export class AddressManager {
     this.maybeReady();
   }
 
-  get activeCount(): number { return this.table.size; }
-
   /** Handle a validated ARP packet from a frame whose source MAC is not ours. */
   handleArp(arp: ArpView, frame: Buffer, now: number): void {
     const sip = arp.senderIp;

@@ -3,7 +3,7 @@ import type { EventSink } from '../events/event';
 import { ipToString, isMulticastMac, macEquals, macToNumber } from '../wire/address';
 import { ArpView } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
-import { IcmpView } from '../wire/icmp';
+import { IcmpView, UnreachableCode } from '../wire/icmp';
 import { IpProto, Ipv4View } from '../wire/ipv4';
 import { malformedName, Malformed } from '../wire/malformed';
 import { TcpView } from '../wire/tcp';
@@ -15,7 +15,6 @@ import { IcmpResponder } from './icmp-responder';
 import { Reassembler } from './reassembly';
 import { TcpEngine } from './tcp/tcp-engine';
 import { UdpHandler } from './udp-handler';
-import { UnreachableCode } from '../wire/icmp';
 
 export interface EngineOptions {
   limits: Limits;
@@ -52,6 +51,8 @@ export class Engine {
   private readonly reassembler: Reassembler;
   private readonly arpView = new ArpView();
   private readonly ipView = new Ipv4View();
+  /** A second IPv4 view for a reassembled datagram (its own buffer), reused like the others. */
+  private readonly wholeView = new Ipv4View();
   private readonly tcpView = new TcpView();
   private readonly udpView = new UdpView();
   private readonly icmpView = new IcmpView();
@@ -141,7 +142,7 @@ export class Engine {
       if (r.status === 'dropped') this.drop(r.reason, timeMs, src, ip.dst);
       if (r.status !== 'complete') return;
       // Continue with the reassembled datagram in its own buffer.
-      const whole = new Ipv4View();
+      const whole = this.wholeView;
       if (whole.wrap(r.frame, ETH_HEADER_LEN, r.length - ETH_HEADER_LEN) !== Malformed.OK) return;
       this.dispatch(host, r.frame, whole, timeMs);
       return;
@@ -156,10 +157,13 @@ export class Engine {
     switch (ip.protocol) {
       case IpProto.TCP:
         status = this.tcpView.wrap(frame, off, len);
+        // A real stack drops a bad checksum silently; it is recorded (nmap --badsum probes for firewalls this way).
+        if (status === Malformed.OK && !this.tcpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
         if (status === Malformed.OK) this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
         break;
       case IpProto.UDP:
         status = this.udpView.wrap(frame, off, len);
+        if (status === Malformed.OK && !this.udpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
         if (status === Malformed.OK) this.udp.handle(host, frame, ip, this.udpView, timeMs);
         break;
       case IpProto.ICMP:

@@ -69,14 +69,11 @@ export class IcmpResponder {
       if (out.quotedTotalLength >= 0) buf.writeUInt16BE(out.quotedTotalLength & 0xffff, q + 2);
       if (out.quotedIpId >= 0) buf.writeUInt16BE(out.quotedIpId & 0xffff, q + 4);
       if (out.quotedTtlDecrement > 0) buf[q + 8] = Math.max(0, buf[q + 8] - out.quotedTtlDecrement);
-      if (out.quotedIpChecksum === 'G') {
-        buf[q + 10] = 0; buf[q + 11] = 0;
-        buf.writeUInt16BE(internetChecksum(buf, q, q + hl), q + 10);
-      } else if (out.quotedIpChecksum === 'Z') {
-        buf[q + 10] = 0; buf[q + 11] = 0;
-      } else {
-        const good = (() => { buf[q + 10] = 0; buf[q + 11] = 0; return internetChecksum(buf, q, q + hl); })();
-        buf.writeUInt16BE((good ^ 0x5a5a) || 1, q + 10);
+      // G: the right checksum after the edits above; Z: zero; I: a wrong, non-zero one.
+      buf[q + 10] = 0; buf[q + 11] = 0;
+      if (out.quotedIpChecksum !== 'Z') {
+        const good = internetChecksum(buf, q, q + hl);
+        buf.writeUInt16BE(out.quotedIpChecksum === 'G' ? good : (good ^ 0x5a5a) || 1, q + 10);
       }
       if (ip.protocol === IpProto.UDP && quote >= hl + 8) {
         if (out.quotedUdpChecksum >= 0) buf.writeUInt16BE(out.quotedUdpChecksum & 0xffff, q + hl + 6);

@@ -21,11 +21,8 @@ export class UdpHandler {
     private readonly now: () => number,
   ) {}
 
+  /** A validated datagram (checksum included) for `host` arrived in `frame`. */
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, udp: UdpView, timeMs: number): void {
-    if (!udp.checksumValid(ip.src, ip.dst)) {
-      if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
-      return;
-    }
     const port = udp.dstPort;
     const code = host.template.udp[port];
     let answer = 'none';

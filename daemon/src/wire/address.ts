@@ -44,10 +44,6 @@ export function macToNumber(buf: Buffer, off: number): number {
   return buf.readUIntBE(off, 6);
 }
 
-export function isBroadcastMac(buf: Buffer, off: number): boolean {
-  return (buf[off] & buf[off + 1] & buf[off + 2] & buf[off + 3] & buf[off + 4] & buf[off + 5]) === 0xff;
-}
-
 export function isMulticastMac(buf: Buffer, off: number): boolean {
   return (buf[off] & 1) === 1;
 }

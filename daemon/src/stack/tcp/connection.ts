@@ -38,7 +38,6 @@ export class TcpConnection implements StreamContext {
   sndWnd = 0;
   peerWscale = -1;
   peerMss = 536;
-  irs = 0;
   rcvNxt = 0;
   /** Peer's last TSval, echoed in TSecr; -1 when timestamps are off. */
   tsRecent = -1;
@@ -56,15 +55,13 @@ export class TcpConnection implements StreamContext {
   closeLogged = false;
   bytesIn = 0;
   bytesOut = 0;
-  openedAt = 0;
   lastActivity = 0;
   /** Retransmission deadline (ms) or 0 when nothing is outstanding. */
   rtoAt = 0;
   rtoMs = 1000;
   retries = 0;
-  /** The SYN's own fields, kept to rebuild a retransmitted SYN/ACK. */
+  /** The SYN's sequence number, kept to rebuild a retransmitted SYN/ACK. */
   synSeq = 0;
-  synTimeMs = 0;
 
   // Texts and endpoints are made on first use: most connections of a SYN flood never need them.
   private peerIpTextCache: string | null = null;

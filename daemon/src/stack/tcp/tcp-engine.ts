@@ -18,7 +18,6 @@ export interface TcpCounters {
   connectionsEvicted: number;
   /** SYN/ACKs sent without keeping state because a table bound was reached. */
   statelessSynAcks: number;
-  badChecksum: number;
 }
 
 /**
@@ -48,7 +47,7 @@ export class TcpEngine implements ConnectionOwner {
   private readonly opts = emptyOptionSummary();
   private readonly optBuf = Buffer.alloc(40);
   private readonly header = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, reserved: 0, window: 0, urgentPointer: 0 };
-  readonly counters: TcpCounters = { connectionsOpened: 0, connectionsEvicted: 0, statelessSynAcks: 0, badChecksum: 0 };
+  readonly counters: TcpCounters = { connectionsOpened: 0, connectionsEvicted: 0, statelessSynAcks: 0 };
 
   constructor(
     private readonly tx: FrameBuilder,
@@ -59,14 +58,8 @@ export class TcpEngine implements ConnectionOwner {
 
   get connectionCount(): number { return this.count; }
 
-  /** A validated TCP segment for `host` arrived in `frame`. */
+  /** A validated TCP segment (checksum included) for `host` arrived in `frame`. */
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, timeMs: number): void {
-    if (!tcp.checksumValid(ip.src, ip.dst)) {
-      // A real stack drops it silently; record it (nmap --badsum probes for firewalls this way).
-      this.counters.badChecksum++;
-      if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'bad-checksum', srcIp: ipToString(ip.src), dstIp: host.ipText });
-      return;
-    }
     const key = ip.src * 65536 + tcp.srcPort;
     let conn = this.table.get(key) ?? null;
     while (conn !== null && (conn.host !== host || conn.localPort !== tcp.dstPort)) conn = conn.next;
@@ -243,17 +236,14 @@ export class TcpEngine implements ConnectionOwner {
     conn.iss = r.seq >>> 0;
     conn.sndUna = conn.iss;
     conn.sndNxt = seqAdd(conn.iss, 1);
-    conn.irs = s.seq;
     conn.rcvNxt = seqAdd(s.seq, 1);
     conn.synSeq = s.seq;
-    conn.synTimeMs = timeMs;
     conn.peerMss = s.mss > 0 ? s.mss : 536;
     host.personality.connectionShape(s, conn.shape);
     conn.peerWscale = s.wscale >= 0 && conn.shape.wscale >= 0 ? Math.min(s.wscale, 14) : -1;
     if (conn.peerWscale < 0) conn.shape.wscale = -1;
     conn.tsRecent = s.hasTimestamp && conn.shape.timestamps ? s.tsVal : -1;
     conn.sndWnd = s.window; // the SYN's window is never scaled
-    conn.openedAt = timeMs;
     conn.lastActivity = timeMs;
     conn.rtoAt = timeMs + conn.rtoMs;
     conn.next = this.table.get(key) ?? null;
