@@ -33,7 +33,8 @@ export interface EngineOptions {
 export interface EngineCounters {
   frames: number;
   ownFrames: number;
-  malformed: number;
+  /** Frames dropped: malformed, or refused by policy (droprate, martian source, reassembly rules). */
+  dropped: number;
   notForUs: number;
 }
 
@@ -44,7 +45,7 @@ export interface EngineCounters {
 export class Engine {
   readonly addresses: AddressManager;
   readonly tcp: TcpEngine;
-  readonly counters: EngineCounters = { frames: 0, ownFrames: 0, malformed: 0, notForUs: 0 };
+  readonly counters: EngineCounters = { frames: 0, ownFrames: 0, dropped: 0, notForUs: 0 };
   private readonly tx: FrameBuilder;
   private readonly icmp: IcmpResponder;
   private readonly udp: UdpHandler;
@@ -91,7 +92,7 @@ export class Engine {
       if (this.arpView.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN) === Malformed.OK) {
         this.addresses.handleArp(this.arpView, frame, timeMs);
       } else {
-        this.counters.malformed++;
+        this.counters.dropped++;
       }
     } else if (type === EtherType.IPV4) {
       this.handleIpv4(frame, length, timeMs);
@@ -180,7 +181,7 @@ export class Engine {
   }
 
   private drop(reason: string, timeMs: number, src: number, dst: number): void {
-    this.counters.malformed++;
+    this.counters.dropped++;
     if (!this.opts.events.wants('drop')) return;
     this.opts.events.emit({
       kind: 'drop', time: timeMs, reason,
