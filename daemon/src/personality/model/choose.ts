@@ -8,7 +8,7 @@
 
 import type { OsFingerprint, TestName } from '../osdb/types';
 import { Alternative, expressionAllows, hex, isHexNumber, parseAlternatives } from './expression';
-import { IsnGenerator, IsnTarget, nmapSeqStats } from './generators';
+import { IsnGenerator, IsnTarget, nmapSeqStats, stepsBackwards } from './generators';
 import { parseOptionString, layoutShift, OptionToken } from './tcp-options';
 import { SeededRandom } from './prng';
 
@@ -128,25 +128,60 @@ function allowsNumber(expr: string | undefined, v: number): boolean {
   );
 }
 
+/** Common initial TTLs, in the order they are preferred. */
+const INITIAL_TTLS = [64, 128, 255, 32];
+/** Most extra hops a U1 quote may claim: Nmap's U1 leaves with a TTL of at least 51 (the quote reads 0). */
+export const MAX_EXTRA_HOPS = 51;
+
+/**
+ * Extra hops (beyond one) Nmap must have counted for every T to be an initial TTL plus that
+ * distance, while TG (read from the raw TTL) still names the initial one: e.g. T=41/TG=40 on the
+ * TCP lines with T=100/TG=FF on IE is a 64/255 host whose U1 quote claimed one more hop. 0 when the
+ * T values fit at one hop or when no single distance fits them all.
+ */
+function commonExtraHops(fp: OsFingerprint): number {
+  const lines: Array<[string | undefined, string | undefined]> = [];
+  for (const test of TTL_LINES) {
+    const attrs = fp.tests.get(test);
+    if (attrs && (attrs.has('T') || attrs.has('TG'))) lines.push([attrs.get('T'), attrs.get('TG')]);
+  }
+  const fits = (d: number, ttls: readonly number[]): boolean =>
+    lines.every(([t, tg]) => ttls.some((ttl) => allowsNumber(t, ttl + d) && allowsNumber(tg, ttlGuess(ttl))));
+  if (fits(0, INITIAL_TTLS)) return 0;
+  for (let d = 1; d <= MAX_EXTRA_HOPS; d++) if (fits(d, INITIAL_TTLS)) return d;
+  // Else a distance at which some line needs an uncommon initial TTL (e.g. ICMP sent with 253).
+  if (fits(0, ANY_TTL)) return 0;
+  for (let d = 1; d <= MAX_EXTRA_HOPS; d++) if (fits(d, ANY_TTL)) return d;
+  return 0;
+}
+
+const ANY_TTL = Array.from({ length: 255 }, (_, i) => i + 1);
+
 function chooseTtls(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
   let previous = -1;
+  const extra = commonExtraHops(fp);
   for (const test of TTL_LINES) {
     const attrs = fp.tests.get(test);
     if (!attrs) continue;
     const tExpr = attrs.get('T');
     const tgExpr = attrs.get('TG');
     if (tExpr === undefined && tgExpr === undefined) continue;
-    const ok = (ttl: number): boolean => allowsNumber(tExpr, ttl) && allowsNumber(tgExpr, ttlGuess(ttl));
+    const ok = (ttl: number): boolean => allowsNumber(tExpr, ttl + extra) && allowsNumber(tgExpr, ttlGuess(ttl));
     let ttl = -1;
     if (previous > 0 && ok(previous)) ttl = previous;
     if (ttl < 0) {
-      const initials = [64, 128, 255, 32].filter(ok);
+      const initials = INITIAL_TTLS.filter(ok);
       if (initials.length > 0) {
         // Prefer the initial TTL the TG expression names first.
         const tgFirst = tgExpr ? parseAlternatives(tgExpr)[0] : undefined;
         const named = tgFirst && tgFirst.kind === 'literal' ? parseInt(tgFirst.text, 16) : NaN;
         ttl = initials.includes(named) ? named : initials[0];
       }
+    }
+    if (ttl < 0 && extra > 0) {
+      // An uncommon initial TTL at the common distance: the middle of those that fit.
+      const fitting = ANY_TTL.filter(ok);
+      if (fitting.length > 0) ttl = fitting[Math.floor(fitting.length / 2)];
     }
     if (ttl < 0 && tExpr) {
       const v = parseInt(chooseGeneric(test, 'T', tExpr, rngFor(test, 'T')), 16);
@@ -311,7 +346,7 @@ function isnPlans(units: number[], gcdExpr: string | undefined, isrExpr: string 
     for (const plan of plans) {
       if (good.length > 0 && distance(plan) > distance(good[0]) + 2) break;
       if (++evaluated > 300) break;
-      if (isnPlanMeets(plan, gcdExpr, isrExpr, spExpr)) good.push(plan);
+      if (isnPlanMeets(plan, gcdExpr, isrExpr, spExpr) || skewedPlanMeets(plan, gcdExpr, isrExpr, spExpr)) good.push(plan);
     }
     if (good.length > 0) break;
   }
@@ -321,6 +356,23 @@ function isnPlans(units: number[], gcdExpr: string | undefined, isrExpr: string 
   return result;
 }
 
+
+/** A plan the symmetric pattern fails but the skewed one (no backward steps) meets. */
+function skewedPlanMeets(plan: IsnTarget, gcdExpr?: string, isrExpr?: string, spExpr?: string): boolean {
+  return stepsBackwards(plan) && isnPlanMeets({ ...plan, skewed: true }, gcdExpr, isrExpr, spExpr);
+}
+
+/**
+ * The ISN target for chosen SEQ values: the skewed pattern only where the symmetric one cannot give
+ * the entry's values (SP close to ISR), so hosts that match with the symmetric one keep their ISNs.
+ */
+export function isnTargetFor(fp: OsFingerprint, isr: number, sp: number, gcd: number): IsnTarget {
+  const target: IsnTarget = { isr, sp, gcd };
+  const seq = fp.tests.get('SEQ');
+  const [g, i, s] = [seq?.get('GCD'), seq?.get('ISR'), seq?.get('SP')];
+  if (stepsBackwards(target) && !isnPlanMeets(target, g, i, s) && isnPlanMeets({ ...target, skewed: true }, g, i, s)) target.skewed = true;
+  return target;
+}
 
 /** Cheap bound before simulating: 100 ms steps must stay below 2^31 (MOD_DIFF would fold them). */
 function plausibleIsnPlan(plan: IsnTarget): boolean {

@@ -6,10 +6,10 @@
  */
 
 import type { OsFingerprint, TestName } from '../osdb/types';
-import type { ChosenValues } from './choose';
+import { type ChosenValues, MAX_EXTRA_HOPS, isnTargetFor } from './choose';
 import { expressionAllows } from './expression';
 import { IpIdClass, IsnPlan, IsnTarget, TsClass, parseIpIdClass, planIsn, tsClassFor } from './generators';
-import { LayoutSample, NMAP_ECN_OFFER, NMAP_SEQ_OFFERS, SynLayoutModel } from './syn-layout';
+import { LayoutSample, NMAP_ECN_OFFER, NMAP_SEQ_OFFERS, Offer, SynLayoutModel } from './syn-layout';
 import { LineDefaults, TcpLineModel, compileTcpLine } from './tcp-line';
 import { parseOptionString } from './tcp-options';
 
@@ -70,6 +70,8 @@ export class CompiledPersonality {
   readonly ecnCc: string;
   readonly hasEcnLine: boolean;
   readonly synLayout: SynLayoutModel;
+  /** SYN offers (Nmap's exact SEQ probes) the host answers with a reset, and that reset's window. */
+  readonly refusedSyns: readonly RefusedSyn[];
   readonly echo: EchoModel;
   readonly unreachable: UnreachableModel;
   readonly isnTarget: IsnTarget;
@@ -107,16 +109,20 @@ export class CompiledPersonality {
     this.hasEcnLine = has('ECN');
 
     const ts = v('SEQ', 'TS');
-    this.synLayout = new SynLayoutModel(layoutSamples(chosen), ts !== undefined ? ts !== 'U' : true);
+    const samples = layoutSamples(chosen);
+    this.refusedSyns = refusedSyns(fingerprint, chosen, samples);
+    const answered = samples.filter((s) => !this.refusedSyns.some((r) => r.offer === s.offer));
+    this.synLayout = new SynLayoutModel(answered, ts !== undefined ? ts !== 'U' : true);
     this.echo = echoModel(chosen, base.ttl);
     this.unreachable = unreachableModel(fingerprint, chosen, has('U1'), this.echo.ttl);
 
     const gcd = parseInt(v('SEQ', 'GCD') ?? '1', 16);
-    this.isnTarget = {
-      isr: parseInt(v('SEQ', 'ISR') ?? '10B', 16),
-      sp: parseInt(v('SEQ', 'SP') ?? 'FC', 16),
-      gcd: Number.isFinite(gcd) ? gcd : 1,
-    };
+    this.isnTarget = isnTargetFor(
+      fingerprint,
+      parseInt(v('SEQ', 'ISR') ?? '10B', 16),
+      parseInt(v('SEQ', 'SP') ?? 'FC', 16),
+      Number.isFinite(gcd) ? gcd : 1,
+    );
     this.isnPlan = planIsn(this.isnTarget);
     this.tsClass = tsClassFor(ts);
     this.ipIds = ipIdPlan(v('SEQ', 'TI'), v('SEQ', 'CI'), v('SEQ', 'II'), v('SEQ', 'SS'));
@@ -242,6 +248,30 @@ function layoutSamples(chosen: ChosenValues): LayoutSample[] {
   return samples;
 }
 
+/** A SYN offer the host resets instead of answering (see `refusedSyns`). */
+export interface RefusedSyn {
+  offer: Offer;
+  window: number;
+}
+
+/**
+ * SEQ samples that cannot have been SYN/ACKs: Nmap classes TS as U as soon as one SEQ SYN/ACK lacks
+ * a timestamp, so an entry whose TS rules U out but whose Ox shows no options at all (typically
+ * `O6=` with `W6=0` on Windows, or the later probes of a SYN-rate-limited printer) saw something
+ * else there, a reset, which Nmap records for OPS/WIN but not for SEQ. Answering that exact offer
+ * with a reset reproduces the entry; every other SYN is answered as the remaining samples show.
+ */
+function refusedSyns(fp: OsFingerprint, chosen: ChosenValues, samples: readonly LayoutSample[]): RefusedSyn[] {
+  const tsExpr = fp.tests.get('SEQ')?.get('TS');
+  if (tsExpr === undefined || tsExpr.split('|').includes('U')) return [];
+  // Hosts whose T1 is no SYN/ACK (e.g. F=A, a bare ACK) answer SYNs that way and count for no SEQ.
+  const t1Flags = chosen.get('T1')?.get('F') ?? 'AS';
+  if (chosen.get('T1')?.get('R') === 'N' || !t1Flags.includes('S') || !t1Flags.includes('A')) return [];
+  return samples
+    .filter((s) => s.source !== 'ECN' && s.tokens !== null && s.tokens.length === 0)
+    .map((s) => ({ offer: s.offer, window: s.window }));
+}
+
 function echoModel(chosen: ChosenValues, fallbackTtl: number): EchoModel {
   const ie = chosen.get('IE');
   const ttlText = ie?.get('T') ?? ie?.get('TG');
@@ -299,7 +329,7 @@ function extraHopsFor(fp: OsFingerprint, chosen: ChosenValues): number {
     if (tExpr === undefined || ttlText === undefined) continue;
     const ttl = Math.min(255, parseInt(ttlText, 16));
     if (expressionAllows(tExpr, ttl.toString(16).toUpperCase())) continue;
-    for (let extra = 1; extra <= 16; extra++) {
+    for (let extra = 1; extra <= MAX_EXTRA_HOPS; extra++) {
       if (expressionAllows(tExpr, (ttl + extra).toString(16).toUpperCase())) return extra;
     }
   }

@@ -9,6 +9,13 @@ import { SeededRandom } from './prng';
 const BURST_GAP_MS = 800;
 /** Zero-mean pattern with sample standard deviation 1 (divisor n−1): any rotation keeps both. */
 const Z_PATTERN = [1.265, -1.265, 0.632, -0.632, 0];
+/**
+ * The same mean and deviation with a low value near the smallest possible (one large step, four
+ * small ones, kept distinct so that their GCD stays the unit):
+ * for hosts whose deviation is close to their mean rate (SP ≈ ISR), where Z_PATTERN's low values
+ * would step backwards and Nmap, reading step sizes, would see a higher rate and a lower deviation.
+ */
+const SKEWED_PATTERN = [1.7779, -0.2963, -0.3951, -0.4939, -0.5926];
 /** Steps must stay below 2^31, or Nmap's MOD_DIFF folds them back. */
 const MAX_STEP = 0x7f000000;
 const NOMINAL_GAP_S = 0.1;
@@ -20,6 +27,8 @@ export interface IsnTarget {
   sp: number;
   /** GCD of the steps; 0 = constant ISN. */
   gcd: number;
+  /** Rate-based deviations from SKEWED_PATTERN (no backward steps) instead of the symmetric one. */
+  skewed?: boolean;
 }
 
 /** Nmap's ISR/SP for a list of steps taken at `gapS` spacing (digest §2.2); used to plan and in tests. */
@@ -59,6 +68,12 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** Whether the symmetric pattern would step backwards (then SKEWED_PATTERN may be needed). */
+export function stepsBackwards(target: IsnTarget): boolean {
+  const plan = planIsn({ ...target, skewed: false });
+  return !plan.quantised && plan.meanRate - Z_PATTERN[0] * plan.sigmaRate < 0;
+}
+
 /** What an ISN target implies for every host that has it: immutable, so hosts may share one. */
 export interface IsnPlan {
   readonly meanRate: number;
@@ -76,7 +91,8 @@ export function planIsn(target: IsnTarget): IsnPlan {
   // Whole multiples when a step is only a few GCDs: then neither rounding nor Nmap's timing
   // jitter shows as deviation. Larger steps are rate × gap, rounded to the GCD.
   const quantised = target.gcd > 0 && (meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
-  return { meanRate, sigmaRate, quantised, pattern: quantised ? planMultiples(target) : Z_PATTERN.slice() };
+  const pattern = quantised ? planMultiples(target) : target.skewed === true ? SKEWED_PATTERN.slice() : Z_PATTERN.slice();
+  return { meanRate, sigmaRate, quantised, pattern };
 }
 
 /**

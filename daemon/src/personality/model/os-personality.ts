@@ -148,22 +148,38 @@ export class OsDbPersonality implements HostPersonality {
   /** SYN/ACK-class reply to a plain SYN: T1's header fields, layout and window from the offer. */
   private synAck(seg: TcpSegmentIn, out: TcpReply): boolean {
     const t1 = this.lines.T1;
+    if (this.compiled.refusedSyns.length > 0 && this.refuseSyn(seg, out)) return true;
     if (!t1.reply) {
       // Entries such as "Asus RT-N10" answer Nmap's ECN SYN but none of its six SEQ SYNs: all six
       // offer timestamps and the ECN SYN does not. Such a stack drops SYNs offering timestamps and
       // answers the rest (a port scan's SYN included) as its ECN line shows.
       const ecn = this.lines.ECN;
       if (!this.compiled.hasEcnLine || !ecn.reply || seg.hasTimestamp) return false;
-      const plain = this.synLayout.answer(OsDbPersonality.offerMask(seg), seg.mss);
-      this.fillHeader(ecn, TcpFlag.SYN | TcpFlag.ACK, seg, out);
-      out.window = plain.window;
-      this.fillOptions(plain.tokens, plain.mss, seg, out, true);
-      return true;
+      return this.synAckFrom(ecn, TcpFlag.SYN | TcpFlag.ACK, seg, out);
     }
-    const answer = this.synLayout.answer(OsDbPersonality.offerMask(seg), seg.mss);
-    this.fillHeader(t1, t1.flags, seg, out);
-    out.window = answer.window;
-    this.fillOptions(answer.tokens, answer.mss, seg, out, true);
+    return this.synAckFrom(t1, t1.flags, seg, out);
+  }
+
+  /** A reset for a SYN whose exact offer the entry shows refused (CompiledPersonality.refusedSyns). */
+  private refuseSyn(seg: TcpSegmentIn, out: TcpReply): boolean {
+    const mask = OsDbPersonality.offerMask(seg);
+    const refused = this.compiled.refusedSyns.find((r) => r.offer.mask === mask && r.offer.mss === seg.mss);
+    if (refused === undefined) return false;
+    const t1 = this.lines.T1;
+    out.flags = TcpFlag.RST | TcpFlag.ACK;
+    out.reserved = 0;
+    out.urgentPointer = 0;
+    out.seq = 0;
+    out.ack = (seg.seq + 1) >>> 0;
+    out.ttl = t1.ttl;
+    out.df = t1.df;
+    // Sent statelessly, as stacks send resets for segments no socket takes: IP ID 0, no counter
+    // step (a step would move the shared counter between Nmap's SEQ and ICMP samples; SS reads it).
+    out.ipId = 0;
+    out.window = refused.window;
+    out.options = OPTION_SCRATCH;
+    out.optionsLength = 0;
+    out.payload = null;
     return true;
   }
 
@@ -175,6 +191,11 @@ export class OsDbPersonality implements HostPersonality {
     if (this.ecnCc === 'Y') flags |= TcpFlag.ECE;
     else if (this.ecnCc === 'S') flags |= ECN_SETUP;
     else if (this.ecnCc === 'O') flags |= TcpFlag.CWR;
+    return this.synAckFrom(line, flags, seg, out);
+  }
+
+  /** A new connection's SYN/ACK: `line`'s IP fields and quirks, window and options from the offer's layout. */
+  private synAckFrom(line: TcpLineModel, flags: number, seg: TcpSegmentIn, out: TcpReply): boolean {
     const answer = this.synLayout.answer(OsDbPersonality.offerMask(seg), seg.mss);
     this.fillHeader(line, flags, seg, out);
     out.window = answer.window;
