@@ -71,6 +71,8 @@ export interface Limits {
   connectionIdleSeconds: number;
   /** Bytes buffered towards a service per connection before the window closes. */
   maxReceiveBuffer: number;
+  /** Peers each decoy keeps an ICMP error rate-limit bucket for (oldest forgotten first). */
+  maxIcmpLimitPeers: number;
 }
 
 export interface ClaimSettings {
@@ -109,6 +111,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxClaimCandidates: 4096,
   connectionIdleSeconds: 300,
   maxReceiveBuffer: 65536,
+  maxIcmpLimitPeers: 256,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

@@ -130,6 +130,15 @@ export interface ConnectionShape {
   tsOffset: number;
 }
 
+/** A token bucket per peer: up to `burst` errors at once, then one every `intervalMs`. */
+export interface IcmpErrorLimit {
+  burst: number;
+  intervalMs: number;
+}
+
+/** Linux's default (net.ipv4.icmp_ratelimit = 1000 ms, burst factor 6). */
+export const LINUX_ICMP_ERROR_LIMIT: IcmpErrorLimit = { burst: 6, intervalMs: 1000 };
+
 /** IP shape of UDP datagrams a service sends. */
 export interface DatagramShape {
   ttl: number;
@@ -164,6 +173,13 @@ export interface HostPersonality {
 
   /** IP TTL and DF of UDP datagrams sent by services on this host. */
   datagramShape(out: DatagramShape): void;
+
+  /**
+   * How the OS rate-limits the ICMP errors it sends to one peer, or null for no limit. Linux allows
+   * a burst of 6 and then one a second (icmp_ratelimit); answering every closed UDP port at once
+   * would mark the host as an emulator.
+   */
+  readonly icmpErrorLimit: IcmpErrorLimit | null;
 
   /** Class vendor (e.g. `Microsoft`, `Cisco`) for choosing a MAC prefix; undefined if unknown. */
   readonly vendor: string | undefined;

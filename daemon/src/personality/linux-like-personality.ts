@@ -1,4 +1,5 @@
 import {
+  LINUX_ICMP_ERROR_LIMIT,
   type ConnectionShape, type DatagramShape, type HostPersonality, type IcmpEchoIn, type IcmpEchoReply, type IpIdKind,
   TcpFlag, type TcpReply, type TcpSegmentIn, type UdpUnreachableReply,
 } from './host-personality';
@@ -11,6 +12,7 @@ import {
 export class LinuxLikePersonality implements HostPersonality {
   readonly name = 'builtin:linux-like';
   readonly vendor = 'Linux';
+  readonly icmpErrorLimit = LINUX_ICMP_ERROR_LIMIT;
   private ipId: number;
   private isnBase: number;
   private readonly bootMs: number;

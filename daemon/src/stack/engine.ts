@@ -11,6 +11,7 @@ import { UdpView } from '../wire/udp';
 import { AddressManager, type ClaimRangeRuntime, isUsableUnicast } from './address-manager';
 import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
 import { FrameBuilder } from './frame-builder';
+import { IcmpErrorLimiter } from './icmp-error-limiter';
 import { IcmpResponder } from './icmp-responder';
 import { Reassembler } from './reassembly';
 import { TcpEngine } from './tcp/tcp-engine';
@@ -73,7 +74,7 @@ export class Engine {
       announceIntervalMs: 2000,
     }, opts.createHost, opts.onReady);
     this.tcp = new TcpEngine(this.tx, opts.events, opts.limits, now);
-    this.icmp = new IcmpResponder(this.tx, opts.events);
+    this.icmp = new IcmpResponder(this.tx, opts.events, new IcmpErrorLimiter(opts.limits.maxIcmpLimitPeers));
     this.udp = new UdpHandler(this.tx, this.icmp, opts.events, now);
     this.reassembler = new Reassembler(opts.limits.maxReassemblies, opts.limits.maxReassemblyBytes, opts.limits.reassemblyTimeoutMs);
   }

@@ -6,6 +6,7 @@ import { ETH_DST, ETH_SRC } from '../wire/ethernet';
 import { finishIcmp, ICMP_HEADER_LEN, IcmpType, type IcmpView } from '../wire/icmp';
 import { IpProto, type Ipv4View } from '../wire/ipv4';
 import type { DecoyHost } from './decoy-table';
+import type { IcmpErrorLimiter } from './icmp-error-limiter';
 import { type FrameBuilder, L4_OFF, MAX_FRAME, MAX_L4_LENGTH } from './frame-builder';
 
 /** ICMP for decoys: echo replies and the unreachable errors a host sends, all shaped by the personality. */
@@ -17,7 +18,11 @@ export class IcmpResponder {
     quotedIpChecksum: 'G', quotedUdpChecksum: -1, corruptQuotedPayload: false, quotedTtlDecrement: 0,
   };
 
-  constructor(private readonly tx: FrameBuilder, private readonly events: EventSink) {}
+  constructor(
+    private readonly tx: FrameBuilder,
+    private readonly events: EventSink,
+    private readonly limiter: IcmpErrorLimiter,
+  ) {}
 
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, icmp: IcmpView, timeMs: number): void {
     let answer = 'none';
@@ -54,7 +59,9 @@ export class IcmpResponder {
    */
   sendUnreachable(host: DecoyHost, frame: Buffer, ip: Ipv4View, code: number, timeMs: number): boolean {
     const out = this.unreach;
-    if (!host.personality.respondUdpClosed(ip.totalLength, timeMs, out)) return false;
+    const p = host.personality;
+    if (!this.limiter.allow(host.ip, ip.src, p.icmpErrorLimit, timeMs)) return false;
+    if (!p.respondUdpClosed(ip.totalLength, timeMs, out)) return false;
     const buf = this.tx.buf;
     const maxQuote = MAX_FRAME - L4_OFF - ICMP_HEADER_LEN;
     // The error's IP total length (nmap's IPL) fixes how much of the datagram is quoted.

@@ -5,6 +5,7 @@
  * instance (`compiledPersonalityFor` interns them); only counters, clocks and randomness are per host.
  */
 
+import { LINUX_ICMP_ERROR_LIMIT, type IcmpErrorLimit } from '../host-personality';
 import type { OsFingerprint, TestName } from '../osdb/types';
 import { type ChosenValues, MAX_EXTRA_HOPS, isnTargetFor } from './choose';
 import { expressionAllows } from './expression';
@@ -66,6 +67,7 @@ export const U1_PROBE_LENGTH = 0x148;
 export class CompiledPersonality {
   readonly name: string;
   readonly vendor: string | undefined;
+  readonly icmpErrorLimit: IcmpErrorLimit | null;
   readonly lines: Readonly<Record<LineName, TcpLineModel>>;
   readonly ecnCc: string;
   readonly hasEcnLine: boolean;
@@ -85,6 +87,9 @@ export class CompiledPersonality {
   ) {
     this.name = fingerprint.name;
     this.vendor = fingerprint.classes[0]?.vendor;
+    // Linux kernels (Android and embedded Linux included) rate-limit ICMP errors per peer.
+    const linux = fingerprint.classes.some((c) => c.family === 'Linux' || c.family === 'Android') || fingerprint.cpes.some((c) => c.includes(':linux:linux_kernel'));
+    this.icmpErrorLimit = linux ? LINUX_ICMP_ERROR_LIMIT : null;
     const v = (test: TestName, attr: string): string | undefined => chosen.get(test)?.get(attr);
     const has = (test: TestName): boolean => fingerprint.tests.has(test);
 

@@ -11,6 +11,7 @@ import {
   DatagramShape,
   HostPersonality,
   IcmpEchoIn,
+  IcmpErrorLimit,
   IcmpEchoReply,
   IpIdKind,
   TcpFlag,
@@ -106,6 +107,7 @@ export class OsDbPersonality implements HostPersonality {
   get fingerprint(): OsFingerprint { return this.compiled.fingerprint; }
   get name(): string { return this.compiled.name; }
   get vendor(): string | undefined { return this.compiled.vendor; }
+  get icmpErrorLimit(): IcmpErrorLimit | null { return this.compiled.icmpErrorLimit; }
   get chosen(): ChosenValues { return this.compiled.chosen; }
   get synLayout(): SynLayoutModel { return this.compiled.synLayout; }
   get lines(): Readonly<Record<LineName, TcpLineModel>> { return this.compiled.lines; }
