@@ -25,6 +25,7 @@ import { isPerfectMatchFor, nmapOsOutcome } from '../../daemon/src/personality/o
 class Linux54Model implements HostPersonality {
   readonly name = 'Linux 5.4';
   readonly vendor = 'Linux';
+  readonly icmpErrorLimit = null;
   /** Knobs the tests turn to check how the simulator reads replies. */
   answerUdp = true;
   rstPayload: Buffer | null = null;
