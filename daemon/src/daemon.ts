@@ -112,7 +112,6 @@ export class Daemon {
 
   start(now = Date.now()): void {
     const engine = this.parts.engine;
-    this.link.setCaptureNetworks(this.parts.captureNetworks);
     let lastTick = now;
     const tick = (at: number): void => {
       lastTick = at;

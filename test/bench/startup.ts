@@ -89,7 +89,6 @@ class CountingLink implements Link {
     this.bytes += length;
   }
   onFrame(handler: FrameHandler): void { this.handler = handler; }
-  setCaptureNetworks(): void {}
   close(): void {}
 }
 

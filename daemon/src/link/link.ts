@@ -6,8 +6,6 @@ export interface Link {
   send(frame: Buffer, length: number): void;
   /** Register the receive handler. `frame` is only valid during the call. */
   onFrame(handler: FrameHandler): void;
-  /** Narrow capture to ARP and IPv4 for these destination networks (CIDRs); no-op where unsupported. */
-  setCaptureNetworks(cidrs: string[]): void;
   close(): void;
 }
 

@@ -38,16 +38,15 @@ export class PcapLink implements Link {
   private handler: FrameHandler = () => {};
   private readonly rx: Buffer;
   private readonly header = Buffer.alloc(16);
-  private filter: string;
   private closed = false;
   private viewsOf: Buffer | null = null;
   private readonly views = new Map<number, Buffer>();
 
   constructor(readonly name: string, captureNetworks: string[], private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
     this.rx = Buffer.alloc(opts.snapLength);
-    // The filter is set at open, while we still hold the privilege to open handles (see --user).
-    this.filter = buildCaptureFilter(captureNetworks);
-    this.session = this.open(this.filter);
+    // The filter is fixed at open, while we still hold the privilege to open handles (see --user);
+    // it covers every binding a run can make (static /24s and whole claim ranges), so it never changes.
+    this.session = this.open(buildCaptureFilter(captureNetworks));
   }
 
   onFrame(handler: FrameHandler): void {
@@ -75,18 +74,6 @@ export class PcapLink implements Link {
       this.views.set(length, view);
     }
     return view;
-  }
-
-  setCaptureNetworks(cidrs: string[]): void {
-    const filter = buildCaptureFilter(cidrs);
-    if (filter === this.filter || this.closed) return;
-    // libpcap cannot swap the filter of a live handle through this binding: open the new handle first,
-    // then close the old, so no frame window is lost.
-    const next = this.open(filter);
-    const old = this.session;
-    this.session = next;
-    this.filter = filter;
-    old.close();
   }
 
   close(): void {
