@@ -13,6 +13,7 @@
  *
  * Run: node --expose-gc dist/test/bench/startup.js [--json]   (pps.js runs it as a child process)
  */
+import { emptyTopology } from '../../daemon/src/config/topology';
 import { cpus } from 'node:os';
 import { assemble, Daemon } from '../../daemon/src/daemon';
 import { DEFAULT_MAC_PREFIXES_FILE, DEFAULT_OSDB_FILE } from '../../daemon/src/config/model';
@@ -118,6 +119,7 @@ function benchConfig(hostCount: number, firstHost = BENCH_NETWORK): DecoydConfig
     templates: new Map([['t', template]]),
     hosts,
     claims: [],
+    topology: emptyTopology(),
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM, probeBeforeBind: true },
     log: { level: 'warn' },

@@ -3,6 +3,7 @@
  * from a small configuration, with a fake `send` that copies every frame, a recording EventSink
  * that wants everything, and an injected clock.
  */
+import { emptyTopology } from '../../daemon/src/config/topology';
 import { assemble, compileTemplate } from '../../daemon/src/daemon';
 import { parseCidr, parseIp } from '../../daemon/src/wire/address';
 import { DecoyHost, DecoyTable, type TemplateRuntime } from '../../daemon/src/stack/decoy-table';
@@ -86,6 +87,7 @@ export class Harness {
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       claim: { ...DEFAULT_CLAIM, probeBeforeBind: false, ...o.claim },
       log: { level: 'info' },
+      topology: emptyTopology(),
     };
     const sink: EventSink = { wants: () => true, emit: (e) => { this.events.push(e); } };
     const send = (frame: Buffer, length: number): void => { this.sent.push(Buffer.from(frame.subarray(0, length))); };

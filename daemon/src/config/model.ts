@@ -3,6 +3,7 @@
  * carries source positions alongside the DecoydConfig for the checks that run after parsing.
  */
 
+import { emptyTopology } from './topology';
 import { ipToString, parseIp } from '../wire/address';
 import type { SourcePos } from './errors';
 import {
@@ -79,6 +80,7 @@ export function emptyConfig(source: string): DecoydConfig {
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM },
     log: { level: 'info' },
+    topology: emptyTopology(),
   };
 }
 

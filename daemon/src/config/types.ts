@@ -3,6 +3,8 @@
  * Both front ends (YAML and Honeyd syntax) produce exactly this shape.
  */
 
+import type { TopologyConfig } from './topology';
+
 export type Proto = 'tcp' | 'udp';
 
 /** What a port does with traffic. Honeyd's `closed` is normalised to `reset`. */
@@ -100,6 +102,8 @@ export interface DecoydConfig {
   limits: Limits;
   claim: ClaimSettings;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  /** Virtual routers and the networks behind them; empty when every host sits on the LAN. */
+  topology: TopologyConfig;
 }
 
 export const DEFAULT_LIMITS: Limits = {

@@ -10,7 +10,8 @@ export type DecoyEvent =
   | UdpPacketEvent
   | TcpConnectionEvent
   | DropEvent
-  | DaemonEvent;
+  | DaemonEvent
+  | ScanDetectedEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -88,6 +89,33 @@ export interface DaemonEvent extends EventBase {
   kind: 'daemon.start' | 'daemon.stop' | 'daemon.bind' | 'daemon.refuse' | 'daemon.error';
   message: string;
   address?: string;
+}
+
+/**
+ * A scan recognised by the detector (daemon/src/detect/): one event when a campaign from one
+ * source crosses its threshold, and again (same `scanId`) as it grows or ends.
+ */
+export interface ScanDetectedEvent extends EventBase {
+  kind: 'scan.detected';
+  /** Stable per campaign, so updates of one scan can be folded together. */
+  scanId: string;
+  srcIp: string;
+  /** `tcp-syn`, `tcp-connect`, `tcp-fin`, `tcp-null`, `tcp-xmas`, `tcp-ack`, `tcp-window`, `tcp-maimon`, `udp`, `ip-protocol`, `ping-sweep-icmp`, `ping-sweep-tcp`, `arp-sweep`, `os-detection`, `service-version`. */
+  scanType: string;
+  /** `nmap`, `masscan`, `zmap`, `hping3`, … when the packets say so; absent when unknown. */
+  tool?: string;
+  /** Bounded samples; the counts are exact. */
+  targets: string[];
+  targetCount: number;
+  ports: number[];
+  portCount: number;
+  packets: number;
+  /** Packets per second between first and last seen. */
+  ratePps: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Human-readable reasons that decided type and tool, e.g. `ip.id constant 54321 (zmap)`. */
+  evidence: string[];
 }
 
 export type DecoyEventKind = DecoyEvent['kind'];
