@@ -9,8 +9,11 @@ import { hostSeed } from './personality/model/prng';
 import { datagramServiceFor, streamServiceFor } from './services/builtin';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
+import type { DhcpClientSpec } from './stack/dhcp/dhcp-client';
+import { clientIdFor, dhcpProfile, familyForClass } from './stack/dhcp/profiles';
 import { Engine } from './stack/engine';
-import { ipToString, parseCidr, parseIp } from './wire/address';
+import { ipToString, macToNumber, macToString, parseCidr, parseIp } from './wire/address';
+import type { MacPrefixes } from './config/mac-prefixes';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
@@ -35,6 +38,8 @@ export interface DaemonParts {
   templates: Map<string, TemplateRuntime>;
   staticHosts: DecoyHost[];
   captureNetworks: string[];
+  /** MACs of the DHCP clients, for the capture filter (their addresses are not known in advance). */
+  dhcpClientMacs: string[];
 }
 
 /**
@@ -77,13 +82,63 @@ export function assemble(
     if (cidr === null || template === undefined) throw new Error(`${c.origin}: bad claim ${c.range} ${c.template}`);
     return { network: cidr.network, size: cidr.size, template };
   });
-  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady });
   const staticHosts = cfg.hosts.map((h) => {
     const template = templates.get(h.template);
     if (template === undefined) throw new Error(`${h.origin}: unknown template ${h.template}`);
     return createHost(parseIp(h.address), template, 'static');
   });
-  return { engine, table, templates, staticHosts, captureNetworks: captureNetworksFor(cfg) };
+  const dhcpClients = dhcpClientSpecs(cfg, personalities, prefixes, new Set(staticHosts.map((h) => h.macKey)));
+  const createLeasedHost = (ip: number, spec: DhcpClientSpec): DecoyHost => {
+    const template = templates.get(spec.template);
+    if (template === undefined) throw new Error(`unknown template ${spec.template}`);
+    return new DecoyHost(ip, spec.mac, template, 'dhcp', factoryFor(template));
+  };
+  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost });
+  return {
+    engine, table, templates, staticHosts,
+    captureNetworks: captureNetworksFor(cfg),
+    dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
+  };
+}
+
+/**
+ * One DHCP client per `dhcp` binding: its MAC chosen like any host's (vendor fitting the OS, or the
+ * binding's / template's `ethernet`), keyed by the binding's position and template instead of an
+ * address, so it is the same across restarts; its fingerprint, client id and hostname from its OS.
+ */
+export function dhcpClientSpecs(cfg: DecoydConfig, personalities: PersonalitySource, prefixes: MacPrefixes, takenMacs: Set<number>): DhcpClientSpec[] {
+  const specs: DhcpClientSpec[] = [];
+  cfg.dhcp.forEach((binding, i) => {
+    const template = cfg.templates.get(binding.template);
+    if (template === undefined) throw new Error(`${binding.origin}: unknown template ${binding.template}`);
+    const ethernet = binding.ethernet ?? template.ethernet;
+    const vendor = personalities.vendorOf(template.personality);
+    let key = fnv1a(`dhcp:${i}:${binding.template}`);
+    let mac = chooseMac(ethernet, vendor, key, prefixes);
+    // A vendor-derived MAC that happens to equal another host's is moved; an explicit one cannot be.
+    for (let tries = 0; takenMacs.has(macToNumber(mac, 0)) && tries < 16; tries++) {
+      key = (key + 0x9e3779b9) >>> 0;
+      mac = chooseMac(ethernet, vendor, key, prefixes);
+    }
+    if (takenMacs.has(macToNumber(mac, 0))) throw new Error(`${binding.origin}: MAC ${macToString(mac)} is already used by another host`);
+    takenMacs.add(macToNumber(mac, 0));
+    const profile = dhcpProfile(familyForClass(personalities.classOf(template.personality)));
+    specs.push({
+      mac,
+      template: binding.template,
+      hostname: binding.hostname ?? profile.defaultHostname(mac, key),
+      profile,
+      clientId: clientIdFor(profile, mac),
+    });
+  });
+  return specs;
+}
+
+/** FNV-1a, 32 bits: a stable number from a binding's identity. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h >>> 0;
 }
 
 /** /24s holding static hosts plus every claim range: what the capture filter lets through. */
@@ -125,6 +180,7 @@ export class Daemon {
     });
     this.timer = setInterval(() => tick(Date.now()), TICK_MS);
     engine.addresses.bindStatic(this.parts.staticHosts, now);
+    engine.dhcp?.start(now);
   }
 
   /**
@@ -152,6 +208,8 @@ export class Daemon {
     this.timer = null;
     const now = Date.now();
     this.parts.engine.tcp.closeAll();
+    // DHCPRELEASE goes out while the link is still open.
+    this.parts.engine.dhcp?.stop(now);
     this.parts.engine.addresses.releaseAll(now);
     this.link.close();
   }

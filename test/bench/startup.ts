@@ -119,6 +119,7 @@ function benchConfig(hostCount: number, firstHost = BENCH_NETWORK): DecoydConfig
     templates: new Map([['t', template]]),
     hosts,
     claims: [],
+    dhcp: [],
     topology: emptyTopology(),
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM, probeBeforeBind: true },

@@ -87,6 +87,7 @@ export class Harness {
       limits: { ...DEFAULT_LIMITS, ...o.limits },
       claim: { ...DEFAULT_CLAIM, probeBeforeBind: false, ...o.claim },
       log: { level: 'info' },
+      dhcp: [],
       topology: emptyTopology(),
     };
     const sink: EventSink = { wants: () => true, emit: (e) => { this.events.push(e); } };

@@ -43,6 +43,10 @@ function run(argv: string[]): void {
   const ifName = values.interface ?? cfg.interface;
   if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
   if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
+  // decoyd captures on one interface; a DHCP client elsewhere could never hear its server.
+  for (const d of cfg.dhcp) {
+    if (d.interface !== undefined && d.interface !== ifName) fail(`${d.origin}: dhcp ${d.template} runs on ${d.interface}, but decoyd runs on ${ifName}`);
+  }
 
   const { logger, flush } = createLogger(cfg.log.level);
   const events = new PinoEventSink(logger);
@@ -55,12 +59,12 @@ function run(argv: string[]): void {
     void warmed.then(() => {
       events.emit({
         kind: 'daemon.start', time: Date.now(),
-        message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ready in ${Date.now() - started} ms`,
+        message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ${cfg.dhcp.length} DHCP clients, ready in ${Date.now() - started} ms`,
       });
     });
   });
   try {
-    link = new PcapLink(ifName, parts.captureNetworks);
+    link = new PcapLink(ifName, { networks: parts.captureNetworks, dhcpClientMacs: parts.dhcpClientMacs });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);

@@ -16,11 +16,13 @@
  *                                  A `default` template alone claims nothing.
  *   add T tcp port N open banner "text"   send text on connect (escapes: \r \n \t \\ \" \xHH)
  *   add T tcp|udp port N open echo        echo every byte back
+ *   dhcp T on IF [ethernet "…"]    Honeyd's directive; the MAC is optional here (chosen to fit
+ *                                  the OS), and IF must be the interface decoyd runs on.
  *   option decoyd KEY VALUE        interface, osdb (first replaces the default, later ones
  *                                  add), mac_prefixes, log_level, and any key of Limits or
  *                                  ClaimSettings, e.g. `option decoyd maxConnections 1000`.
  *
- * Everything else Honeyd knows (route, annotate, dynamic, dhcp, delete, scripts, proxy,
+ * Everything else Honeyd knows (route, annotate, dynamic, delete, scripts, proxy,
  * subsystems, tarpit, uid/gid, spoof, ...) is reported as not supported, never ignored.
  */
 
@@ -45,7 +47,7 @@ import {
   type Located,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type Limits, type PortRule, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type TemplateConfig } from './types';
 
 export type ReadText = (file: string) => string;
 
@@ -54,7 +56,7 @@ const MAX_INCLUDE_DEPTH = 16;
 const MAX_UPTIME_SECONDS = 0xffffffff;
 
 /** Directives Honeyd has and decoyd does not implement yet. */
-const UNSUPPORTED_DIRECTIVES = new Set(['route', 'annotate', 'dynamic', 'dhcp', 'delete', 'list', 'debug']);
+const UNSUPPORTED_DIRECTIVES = new Set(['route', 'annotate', 'dynamic', 'delete', 'list', 'debug']);
 const UNSUPPORTED_SET_KEYS = new Set(['uid', 'gid', 'spoof', 'maxfds', 'subsystem']);
 
 interface BindingState {
@@ -147,6 +149,8 @@ class HoneydParser {
         return this.bind(t, pos);
       case 'claim':
         return this.claim(t, pos);
+      case 'dhcp':
+        return this.dhcp(t, pos);
       case 'include':
         return this.include(t, pos);
       case 'option':
@@ -303,6 +307,23 @@ class HoneydParser {
     const template = t.length === 3 ? t[2].text : DEFAULT_TEMPLATE_NAME;
     this.parsed.config.claims.push({ range: t[1].text, template, origin: `${pos.file}:${pos.line}` });
     this.parsed.origins.claims.push({ range: { pos }, template: { pos } });
+  }
+
+  /**
+   * `dhcp T on IF [ethernet "MAC or vendor"]`. Honeyd requires a MAC from the template or the
+   * clause; decoyd chooses one to fit the OS when neither gives it. The template is checked after
+   * parsing, like a claim's.
+   */
+  private dhcp(t: HoneydToken[], pos: SourcePos): void {
+    const usage = 'expected: dhcp TEMPLATE on INTERFACE [ethernet "MAC or vendor"]';
+    if ((t.length !== 4 && t.length !== 6) || t[1].quoted || t[2].quoted || t[2].text !== 'on' || t[3].quoted) return this.error(pos, usage);
+    if (t.length === 6 && (t[4].quoted || t[4].text !== 'ethernet' || !t[5].quoted || t[5].text === '')) return this.error(pos, usage);
+    const ifName = t[3].text;
+    if (!/^[A-Za-z0-9_.:@\-]{1,15}$/.test(ifName)) return this.error(pos, `"${ifName}" is not a valid interface name`);
+    const binding: DhcpBinding = { template: t[1].text, interface: ifName, origin: `${pos.file}:${pos.line}` };
+    if (t.length === 6) binding.ethernet = t[5].text;
+    this.parsed.config.dhcp.push(binding);
+    this.parsed.origins.dhcp.push({ template: { pos }, ...(binding.ethernet !== undefined ? { ethernet: { pos } } : {}) });
   }
 
   private include(t: HoneydToken[], pos: SourcePos): void {

@@ -47,6 +47,8 @@ export interface ConfigOrigins {
   hosts: { address: Located; template: Located }[];
   /** Parallel to config.claims. */
   claims: { range: Located; template: Located }[];
+  /** Parallel to config.dhcp. */
+  dhcp: { template: Located; ethernet?: Located }[];
   /** Parallel to config.osDb; undefined entries are defaults. */
   osDb: (Located | undefined)[];
   macPrefixes: Located | undefined;
@@ -64,6 +66,7 @@ export function emptyOrigins(): ConfigOrigins {
     ethernet: new Map(),
     hosts: [],
     claims: [],
+    dhcp: [],
     osDb: [undefined],
     macPrefixes: undefined,
   };
@@ -77,6 +80,7 @@ export function emptyConfig(source: string): DecoydConfig {
     templates: new Map(),
     hosts: [],
     claims: [],
+    dhcp: [],
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM },
     log: { level: 'info' },
@@ -139,6 +143,15 @@ export function checkIpv4(text: string): string | undefined {
     return `leading zeros are ambiguous in "${text}"`;
   }
   return undefined;
+}
+
+/**
+ * A hostname for DHCP option 12: one DNS label (RFC 1123: letters, digits, inner hyphens, at most
+ * 63 characters), as real clients send their short name.
+ */
+export function checkDhcpHostname(text: string): string | undefined {
+  if (/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(text)) return undefined;
+  return `expected a hostname of letters, digits and inner hyphens (at most 63 characters), got "${text}"`;
 }
 
 export interface Cidr {

@@ -55,6 +55,21 @@ export interface ClaimRange {
   origin: string;
 }
 
+/**
+ * A decoy that takes its address from the LAN's DHCP server (Honeyd `dhcp T on IF [ethernet "…"]`).
+ * Its MAC, client identifier, hostname and parameter request list fit the template's OS.
+ */
+export interface DhcpBinding {
+  template: string;
+  /** The interface to run the client on; absent means the daemon's own interface. */
+  interface?: string;
+  /** A MAC or vendor name; overrides the template's `ethernet` (Honeyd's `ethernet "…"` clause). */
+  ethernet?: string;
+  /** Hostname sent in option 12; absent means one chosen to fit the OS (e.g. `DESKTOP-…` for Windows). */
+  hostname?: string;
+  origin: string;
+}
+
 /** Every table in the daemon has an explicit bound, set here. */
 export interface Limits {
   /** Established + half-open TCP connections across all decoys. */
@@ -99,6 +114,8 @@ export interface DecoydConfig {
   templates: Map<string, TemplateConfig>;
   hosts: HostBinding[];
   claims: ClaimRange[];
+  /** Decoys whose addresses come from DHCP; one client each. */
+  dhcp: DhcpBinding[];
   limits: Limits;
   claim: ClaimSettings;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

@@ -44,6 +44,16 @@ export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: Va
     else ranges.push({ cidr, text: claim.range, origin: claim.origin });
   });
 
+  config.dhcp.forEach((binding, i) => {
+    const at = origins.dhcp[i];
+    if (at === undefined) return;
+    if (!config.templates.has(binding.template)) report(at.template, `unknown template "${binding.template}"`);
+    if (binding.ethernet !== undefined) {
+      const message = ethernetProblem(binding.ethernet, data.macPrefixes);
+      if (message) report(at.ethernet ?? at.template, message);
+    }
+  });
+
   for (const [name, tmpl] of config.templates) {
     if (tmpl.personality !== undefined && data.osDbNames && !data.osDbNames.has(tmpl.personality)) {
       const at = origins.personality.get(name) ?? origins.templates.get(name);

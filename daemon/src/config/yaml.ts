@@ -9,6 +9,7 @@ import { IssueList } from './errors';
 import {
   DEFAULT_TEMPLATE_NAME,
   TEMPLATE_NAME_PATTERN,
+  checkDhcpHostname,
   checkIpv4,
   emptyConfig,
   emptyOrigins,
@@ -20,11 +21,11 @@ import {
   parsePortAction,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type Limits, type PortRule, type ServiceSpec, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
 const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
 const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
@@ -57,6 +58,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   if (top.templates !== undefined) readTemplates(r, top.templates, parsed);
   if (top.hosts !== undefined) readHosts(r, top.hosts, parsed);
   if (top.claim !== undefined) readClaims(r, top.claim, parsed);
+  if (top.dhcp !== undefined) readDhcp(r, top.dhcp, parsed);
   if (top.limits !== undefined) config.limits = readLimits(r, top.limits);
   if (top.claim_settings !== undefined) config.claim = readClaimSettings(r, top.claim_settings);
   if (top.osdb !== undefined) {
@@ -236,6 +238,48 @@ function readClaims(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
     parsed.origins.claims.push({
       range: r.located([...at, 'range']),
       template: r.located(c.template === undefined ? at : [...at, 'template']),
+    });
+  });
+}
+
+function readDhcp(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
+  const entries = r.list(value, ['dhcp']);
+  entries?.forEach((entry, i) => {
+    const at: KeyPath = ['dhcp', i];
+    const d = r.mapping(entry, at, ['template', 'interface', 'ethernet', 'hostname'], ['template']);
+    if (!d || d.template === undefined) return;
+    const template = r.string(d.template, [...at, 'template']);
+    if (template === undefined) return;
+    const origin = r.located(at).pos;
+    const binding: DhcpBinding = { template, origin: `${origin.file}:${origin.line}` };
+    let ok = true;
+    if (d.interface !== undefined) {
+      const name = r.string(d.interface, [...at, 'interface']);
+      if (name !== undefined && !INTERFACE_PATTERN.test(name)) {
+        r.error([...at, 'interface'], `"${name}" is not a valid interface name`);
+        ok = false;
+      } else if (name !== undefined) binding.interface = name;
+      else ok = false;
+    }
+    if (d.ethernet !== undefined) {
+      const ethernet = r.string(d.ethernet, [...at, 'ethernet']);
+      if (ethernet !== undefined) binding.ethernet = ethernet;
+      else ok = false;
+    }
+    if (d.hostname !== undefined) {
+      const hostname = r.string(d.hostname, [...at, 'hostname']);
+      const bad = hostname === undefined ? undefined : checkDhcpHostname(hostname);
+      if (bad !== undefined) {
+        r.error([...at, 'hostname'], bad);
+        ok = false;
+      } else if (hostname !== undefined) binding.hostname = hostname;
+      else ok = false;
+    }
+    if (!ok) return;
+    parsed.config.dhcp.push(binding);
+    parsed.origins.dhcp.push({
+      template: r.located([...at, 'template']),
+      ...(binding.ethernet !== undefined ? { ethernet: r.located([...at, 'ethernet']) } : {}),
     });
   });
 }

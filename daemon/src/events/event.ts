@@ -11,7 +11,8 @@ export type DecoyEvent =
   | TcpConnectionEvent
   | DropEvent
   | DaemonEvent
-  | ScanDetectedEvent;
+  | ScanDetectedEvent
+  | DhcpEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -116,6 +117,23 @@ export interface ScanDetectedEvent extends EventBase {
   lastSeen: number;
   /** Human-readable reasons that decided type and tool, e.g. `ip.id constant 54321 (zmap)`. */
   evidence: string[];
+}
+
+/** A DHCP-acquired decoy's lease (stack/dhcp/): obtained, renewed, released on stop, or lost. */
+export interface DhcpEvent extends EventBase {
+  kind: 'dhcp.lease' | 'dhcp.renew' | 'dhcp.release' | 'dhcp.lost';
+  /** The leased address. */
+  address: string;
+  /** The decoy's MAC (the BOOTP chaddr). */
+  mac: string;
+  /** The DHCP server's identifier (option 54). */
+  server: string;
+  /** Lease time in seconds, as the server last gave it. */
+  leaseTime: number;
+  template: string;
+  hostname: string;
+  /** dhcp.lost: `expired`, `nak`, `conflict` (declined), `address-changed`; dhcp.release: `shutdown`. */
+  reason?: string;
 }
 
 export type DecoyEventKind = DecoyEvent['kind'];

@@ -22,6 +22,17 @@ function loadBinding(): NativePcapBinding {
   return require('pcap/build/Release/pcap_binding') as NativePcapBinding;
 }
 
+/** What the capture lets through besides ARP. */
+export interface CaptureFilterSpec {
+  /** IPv4 destination networks of the decoys (CIDR text). */
+  networks: string[];
+  /**
+   * MACs of DHCP clients (stack/dhcp/): their addresses are not known when the filter is fixed, so
+   * every frame to these MACs passes, and so do DHCP server replies (UDP 67 → 68) sent to broadcast.
+   */
+  dhcpClientMacs?: string[];
+}
+
 export interface PcapLinkOptions {
   /** Capture buffer in bytes (kernel ring). */
   bufferSize: number;
@@ -42,11 +53,12 @@ export class PcapLink implements Link {
   private viewsOf: Buffer | null = null;
   private readonly views = new Map<number, Buffer>();
 
-  constructor(readonly name: string, captureNetworks: string[], private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
+  constructor(readonly name: string, capture: string[] | CaptureFilterSpec, private readonly opts: PcapLinkOptions = { bufferSize: 32 << 20, snapLength: 2048 }) {
     this.rx = Buffer.alloc(opts.snapLength);
     // The filter is fixed at open, while we still hold the privilege to open handles (see --user);
     // it covers every binding a run can make (static /24s and whole claim ranges), so it never changes.
-    this.session = this.open(buildCaptureFilter(captureNetworks));
+    const spec = Array.isArray(capture) ? { networks: capture } : capture;
+    this.session = this.open(buildCaptureFilter(spec.networks, spec.dhcpClientMacs));
   }
 
   onFrame(handler: FrameHandler): void {
@@ -103,13 +115,19 @@ export class PcapLink implements Link {
 }
 
 /**
- * ARP plus IPv4 to the decoy networks. Not `inbound`: libpcap filters the first frame after
+ * ARP plus IPv4 to the decoy networks (and, with DHCP clients, DHCP replies and frames to their
+ * MACs). Not `inbound`: libpcap filters the first frame after
  * setfilter in userland, where `inbound` (an ancillary-data load) never matches, so the first frame
  * after start would be lost. Our own injected frames are recognised by their MAC instead.
  * Too many networks would overflow the kernel's BPF size limit, so beyond 64 we accept all IPv4.
  */
-export function buildCaptureFilter(cidrs: string[]): string {
-  if (cidrs.length === 0) return 'arp';
-  if (cidrs.length > 64) return 'arp or ip';
-  return `arp or (ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')}))`;
+export function buildCaptureFilter(cidrs: string[], dhcpClientMacs: readonly string[] = []): string {
+  if (cidrs.length + dhcpClientMacs.length > 64) return 'arp or ip';
+  const terms = ['arp'];
+  if (cidrs.length > 0) terms.push(`(ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')}))`);
+  if (dhcpClientMacs.length > 0) {
+    terms.push('(udp and src port 67 and dst port 68)');
+    for (const mac of dhcpClientMacs) terms.push(`ether dst ${mac}`);
+  }
+  return terms.join(' or ');
 }

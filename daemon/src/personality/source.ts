@@ -3,7 +3,7 @@ import { BuiltinPersonalitySource, type PersonalitySource } from './factory';
 import type { HostPersonality } from './host-personality';
 import { OsDbPersonality } from './model/os-personality';
 import { loadOsDb } from './osdb/parse';
-import type { OsDb, OsFingerprint } from './osdb/types';
+import type { OsClass, OsDb, OsFingerprint } from './osdb/types';
 
 /** What a template without `personality` runs: a current Linux, the most common server OS. */
 export const DEFAULT_PERSONALITY = 'Linux 4.15 - 5.6';
@@ -26,6 +26,10 @@ export class OsDbPersonalitySource implements PersonalitySource {
 
   vendorOf(name: string | undefined): string | undefined {
     return this.entries(name)[0]?.classes[0]?.vendor;
+  }
+
+  classOf(name: string | undefined): OsClass | undefined {
+    return this.entries(name)[0]?.classes[0];
   }
 
   create(name: string | undefined, seed: number, uptimeSeconds: number | undefined): HostPersonality {

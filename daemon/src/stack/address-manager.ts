@@ -27,8 +27,18 @@ export interface AddressManagerOptions {
   announceIntervalMs: number;
 }
 
+/** Told what becomes of an address a DHCP client leased (bindLeased). */
+export interface LeasedAddressListener {
+  /** Nobody answered the probes: the address is live and announced. */
+  onAddressActive(now: number): void;
+  /** Another host answered a probe or uses the address: it has been given up. */
+  onAddressConflict(peerMac: string, now: number): void;
+}
+
 interface StaticBinding {
   host: DecoyHost;
+  /** Present for an address a DHCP client leased: it is never re-probed, its client decides. */
+  lease?: LeasedAddressListener;
   phase: 'probing' | 'active' | 'refused';
   /** Next action time: second probe, end of probing, second announcement or re-probe. */
   nextAt: number;
@@ -84,6 +94,36 @@ export class AddressManager {
       }
     }
     this.maybeReady();
+  }
+
+  /**
+   * Take up an address a DHCP client was given: probed like a static binding (RFC 2131 4.4.1 asks
+   * the client to check the address before use) and announced, but a conflict hands the address
+   * back to the listener, which declines it, instead of re-probing. The host's MAC is registered
+   * by its DHCP client for the client's whole life.
+   */
+  bindLeased(host: DecoyHost, listener: LeasedAddressListener, now: number): void {
+    const b: StaticBinding = { host, lease: listener, phase: 'probing', nextAt: now, probesSent: 0, announcesSent: 0, initialPending: false };
+    this.statics.set(host.ip, b);
+    if (this.opts.settings.probeBeforeBind) {
+      this.sendProbe(host);
+      b.probesSent = 1;
+      b.nextAt = now + this.opts.settings.probeWaitMs / 2;
+    } else {
+      this.activate(b, now);
+    }
+  }
+
+  /** Give up a leased address (lease ended, released, lost); the listener is not called. */
+  releaseLeased(ip: number, now: number, reason: string): void {
+    const b = this.statics.get(ip);
+    if (b === undefined || b.lease === undefined) return;
+    this.statics.delete(ip);
+    const host = this.table.get(ip);
+    if (host === b.host) {
+      this.table.remove(ip);
+      if (this.events.wants('arp.release')) this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, template: host.template.name, reason });
+    }
   }
 
   /** Handle a validated ARP packet from a frame whose source MAC is not ours. */
@@ -184,6 +224,7 @@ export class AddressManager {
     b.announcesSent = 1;
     b.nextAt = now + this.opts.announceIntervalMs;
     if (this.events.wants('arp.announce')) this.emit({ kind: 'arp.announce', time: now, address: b.host.ipText, mac: b.host.macText, template: b.host.template.name });
+    b.lease?.onAddressActive(now);
   }
 
   private noteOwner(ip: number, frame: Buffer, macOff: number, now: number): void {
@@ -220,6 +261,10 @@ export class AddressManager {
     b.phase = 'refused';
     b.nextAt = now + this.opts.reprobeAfterMs;
     if (this.events.wants('arp.conflict')) this.emit({ kind: 'arp.conflict', time: now, address: b.host.ipText, mac: b.host.macText, peerMac: otherMac, template: b.host.template.name, reason: 'in use by another host; binding refused' });
+    if (b.lease !== undefined) {
+      this.statics.delete(b.host.ip);
+      b.lease.onAddressConflict(otherMac, now);
+    }
   }
 
   private release(host: DecoyHost, now: number, reason: string, otherMac: string | undefined): void {
@@ -231,6 +276,10 @@ export class AddressManager {
       b.nextAt = now + this.opts.reprobeAfterMs;
     }
     if (this.events.wants('arp.release')) this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, peerMac: otherMac, template: host.template.name, reason });
+    if (b !== undefined && b.lease !== undefined) {
+      this.statics.delete(host.ip);
+      if (reason !== 'shutdown') b.lease.onAddressConflict(otherMac ?? 'unknown', now);
+    }
   }
 
   /**

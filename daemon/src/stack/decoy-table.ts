@@ -27,7 +27,8 @@ export class TemplateRuntime {
   }
 }
 
-export type HostOrigin = 'static' | 'claimed';
+/** `dhcp`: the address was leased by the host's DHCP client (stack/dhcp/). */
+export type HostOrigin = 'static' | 'claimed' | 'dhcp';
 
 /** One emulated host. Its personality is created on first use so that a /16 of idle decoys stays cheap. */
 export class DecoyHost {
@@ -85,11 +86,11 @@ export class DecoyTable {
    * Mark a host's MAC as ours from the moment it may transmit (probing included), so that
    * our own frames echoed by the capture are never mistaken for another owner.
    */
-  registerMac(host: DecoyHost): void {
+  registerMac(host: { readonly macKey: number }): void {
     this.macUse.set(host.macKey, (this.macUse.get(host.macKey) ?? 0) + 1);
   }
 
-  unregisterMac(host: DecoyHost): void {
+  unregisterMac(host: { readonly macKey: number }): void {
     const n = (this.macUse.get(host.macKey) ?? 1) - 1;
     if (n <= 0) this.macUse.delete(host.macKey);
     else this.macUse.set(host.macKey, n);

@@ -16,6 +16,8 @@ import { IcmpResponder } from './icmp-responder';
 import { Reassembler } from './reassembly';
 import { TcpEngine } from './tcp/tcp-engine';
 import { UdpHandler } from './udp-handler';
+import type { DhcpClientSpec, DhcpTiming } from './dhcp/dhcp-client';
+import { DhcpClients, type LeasedHostFactory } from './dhcp/dhcp-clients';
 
 export interface EngineOptions {
   limits: Limits;
@@ -26,6 +28,11 @@ export interface EngineOptions {
   send: (frame: Buffer, length: number) => void;
   createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost;
   onReady: () => void;
+  /** One DHCP client per `dhcp` binding (none: no DHCP code on the frame path). */
+  dhcpClients?: readonly DhcpClientSpec[];
+  /** Builds the decoy a DHCP client's leased address becomes; needed with dhcpClients. */
+  createLeasedHost?: LeasedHostFactory;
+  dhcpTiming?: DhcpTiming;
   /** Source of randomness for droprate (tests pass a seeded one). */
   random?: () => number;
   now?: () => number;
@@ -46,6 +53,8 @@ export interface EngineCounters {
 export class Engine {
   readonly addresses: AddressManager;
   readonly tcp: TcpEngine;
+  /** The DHCP clients, or null when the configuration has no `dhcp` bindings. */
+  readonly dhcp: DhcpClients | null;
   readonly counters: EngineCounters = { frames: 0, ownFrames: 0, dropped: 0, notForUs: 0 };
   private readonly tx: FrameBuilder;
   private readonly icmp: IcmpResponder;
@@ -77,6 +86,12 @@ export class Engine {
     this.icmp = new IcmpResponder(this.tx, opts.events, new IcmpErrorLimiter(opts.limits.maxIcmpLimitPeers));
     this.udp = new UdpHandler(this.tx, this.icmp, opts.events, now);
     this.reassembler = new Reassembler(opts.limits.maxReassemblies, opts.limits.maxReassemblyBytes, opts.limits.reassemblyTimeoutMs);
+    const specs = opts.dhcpClients ?? [];
+    if (specs.length > 0 && opts.createLeasedHost === undefined) throw new Error('dhcpClients need createLeasedHost');
+    this.dhcp = specs.length === 0 || opts.createLeasedHost === undefined
+      ? null
+      : new DhcpClients(specs, this.tx, this.addresses, opts.table, opts.events, opts.createLeasedHost,
+        (reason, t, src, dst) => this.drop(reason, t, src, dst), this.random, opts.dhcpTiming);
   }
 
   /** Process one captured frame. `frame` is only borrowed for the duration of the call. */
@@ -102,6 +117,7 @@ export class Engine {
 
   tick(now: number): void {
     this.addresses.tick(now);
+    this.dhcp?.tick(now);
     this.tcp.tick(now);
     this.reassembler.expire(now);
     if (now - this.lastIdleCheck >= 5000) {
@@ -125,6 +141,8 @@ export class Engine {
     }
     // A datagram claiming to come from its own destination (LAND) is a spoof, not evidence of an owner.
     if (src !== ip.dst) this.addresses.noteIpv4Source(src, frame, ETH_SRC, timeMs);
+    // A DHCP server's reply to one of our clients (broadcast, or unicast to an address not yet ours).
+    if (this.dhcp !== null && DhcpClients.isDhcpReply(frame, ip) && this.dhcp.handle(frame, ip, timeMs)) return;
     const host = this.opts.table.get(ip.dst);
     // A host takes only frames sent to its own MAC; one that does not route never forwards the rest.
     if (host === undefined || !macEquals(frame, ETH_DST, host.mac, 0)) {

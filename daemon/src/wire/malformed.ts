@@ -11,6 +11,8 @@ export const Malformed = {
   BAD_ARP_FORMAT: 8,
   BAD_ADDRESS: 9,
   BAD_FRAGMENT: 10,
+  /** A BOOTP/DHCP message with a bad op, hardware type or magic cookie. */
+  BAD_DHCP: 11,
 } as const;
 
 export type MalformedCode = (typeof Malformed)[keyof typeof Malformed];
