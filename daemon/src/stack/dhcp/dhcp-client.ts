@@ -171,7 +171,7 @@ export class DhcpClient implements LeasedAddressListener {
         this.server = serverId;
         frame.copy(this.serverMac, 0, srcMacOff, srcMacOff + 6);
         this.state = 'requesting';
-        this.attempt = 0;
+        this.attempt = 1;
         this.sendSelectingRequest(now);
         this.nextAt = now + this.backoff();
         return true;
