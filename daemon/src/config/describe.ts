@@ -1,7 +1,7 @@
 /**
  * Human-readable summary of a resolved configuration: what `decoyd check FILE` prints.
  * Lists every host with its template, personality, MAC, port states and defaults, then the
- * claim ranges, limits and claim settings.
+ * claim ranges, DHCP clients, limits and claim settings.
  */
 
 import { ipToString, macToString, parseIp } from '../wire/address';
@@ -51,6 +51,16 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
       // Show the MAC the first usable address would get; each address gets its own.
       describeTemplate(out, tmpl, size > 2 ? cidr.network + 1 : cidr.network, data, true);
     }
+  }
+  out.push('');
+
+  out.push(`dhcp clients (${cfg.dhcp.length})`);
+  if (cfg.dhcp.length === 0) out.push('  none');
+  for (const d of cfg.dhcp) {
+    const on = d.interface === undefined ? "the daemon's interface" : d.interface;
+    const mac = d.ethernet === undefined ? 'MAC from the OS vendor' : `MAC from "${d.ethernet}"`;
+    const name = d.hostname === undefined ? 'hostname chosen to fit the OS' : `hostname ${d.hostname}`;
+    out.push(`  template ${d.template} on ${on}: address from the LAN's DHCP server; ${mac}; ${name} (${d.origin})`);
   }
   out.push('');
 
