@@ -134,6 +134,16 @@ export function dhcpClientSpecs(cfg: DecoydConfig, personalities: PersonalitySou
   return specs;
 }
 
+/**
+ * decoyd captures on one interface, so a DHCP client bound to another could never hear its
+ * server: each such binding is a problem, named by its origin.
+ */
+export function dhcpInterfaceProblems(cfg: Pick<DecoydConfig, 'dhcp'>, ifName: string): string[] {
+  return cfg.dhcp
+    .filter((d) => d.interface !== undefined && d.interface !== ifName)
+    .map((d) => `${d.origin}: dhcp ${d.template} runs on ${d.interface ?? ''}, but decoyd runs on ${ifName}`);
+}
+
 /** FNV-1a, 32 bits: a stable number from a binding's identity. */
 function fnv1a(text: string): number {
   let h = 0x811c9dc5;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_CLAIM, DEFAULT_LIMITS, type DecoydConfig, type DhcpBinding, type TemplateConfig } from '../../daemon/src/config/types';
 import { emptyTopology } from '../../daemon/src/config/topology';
 import { loadMacPrefixes } from '../../daemon/src/config/mac';
-import { compileTemplate, dhcpClientSpecs } from '../../daemon/src/daemon';
+import { compileTemplate, dhcpClientSpecs, dhcpInterfaceProblems } from '../../daemon/src/daemon';
 import type { DecoyEvent, EventSink } from '../../daemon/src/events/event';
 import { LinuxLikePersonality } from '../../daemon/src/personality/linux-like-personality';
 import { OsDbPersonalitySource } from '../../daemon/src/personality/source';
@@ -231,4 +231,30 @@ test('dhcp_families_fingerprints_and_hostnames_follow_the_nmap_class', () => {
   // The OUI fits the OS like any host's: the Cisco decoy has a Cisco MAC, the HP printer an HP one.
   assert.ok(prefixes.findVendor('Cisco Systems').ouis.includes(cisco.mac.readUIntBE(0, 3)));
   assert.ok(prefixes.findVendor('Hewlett Packard').ouis.concat(prefixes.findVendor('HP').ouis).includes(hp.mac.readUIntBE(0, 3)));
+});
+
+test('engine_dhcp_survives_mutated_server_replies', () => {
+  const r = new Rig();
+  r.engine.dhcp?.start(r.now);
+  r.advance(1100);
+  let x = 0x1234567;
+  const next = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  for (let i = 0; i < 20_000; i++) {
+    const xid = r.engine.dhcp?.clients[0]?.transactionId ?? 0;
+    const types = [T.OFFER, T.ACK, T.NAK, T.ACK];
+    const frame = r.serverReply(types[next() % types.length], xid, next() % 2 === 0 ? {} : { dst: LEASED, ethDst: CLIENT_MAC });
+    // Mutate bytes in the UDP header and DHCP message, and sometimes cut the frame short.
+    for (let k = next() % 6; k > 0; k--) frame[34 + (next() % (frame.length - 34))] = next() & 0xff;
+    if (next() % 4 === 0) frame.writeUInt16BE(0, 34 + 6);
+    const len = next() % 5 === 0 ? 34 + (next() % (frame.length - 34)) : frame.length;
+    r.engine.handleFrame(frame, len, r.now);
+    if (i % 50 === 0) r.advance(next() % 30_000);
+  }
+  for (const f of r.sent) assert.deepEqual(parseFrame(f).problems, [], 'every frame sent is well-formed');
+  assert.ok(r.events.some((e) => e.kind === 'drop'), 'mutations were seen and dropped');
+});
+
+test('dhcp_bindings_on_another_interface_are_named', () => {
+  const dhcp: DhcpBinding[] = [{ template: 'a', origin: 'x.conf:3' }, { template: 'b', interface: 'eth0', origin: 'x.conf:4' }, { template: 'c', interface: 'eth1', origin: 'x.conf:5' }];
+  assert.deepEqual(dhcpInterfaceProblems({ dhcp }, 'eth0'), ['x.conf:5: dhcp c runs on eth1, but decoyd runs on eth0']);
 });

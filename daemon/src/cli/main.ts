@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadConfigWithData } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
-import { Daemon, assemble, interfaceExists } from '../daemon';
+import { Daemon, assemble, dhcpInterfaceProblems, interfaceExists } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
@@ -43,10 +43,8 @@ function run(argv: string[]): void {
   const ifName = values.interface ?? cfg.interface;
   if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
   if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
-  // decoyd captures on one interface; a DHCP client elsewhere could never hear its server.
-  for (const d of cfg.dhcp) {
-    if (d.interface !== undefined && d.interface !== ifName) fail(`${d.origin}: dhcp ${d.template} runs on ${d.interface}, but decoyd runs on ${ifName}`);
-  }
+  const dhcpProblems = dhcpInterfaceProblems(cfg, ifName);
+  if (dhcpProblems.length > 0) fail(dhcpProblems.join('\n'));
 
   const { logger, flush } = createLogger(cfg.log.level);
   const events = new PinoEventSink(logger);
