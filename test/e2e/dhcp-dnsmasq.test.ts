@@ -122,7 +122,9 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
   try {
     await withLab(t, {}, async (lab) => {
       const dnsmasq = await startDnsmasq(lab, dir);
-      const capture = await startCapture(lab, lab.scannerNs, lab.scannerIf, { filter: ['udp', 'port', '67', 'or', 'udp', 'port', '68'] });
+      // DECOYD_DHCP_FIXTURE=path keeps the capture (how test/fixtures/frames/dhcp-dnsmasq.pcap was made).
+      const keep = process.env['DECOYD_DHCP_FIXTURE'];
+      const capture = await startCapture(lab, lab.scannerNs, lab.scannerIf, { filter: ['udp', 'port', '67', 'or', 'udp', 'port', '68'], ...(keep ? { file: keep } : {}) });
       try {
         const daemon = await startDaemon(lab, CONFIG);
         let stopped = false;
@@ -173,9 +175,20 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
           const acks = dnsmasq.log.filter((l) => l.includes(`DHCPACK(${lab.scannerIf}) ${winIp} ${String(win['mac'])}`));
           assert.ok(acks.length >= 2, dnsmasq.log.join('\n'));
 
+          const exit = await daemon.stop();
+          stopped = true;
+          assert.equal(exit.code, 0, daemon.otherOutput.join('\n'));
+          const released = daemon.eventsOfKind('dhcp.release').map((e) => e['address']).sort();
+          assert.deepEqual(released, [winIp, linIp].sort());
+          await waitFor('DHCPRELEASE in the dnsmasq log', () =>
+            [winIp, linIp].every((ip) => dnsmasq.log.some((l) => l.includes(`DHCPRELEASE(${lab.scannerIf}) ${ip}`))) ? true : undefined, 5000);
+          await waitFor('the lease file to drop both leases', () =>
+            readLeases(dnsmasq.leaseFile).some((l) => l.ip === winIp || l.ip === linIp) ? undefined : true, 5000);
+
           // On the wire: the Windows fingerprint, and the renewal T1 after the REQUEST that got the lease
           // (RFC 2131 4.4.1 counts lease times from the request; dnsmasq may take a while to answer it).
-          const wire = dhcpMessages(await capture.stop()).filter((m) => m.ethSrc === win['mac']);
+          const all = dhcpMessages(await capture.stop());
+          const wire = all.filter((m) => m.ethSrc === win['mac']);
           const discover = wire.find((m) => m.type === DhcpMessageType.DISCOVER);
           assert.equal(discover?.prl, '1,3,6,15,31,33,43,44,46,47,119,121,249,252');
           assert.equal(discover?.vendorClass, 'MSFT 5.0');
@@ -192,15 +205,10 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
           const t1Ms = renewal.atMs - selecting.atMs;
           assert.ok(t1Ms >= T1_SECONDS * 1000 - 5 && t1Ms < (T1_SECONDS + 10) * 1000, `renewal ${t1Ms} ms after the request`);
 
-          const exit = await daemon.stop();
-          stopped = true;
-          assert.equal(exit.code, 0, daemon.otherOutput.join('\n'));
-          const released = daemon.eventsOfKind('dhcp.release').map((e) => e['address']).sort();
-          assert.deepEqual(released, [winIp, linIp].sort());
-          await waitFor('DHCPRELEASE in the dnsmasq log', () =>
-            [winIp, linIp].every((ip) => dnsmasq.log.some((l) => l.includes(`DHCPRELEASE(${lab.scannerIf}) ${ip}`))) ? true : undefined, 5000);
-          await waitFor('the lease file to drop both leases', () =>
-            readLeases(dnsmasq.leaseFile).some((l) => l.ip === winIp || l.ip === linIp) ? undefined : true, 5000);
+          const release = wire.find((m) => m.type === DhcpMessageType.RELEASE);
+          assert.deepEqual([release?.ciaddr, release?.ipSrc, release?.ipDst], [winIp, winIp, lab.scannerIp], 'DHCPRELEASE is unicast from the leased address');
+          const linuxDiscover = all.find((m) => m.ethSrc === lin['mac'] && m.type === DhcpMessageType.DISCOVER);
+          assert.equal(linuxDiscover?.prl, '1,28,2,3,15,6,119,12,44,47,26,121,42', 'the Linux decoy asks as Debian dhclient does');
         } finally {
           if (!stopped) await daemon.stop();
         }

@@ -3,8 +3,12 @@ import assert from 'node:assert/strict';
 import {
   BOOTP_MIN_LEN, BootpOp, DHCP_FIXED_LEN, DhcpMessageType, DhcpOption, DhcpView, DhcpWriter, type BootpFields,
 } from '../../daemon/src/wire/dhcp';
+import { join } from 'node:path';
 import { Malformed } from '../../daemon/src/wire/malformed';
-import { parseIp } from '../../daemon/src/wire/address';
+import { ipToString, macToString, parseIp } from '../../daemon/src/wire/address';
+import { Ipv4View } from '../../daemon/src/wire/ipv4';
+import { UdpView } from '../../daemon/src/wire/udp';
+import { readPcapFile } from '../helpers/pcap-file';
 
 const MAC = Buffer.from('02005e0a0001', 'hex');
 
@@ -158,4 +162,59 @@ test('dhcp_view_never_reads_past_its_bounds_on_random_input', () => {
       }
     }
   }
+});
+
+/**
+ * test/fixtures/frames/dhcp-dnsmasq.pcap: a real dnsmasq 2.90 (scanner side of the lab) leasing to two
+ * decoyd DHCP clients (a Windows 10 and a Linux template), renewing at T1 and taking their
+ * releases; `dhcp-dnsmasq.txt` is tcpdump's decode of it. dnsmasq's OFFERs and ACKs are real
+ * server bytes; our clients' messages are what tcpdump, and dnsmasq, accepted.
+ */
+test('dhcp_view_reads_a_real_dnsmasq_exchange', () => {
+  const file = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'frames', 'dhcp-dnsmasq.pcap');
+  const view = new DhcpView();
+  const udp = new UdpView();
+  const ip = new Ipv4View();
+  const messages = readPcapFile(file).records.map((r) => {
+    const d = r.data;
+    assert.equal(ip.wrap(d, 14, d.length - 14), Malformed.OK);
+    assert.equal(udp.wrap(d, ip.payloadOffset, ip.payloadLength), Malformed.OK);
+    assert.ok(udp.checksumValid(ip.src, ip.dst));
+    assert.equal(view.wrap(d, udp.payloadOffset, udp.payloadLength), Malformed.OK);
+    const options: number[] = [];
+    for (let p = udp.payloadOffset + 240; d[p] !== 255; p += 2 + d[p + 1]) options.push(d[p]);
+    return {
+      type: view.messageType, op: view.op, xid: view.xid, yiaddr: ipToString(view.yiaddr), ciaddr: ipToString(view.ciaddr),
+      chaddr: macToString(d, view.chaddrOffset), server: view.u32Option(DhcpOption.SERVER_ID), lease: view.u32Option(DhcpOption.LEASE_TIME),
+      t1: view.u32Option(DhcpOption.RENEWAL_TIME), t2: view.u32Option(DhcpOption.REBINDING_TIME), mask: view.u32Option(DhcpOption.SUBNET_MASK),
+      router: view.firstAddress(DhcpOption.ROUTER), options, ttl: ip.ttl, src: ipToString(ip.src), dst: ipToString(ip.dst),
+    };
+  });
+  assert.equal(messages.length, 16);
+  const offers = messages.filter((m) => m.type === DhcpMessageType.OFFER);
+  const acks = messages.filter((m) => m.type === DhcpMessageType.ACK);
+  assert.equal(offers.length, 3);
+  assert.equal(acks.length, 4);
+  for (const m of [...offers, ...acks]) {
+    assert.equal(m.op, BootpOp.REPLY);
+    assert.equal(m.server, parseIp('198.51.100.2'));
+    assert.equal(m.lease, 120);
+    assert.equal(m.mask, parseIp('255.255.255.0'));
+    assert.equal(m.router, parseIp('198.51.100.2'));
+    assert.match(m.yiaddr, /^198\.51\.100\.1[01]\d$/);
+    assert.ok(m.t1 > 0 && m.t1 <= 20 && m.t2 > m.t1 && m.t2 < 120, `T1 ${m.t1}, T2 ${m.t2}`);
+  }
+  // Each ACK answers a REQUEST of the same transaction, to the same client.
+  for (const ack of acks) assert.ok(messages.some((m) => m.type === DhcpMessageType.REQUEST && m.xid === ack.xid && m.chaddr === ack.chaddr));
+  // The Windows client's options in order, and the Linux (dhclient) client's.
+  const win = '38:63:bb:f0:09:21';
+  const lin = '70:9c:d1:ba:73:b5';
+  const first = (mac: string, type: number) => messages.find((m) => m.chaddr === mac && m.type === type && m.op === BootpOp.REQUEST);
+  assert.deepEqual(first(win, DhcpMessageType.DISCOVER)?.options, [53, 61, 12, 60, 55]);
+  assert.deepEqual(first(win, DhcpMessageType.REQUEST)?.options, [53, 61, 50, 54, 12, 81, 60, 55]);
+  assert.deepEqual(first(win, DhcpMessageType.RELEASE)?.options, [53, 54, 61]);
+  assert.deepEqual(first(lin, DhcpMessageType.DISCOVER)?.options, [53, 12, 55]);
+  assert.deepEqual(first(lin, DhcpMessageType.REQUEST)?.options, [53, 54, 50, 12, 55]);
+  assert.deepEqual(first(lin, DhcpMessageType.RELEASE)?.options, [53, 54, 12]);
+  assert.deepEqual([first(lin, DhcpMessageType.DISCOVER)?.ttl, first(lin, DhcpMessageType.RELEASE)?.ttl], [128, 64]);
 });

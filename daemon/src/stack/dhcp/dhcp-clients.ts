@@ -30,7 +30,8 @@ export class DhcpClients implements DhcpClientIo {
   private readonly byMac = new Map<number, DhcpClient>();
   private readonly view = new DhcpView();
   private readonly udp = new UdpView();
-  private ipId: number;
+  /** Per client: its own IP ID sequence, so two decoys never share one counter (that would link them). */
+  private readonly ipIds = new Map<DhcpClient, number>();
 
   constructor(
     specs: readonly DhcpClientSpec[],
@@ -44,9 +45,9 @@ export class DhcpClients implements DhcpClientIo {
     timing: DhcpTiming = DEFAULT_DHCP_TIMING,
   ) {
     this.writer = new DhcpWriter(tx.buf, L4_OFF + UDP_HEADER_LEN);
-    this.ipId = Math.floor(random() * 0x10000);
     for (const spec of specs) {
       const client = new DhcpClient(spec, this, random, timing);
+      this.ipIds.set(client, Math.floor(random() * 0x10000));
       const key = macToNumber(spec.mac, 0);
       if (this.byMac.has(key)) throw new Error(`two DHCP clients share the MAC ${client.macText}`);
       this.byMac.set(key, client);
@@ -106,8 +107,9 @@ export class DhcpClients implements DhcpClientIo {
 
   transmit(client: DhcpClient, length: number, srcIp: number, dstIp: number, dstMac: Buffer | null, ttl: number): void {
     const udpLength = writeUdp(this.tx.buf, L4_OFF, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, length, srcIp, dstIp);
-    this.ipId = (this.ipId + 1) & 0xffff;
-    this.tx.finishIpv4(dstMac ?? BROADCAST_MAC, 0, client.spec.mac, IpProto.UDP, srcIp, dstIp, udpLength, ttl, false, this.ipId, client.spec.profile.tos);
+    const id = ((this.ipIds.get(client) ?? 0) + 1) & 0xffff;
+    this.ipIds.set(client, id);
+    this.tx.finishIpv4(dstMac ?? BROADCAST_MAC, 0, client.spec.mac, IpProto.UDP, srcIp, dstIp, udpLength, ttl, false, id, client.spec.profile.tos);
   }
 
   bindAddress(client: DhcpClient, ip: number, now: number): void {
