@@ -70,3 +70,16 @@ dhcp win on eth0 ethernet "Nosuchvendorzz"
   assert.match(text, /d\.conf:4: unknown template "nosuch"/);
   assert.match(text, /d\.conf:5: unknown ethernet vendor "Nosuchvendorzz"/);
 });
+
+test('dhcp_bindings_may_not_share_a_fixed_mac', () => {
+  const { lines } = errorsOf('d.yaml', `templates:
+  fixed: { ethernet: "00:11:22:33:44:55" }
+  other: {}
+dhcp:
+  - { template: fixed }
+  - { template: other, ethernet: "00:11:22:33:44:55" }
+  - { template: other, ethernet: "00:11:22:33:44:56" }
+`);
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0], /d\.yaml:6:\d+: dhcp\[1\]\.ethernet: MAC 00:11:22:33:44:55 is already used by the dhcp binding at .*d\.yaml:5$/);
+});

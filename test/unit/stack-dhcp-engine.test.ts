@@ -18,6 +18,7 @@ import { DecoyHost, DecoyTable } from '../../daemon/src/stack/decoy-table';
 import type { DhcpClientSpec } from '../../daemon/src/stack/dhcp/dhcp-client';
 import { clientIdFor, dhcpProfile, familyForClass } from '../../daemon/src/stack/dhcp/profiles';
 import { Engine } from '../../daemon/src/stack/engine';
+import { buildCaptureFilter } from '../../daemon/src/link/pcap-link';
 import { BootpOp, DhcpMessageType as T, DhcpOption as O, DhcpView, DhcpWriter } from '../../daemon/src/wire/dhcp';
 import { Malformed } from '../../daemon/src/wire/malformed';
 import { parseIp } from '../../daemon/src/wire/address';
@@ -257,4 +258,32 @@ test('engine_dhcp_survives_mutated_server_replies', () => {
 test('dhcp_bindings_on_another_interface_are_named', () => {
   const dhcp: DhcpBinding[] = [{ template: 'a', origin: 'x.conf:3' }, { template: 'b', interface: 'eth0', origin: 'x.conf:4' }, { template: 'c', interface: 'eth1', origin: 'x.conf:5' }];
   assert.deepEqual(dhcpInterfaceProblems({ dhcp }, 'eth0'), ['x.conf:5: dhcp c runs on eth1, but decoyd runs on eth0']);
+});
+
+test('capture_filter_lets_dhcp_replies_and_client_macs_through', () => {
+  assert.equal(buildCaptureFilter(['198.51.100.0/24']), 'arp or (ip and (dst net 198.51.100.0/24))');
+  assert.equal(
+    buildCaptureFilter(['198.51.100.0/24'], ['38:63:bb:f0:09:21', '70:9c:d1:ba:73:b5']),
+    'arp or (ip and (dst net 198.51.100.0/24)) or (udp and src port 67 and dst port 68) or ether dst 38:63:bb:f0:09:21 or ether dst 70:9c:d1:ba:73:b5',
+  );
+  assert.equal(buildCaptureFilter([], ['38:63:bb:f0:09:21']), 'arp or (udp and src port 67 and dst port 68) or ether dst 38:63:bb:f0:09:21');
+  assert.equal(buildCaptureFilter(Array.from({ length: 60 }, (_, i) => `198.51.${i}.0/24`), Array.from({ length: 5 }, () => '38:63:bb:f0:09:21')), 'arp or ip');
+});
+
+test('engine_dhcp_declines_an_address_another_decoy_holds', () => {
+  const r = new Rig();
+  // A static decoy already answers for the address the server is about to hand out.
+  const rt = compileTemplate(template());
+  const other = new DecoyHost(parseIp(LEASED), Buffer.from('02005e0a0063', 'hex'), rt, 'static', (h) => new LinuxLikePersonality(h.ip, 86400, T0));
+  r.engine.addresses.bindStatic([other], r.now);
+  r.advance(1000);
+  assert.equal(r.table.get(parseIp(LEASED)), other);
+  r.engine.dhcp?.start(r.now);
+  r.advance(1100);
+  const xid = r.dhcpSent()[0].view.xid;
+  r.feed(r.serverReply(T.OFFER, xid));
+  r.feed(r.serverReply(T.ACK, xid));
+  assert.equal(r.dhcpSent().pop()?.view.messageType, T.DECLINE);
+  r.advance(2000);
+  assert.equal(r.table.get(parseIp(LEASED)), other, 'the static decoy keeps its address');
 });

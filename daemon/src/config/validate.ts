@@ -44,9 +44,18 @@ export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: Va
     else ranges.push({ cidr, text: claim.range, origin: claim.origin });
   });
 
+  const dhcpMacs = new Map<string, string>();
   config.dhcp.forEach((binding, i) => {
     const at = origins.dhcp[i];
     if (at === undefined) return;
+    // Two DHCP clients with one MAC would be one client to the server (and to the switch).
+    const fixed = parseMac(binding.ethernet ?? config.templates.get(binding.template)?.ethernet ?? '');
+    if (fixed !== null) {
+      const key = fixed.toString('hex');
+      const first = dhcpMacs.get(key);
+      if (first !== undefined) report(at.ethernet ?? at.template, `MAC ${binding.ethernet ?? config.templates.get(binding.template)?.ethernet} is already used by the dhcp binding at ${first}`);
+      else dhcpMacs.set(key, binding.origin);
+    }
     if (!config.templates.has(binding.template)) report(at.template, `unknown template "${binding.template}"`);
     if (binding.ethernet !== undefined) {
       const message = ethernetProblem(binding.ethernet, data.macPrefixes);

@@ -114,6 +114,11 @@ export class AddressManager {
     }
   }
 
+  /** True when the address is a live decoy or a binding being probed: a lease must not take it over. */
+  holds(ip: number): boolean {
+    return this.table.has(ip) || this.statics.has(ip);
+  }
+
   /** Give up a leased address (lease ended, released, lost); the listener is not called. */
   releaseLeased(ip: number, now: number, reason: string): void {
     const b = this.statics.get(ip);

@@ -113,6 +113,12 @@ export class DhcpClients implements DhcpClientIo {
   }
 
   bindAddress(client: DhcpClient, ip: number, now: number): void {
+    // A server handing out an address another decoy holds (a static one, or another client's lease)
+    // is declined like any address in use, instead of taking the other binding over.
+    if (this.addresses.holds(ip)) {
+      client.onAddressConflict('our own decoy', now);
+      return;
+    }
     this.addresses.bindLeased(this.createHost(ip, client.spec), client, now);
   }
 
