@@ -202,8 +202,11 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
           assert.equal(renewal.ipSrc, winIp);
           assert.equal(renewal.ipDst, lab.scannerIp, 'RENEWING is unicast to the server');
           assert.notEqual(renewal.ethDst, 'ff:ff:ff:ff:ff:ff');
+          // The client dates the lease from the OFFER's capture time, a moment before its REQUEST left
+          // (early is the safe side); a loaded machine widens that moment, hence the second of slack.
+          // Not the 60 s default (half the lease): the server's T1 is obeyed.
           const t1Ms = renewal.atMs - selecting.atMs;
-          assert.ok(t1Ms >= T1_SECONDS * 1000 - 5 && t1Ms < (T1_SECONDS + 10) * 1000, `renewal ${t1Ms} ms after the request`);
+          assert.ok(t1Ms >= (T1_SECONDS - 1) * 1000 && t1Ms < (T1_SECONDS + 10) * 1000, `renewal ${t1Ms} ms after the request`);
 
           const release = wire.find((m) => m.type === DhcpMessageType.RELEASE);
           assert.deepEqual([release?.ciaddr, release?.ipSrc, release?.ipDst], [winIp, winIp, lab.scannerIp], 'DHCPRELEASE is unicast from the leased address');
