@@ -118,7 +118,8 @@ const PROFILES: Record<DhcpFamily, DhcpProfile> = {
   },
   macos: {
     family: 'macos',
-    // Fingerbank [os 202] (Lion and later) with 252 (WPAD); the order macOS's IPConfiguration uses.
+    // Fingerbank [os 202] (Lion: 1,3,6,15,119,95,252,44,46); macOS 10.10 and later ask for 121
+    // (classless routes) second, as Fingerbank's current database lists them.
     parameterRequestList: [1, 121, 3, 6, 15, 119, 252, 95, 44, 46],
     clientId: 'hardware',
     discoverOrder: [O.MESSAGE_TYPE, O.PARAMETER_REQUEST_LIST, O.MAX_MESSAGE_SIZE, O.CLIENT_ID, O.REQUESTED_IP, O.LEASE_TIME, O.HOST_NAME],
@@ -134,7 +135,7 @@ const PROFILES: Record<DhcpFamily, DhcpProfile> = {
   },
   ios: {
     family: 'ios',
-    // Fingerbank [os 1102] Apple iPod, iPhone or iPad.
+    // Fingerbank [os 1102] (1,3,6,15,119,252), with 121 second as iOS 8 and later send it.
     parameterRequestList: [1, 121, 3, 6, 15, 119, 252],
     clientId: 'hardware',
     discoverOrder: [O.MESSAGE_TYPE, O.PARAMETER_REQUEST_LIST, O.MAX_MESSAGE_SIZE, O.CLIENT_ID, O.REQUESTED_IP, O.LEASE_TIME, O.HOST_NAME],
