@@ -88,6 +88,12 @@ export interface Limits {
   connectionIdleSeconds: number;
   /** Bytes buffered towards a service per connection before the window closes. */
   maxReceiveBuffer: number;
+  /** Bytes a service may queue towards the peer per connection (unacknowledged included) before `write` refuses. */
+  maxSendBuffer: number;
+  /** Out-of-order segments held per connection while a hole is filled. */
+  maxOutOfOrderSegments: number;
+  /** Bytes of TCP buffers (send, receive, out-of-order) all connections together may hold. */
+  maxTcpBufferBytes: number;
   /** Peers each decoy keeps an ICMP error rate-limit bucket for (oldest forgotten first). */
   maxIcmpLimitPeers: number;
 }
@@ -132,6 +138,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxClaimCandidates: 4096,
   connectionIdleSeconds: 300,
   maxReceiveBuffer: 65536,
+  maxSendBuffer: 65536,
+  maxOutOfOrderSegments: 64,
+  maxTcpBufferBytes: 64 * 1024 * 1024,
   maxIcmpLimitPeers: 256,
 };
 

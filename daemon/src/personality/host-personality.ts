@@ -7,6 +7,8 @@
  * objects, no allocation); the personality fills the reused `Reply` records.
  */
 
+import type { TcpTimingProfile } from '../stack/tcp/timing';
+
 /** TCP flag bits as on the wire (NS is bit 8 of the 9-bit field). */
 export const TcpFlag = {
   FIN: 0x01,
@@ -183,4 +185,7 @@ export interface HostPersonality {
 
   /** Class vendor (e.g. `Microsoft`, `Cisco`) for choosing a MAC prefix; undefined if unknown. */
   readonly vendor: string | undefined;
+
+  /** Retransmission, TIME_WAIT and delayed-ACK timing of this OS; undefined means Linux's. */
+  readonly tcpTiming?: TcpTimingProfile;
 }

@@ -11,11 +11,49 @@ export class BannerService implements StreamService {
   }
 }
 
-/** RFC 862 echo: every byte comes back. */
+/**
+ * RFC 862 echo: every byte comes back. When the peer reads slower than it sends, the send buffer
+ * fills: echo then stops reading (the window closes towards the peer) until the buffer drains.
+ */
 export class EchoService implements StreamService {
   readonly name = 'echo';
   open(ctx: StreamContext): StreamSession {
-    return { onData: (data) => { ctx.write(data); }, onEnd: () => ctx.end(), onClose: () => {} };
+    // Bytes received but not yet taken by the send buffer: at most what arrived while pausing.
+    let held: Buffer[] = [];
+    let ended = false;
+    const push = (data: Buffer): void => {
+      const room = ctx.writable ?? data.length;
+      if (held.length === 0 && room >= data.length) {
+        ctx.write(data);
+      } else {
+        if (held.length === 0 && room > 0) {
+          ctx.write(data.subarray(0, room));
+          data = data.subarray(room);
+        }
+        held.push(data);
+        ctx.pause?.();
+      }
+    };
+    return {
+      onData: push,
+      onDrain: () => {
+        const waiting = held;
+        held = [];
+        for (let i = 0; i < waiting.length; i++) {
+          if (held.length > 0) { held.push(...waiting.slice(i)); break; }
+          push(waiting[i] as Buffer);
+        }
+        if (held.length === 0) {
+          if (ended) ctx.end();
+          else ctx.resume?.();
+        }
+      },
+      onEnd: () => {
+        ended = true;
+        if (held.length === 0) ctx.end();
+      },
+      onClose: () => { held = []; },
+    };
   }
 }
 

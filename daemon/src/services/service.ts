@@ -12,12 +12,24 @@ export interface Endpoint {
 export interface StreamContext {
   readonly local: Endpoint;
   readonly remote: Endpoint;
-  /** Queue bytes to the peer. Returns false once the connection is closing or closed. */
+  /**
+   * Queue bytes to the peer (copied into a bounded send buffer). Returns false when not all of
+   * them fit or the buffer is now full (wait for `onDrain`), and once the connection is closing.
+   */
   write(data: Buffer | string): boolean;
   /** Half-close: send FIN after queued data. */
   end(): void;
   /** Abort with RST. */
   reset(): void;
+  /**
+   * Bytes `write` can take now (0 once closing). Writes beyond this are refused: wait for
+   * `onDrain`. Optional so that other contexts need not offer it; the TCP socket layer does.
+   */
+  readonly writable?: number;
+  /** Stop `onData` deliveries: received bytes wait in the bounded receive buffer and the advertised window shrinks. */
+  pause?(): void;
+  /** Deliver what waited and reopen the window. */
+  resume?(): void;
 }
 
 /** One live conversation of a service. */
@@ -27,6 +39,8 @@ export interface StreamSession {
   onEnd(): void;
   /** The connection is gone (closed, reset or evicted); release everything. */
   onClose(): void;
+  /** The send buffer has room again after a `write` that returned false. */
+  onDrain?(): void;
 }
 
 export interface StreamService {

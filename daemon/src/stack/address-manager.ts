@@ -25,6 +25,8 @@ export interface AddressManagerOptions {
   reprobeAfterMs: number;
   /** Second gratuitous announcement, RFC 5227 ANNOUNCE_INTERVAL. */
   announceIntervalMs: number;
+  /** Called when a live address is given up, after it left the table (TCP forgets its connections). */
+  onRelease?: (host: DecoyHost) => void;
 }
 
 /** Told what becomes of an address a DHCP client leased (bindLeased). */
@@ -274,6 +276,7 @@ export class AddressManager {
 
   private release(host: DecoyHost, now: number, reason: string, otherMac: string | undefined): void {
     this.table.remove(host.ip);
+    if (reason !== 'shutdown') this.opts.onRelease?.(host);
     if (host.origin === 'claimed') this.table.unregisterMac(host);
     const b = this.statics.get(host.ip);
     if (b !== undefined && reason !== 'shutdown') {

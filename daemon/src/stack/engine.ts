@@ -81,6 +81,7 @@ export class Engine {
       ownerMemoryMs: 60000,
       reprobeAfterMs: 60000,
       announceIntervalMs: 2000,
+      onRelease: (host) => this.tcp.releaseHost(host),
     }, opts.createHost, opts.onReady);
     this.tcp = new TcpEngine(this.tx, opts.events, opts.limits, now);
     this.icmp = new IcmpResponder(this.tx, opts.events, new IcmpErrorLimiter(opts.limits.maxIcmpLimitPeers));

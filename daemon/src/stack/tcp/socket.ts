@@ -1,0 +1,749 @@
+import type { ConnectionShape } from '../../personality/host-personality';
+import { TcpFlag } from '../../personality/host-personality';
+import type { Endpoint, StreamContext, StreamService, StreamSession } from '../../services/service';
+import { ipToString } from '../../wire/address';
+import type { DecoyHost } from '../decoy-table';
+import { type BufferBudget, ByteQueue, CHUNK_SIZE } from './byte-queue';
+import { maxSegmentPayload, type SegmentSource, type SynAckImage, TcpEgress, TS_OPTION_SPACE } from './egress';
+import { type TcpSegment, seqAdd, seqDiff, seqLe, seqLt } from './segment';
+import type { TcpTimingProfile } from './timing';
+
+export const TcpState = {
+  SYN_RECEIVED: 1,
+  ESTABLISHED: 2,
+  CLOSE_WAIT: 3,
+  LAST_ACK: 4,
+  FIN_WAIT_1: 5,
+  FIN_WAIT_2: 6,
+  CLOSING: 7,
+  TIME_WAIT: 8,
+  CLOSED: 9,
+} as const;
+export type TcpStateCode = (typeof TcpState)[keyof typeof TcpState];
+
+const STATE_NAMES = ['', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'TIME-WAIT', 'CLOSED'];
+export function tcpStateName(s: TcpStateCode): string { return STATE_NAMES[s] as string; }
+
+/** Per-connection bounds (from `limits:`). */
+export interface SocketBounds {
+  sendBuffer: number;
+  receiveBuffer: number;
+  outOfOrderSegments: number;
+}
+
+/** What a socket asks of the layer that owns it. The socket never emits events or touches tables itself. */
+export interface SocketOwner {
+  readonly egress: TcpEgress;
+  readonly budget: BufferBudget;
+  /** Every state change, right after it happened (tables, timers, events). */
+  stateChanged(sock: TcpSocket, from: TcpStateCode, to: TcpStateCode, reason: string): void;
+  /** A timer of `sock` was armed: make sure the owner's tick visits it. */
+  armed(sock: TcpSocket): void;
+  /** A service callback threw; the socket is reset right after. */
+  serviceFailed(sock: TcpSocket, callback: string, err: unknown): void;
+  /** A SYN for a new incarnation arrived on a TIME_WAIT socket: forget it and handle the SYN afresh. */
+  reincarnate(sock: TcpSocket): void;
+}
+
+interface OutOfOrder {
+  seq: number;
+  data: Buffer;
+  fin: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Shared by every half-open socket and never written: the real lists are made at establishment. */
+const NONE_QUEUED: OutOfOrder[] = [];
+const NONE_PENDING: Buffer[] = [];
+/** Dup ACKs that trigger a fast retransmission (RFC 5681). */
+const DUP_ACK_THRESHOLD = 3;
+/** Segments ACKed at once after the handshake, as Linux's quick-ACK mode does. */
+const QUICK_ACKS = 16;
+
+/**
+ * One TCP connection: a pure state machine over inbound segments, service calls and timer ticks.
+ * Every state change goes through `setState`. Output goes through the owner's egress stage; the
+ * socket holds only bounded buffers (send queue, receive queue for a paused service, out-of-order
+ * segments) drawn from the owner's budget.
+ */
+export class TcpSocket implements StreamContext, SegmentSource {
+  /** Chain of sockets sharing one peer ip:port key (to different decoys). */
+  next: TcpSocket | null = null;
+  private stateCode: TcpStateCode = TcpState.SYN_RECEIVED;
+
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** Peer's window in bytes (scaled), and the segment that last set it (RFC 9293 SND.WL1/WL2). */
+  sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  peerWscale = -1;
+  peerMss = 536;
+  rcvNxt = 0;
+  tsRecent = -1;
+  /** Right edge of the window last advertised (never moved left). */
+  private rcvAdvEdge = 0;
+
+  private sendQ: ByteQueue | null = null;
+  private recvQ: ByteQueue | null = null;
+  // Made at the handshake's end: a SYN flood's half-open sockets carry no buffers or lists.
+  private ooo: OutOfOrder[] = NONE_QUEUED;
+  /** In-order bytes taken from the current segment, handed to the service after our ACK. */
+  private pending: Buffer[] = NONE_PENDING;
+  private finQueued = false;
+  private finSent = false;
+  /** The peer's FIN arrived while bytes before it still wait for a paused service. */
+  private finPending = false;
+  private paused = false;
+  private wantDrain = false;
+  private delivering = false;
+
+  readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0 };
+  synAck: SynAckImage | null = null;
+  /** The SYN's sequence number: a retransmitted SYN repeats it. */
+  synSeq = 0;
+  session: StreamSession | null = null;
+  service: StreamService | null = null;
+
+  wasEstablished = false;
+  closeReported = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  lastActivity = 0;
+
+  /** Retransmission / persist / SYN-ACK deadline (ms) or 0; delayed-ACK deadline or 0; TIME_WAIT end. */
+  rtxAt = 0;
+  ackAt = 0;
+  timeWaitUntil = 0;
+  /** SYN/ACKs sent so far (first one included), and when the first went out. */
+  synAcksSent = 0;
+  firstSynAckAt = 0;
+  rtoMs: number;
+  retries = 0;
+  private srtt = -1;
+  private rttvar = 0;
+  /** Sequence number whose ACK gives an RTT sample, and when it left (Karn: never a retransmission). */
+  private rttSeq = -1;
+  private rttSentAt = 0;
+  private dupAcks = 0;
+  /** In loss recovery until this is acknowledged (NewReno), else -1. */
+  private recover = -1;
+  private quickAcks = QUICK_ACKS;
+  private unackedSegments = 0;
+
+  private peerIpTextCache: string | null = null;
+  private localEndpoint: Endpoint | null = null;
+  private remoteEndpoint: Endpoint | null = null;
+
+  constructor(
+    readonly key: number,
+    readonly host: DecoyHost,
+    readonly peerIp: number,
+    readonly peerPort: number,
+    readonly localPort: number,
+    readonly peerMac: Buffer,
+    readonly timing: TcpTimingProfile,
+    private readonly bounds: SocketBounds,
+    private readonly owner: SocketOwner,
+  ) {
+    this.rtoMs = timing.initialRtoMs;
+  }
+
+  get state(): TcpStateCode { return this.stateCode; }
+  /** A method, not a field test, so that checks after service calls (which may close us) are not narrowed away. */
+  isClosed(): boolean { return this.stateCode === TcpState.CLOSED; }
+  get ttl(): number { return this.shape.ttl; }
+  get df(): boolean { return this.shape.df; }
+  get tsOffset(): number { return this.shape.tsOffset; }
+
+  get peerIpText(): string {
+    if (this.peerIpTextCache === null) this.peerIpTextCache = ipToString(this.peerIp);
+    return this.peerIpTextCache;
+  }
+  get local(): Endpoint {
+    if (this.localEndpoint === null) this.localEndpoint = { address: this.host.ipText, port: this.localPort };
+    return this.localEndpoint;
+  }
+  get remote(): Endpoint {
+    if (this.remoteEndpoint === null) this.remoteEndpoint = { address: this.peerIpText, port: this.peerPort };
+    return this.remoteEndpoint;
+  }
+
+  /** The service may still write (established, or the peer has half-closed). */
+  get open(): boolean {
+    return (this.stateCode === TcpState.ESTABLISHED || this.stateCode === TcpState.CLOSE_WAIT) && !this.finQueued;
+  }
+
+  /** Bytes queued towards the peer, not yet acknowledged. */
+  get sendQueued(): number { return this.sendQ?.length ?? 0; }
+  /** Bytes received and held for a paused service. */
+  get receiveQueued(): number { return this.recvQ?.length ?? 0; }
+  get outOfOrderCount(): number { return this.ooo.length; }
+
+  // ---- StreamContext (the service's side) ----
+
+  /** Room in the send buffer. A service that finds none is told by `onDrain` when there is. */
+  get writable(): number {
+    if (!this.open || this.sendQ === null) return 0;
+    const room = this.sendQ.room;
+    if (room === 0) this.wantDrain = true;
+    return room;
+  }
+
+  /**
+   * Queue bytes, copying as many as the send buffer holds. Returns false when some did not fit or
+   * the buffer is now full (the service should wait for `onDrain`), or the connection is closing.
+   */
+  write(data: Buffer | string): boolean {
+    if (!this.open || this.sendQ === null) return false;
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (bytes.length === 0) {
+      if (this.sendQ.room > 0) return true;
+      this.wantDrain = true;
+      return false;
+    }
+    const taken = this.sendQ.append(bytes, 0, bytes.length);
+    const ok = taken === bytes.length && this.sendQ.room > 0;
+    if (!ok) this.wantDrain = true;
+    if (taken > 0) this.flush();
+    return ok;
+  }
+
+  end(): void {
+    if (!this.open) return;
+    this.finQueued = true;
+    this.flush();
+  }
+
+  reset(): void {
+    this.abort('service-reset');
+  }
+
+  pause(): void { this.paused = true; }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.deliverQueued();
+  }
+
+  get isPaused(): boolean { return this.paused; }
+
+  // ---- inbound ----
+
+  /** A segment for this connection. */
+  process(seg: TcpSegment, now: number): void {
+    const flags = seg.flags;
+    const seq = seg.seq;
+    this.lastActivity = now;
+    const st = this.stateCode;
+
+    if (flags & TcpFlag.RST) {
+      // RFC 5961: only an RST exactly at rcvNxt resets; one elsewhere in the window earns a challenge ACK.
+      if (seq === this.rcvNxt || st === TcpState.SYN_RECEIVED) this.setState(TcpState.CLOSED, 'reset-by-peer');
+      else if (this.inWindow(seq)) this.sendAck();
+      return;
+    }
+    if (flags & TcpFlag.SYN) {
+      if (st === TcpState.SYN_RECEIVED && seq === this.synSeq) this.resendSynAck();
+      else if (st === TcpState.TIME_WAIT && seqLt(this.rcvNxt, seq)) this.owner.reincarnate(this);
+      else this.sendAck(); // challenge ACK (RFC 5961)
+      return;
+    }
+    if ((flags & TcpFlag.ACK) === 0) return;
+
+    if (st === TcpState.TIME_WAIT) {
+      // A retransmitted FIN means our last ACK was lost: ACK again and restart the 2MSL wait.
+      if (flags & TcpFlag.FIN) {
+        this.timeWaitUntil = now + this.timing.timeWaitMs;
+        this.owner.stateChanged(this, st, st, 'refresh');
+      }
+      this.sendAck();
+      return;
+    }
+
+    if (st === TcpState.SYN_RECEIVED) {
+      if (seg.ack !== this.sndNxt) {
+        this.owner.egress.sendRst(this, seg.ack);
+        return;
+      }
+      this.sndUna = this.sndNxt;
+      this.sndWnd = seg.window * 2 ** Math.max(this.peerWscale, 0);
+      this.sndWl1 = seq;
+      this.sndWl2 = seg.ack;
+      this.rtxAt = 0;
+      this.retries = 0;
+      this.rtoMs = this.timing.initialRtoMs;
+      this.sendQ = new ByteQueue(this.owner.budget, this.bounds.sendBuffer);
+      this.recvQ = new ByteQueue(this.owner.budget, this.bounds.receiveBuffer);
+      this.ooo = [];
+      this.pending = [];
+      this.rcvAdvEdge = seqAdd(this.rcvNxt, this.receiveWindow());
+      this.setState(TcpState.ESTABLISHED, 'handshake');
+      if (this.isClosed()) return;
+    }
+
+    if (this.tsRecent >= 0 && seg.hasTimestamp && seqLe(seq, this.rcvNxt)) this.tsRecent = seg.tsVal;
+    const handshakeAck = st === TcpState.SYN_RECEIVED;
+    const goOn = this.processAck(seg, now);
+    if (handshakeAck) this.dupAcks = 0; // the handshake ACK is no duplicate of a banner sent at open
+    if (!goOn) return;
+    if (this.isClosed()) return;
+    this.processData(seg, now);
+  }
+
+  /** Timers: SYN/ACK retransmission, data retransmission, zero-window probe, delayed ACK. */
+  tick(now: number): void {
+    if (this.stateCode === TcpState.SYN_RECEIVED) {
+      if (this.rtxAt === 0 || this.rtxAt > now) return;
+      const d = this.timing.synAckRetransmitMs;
+      if (this.synAcksSent > d.length) { this.setState(TcpState.CLOSED, 'handshake-timeout'); return; }
+      this.resendSynAck();
+      this.synAcksSent++;
+      this.rtxAt = this.synAcksSent > d.length ? this.firstSynAckAt + synAckGiveUp(d) : this.firstSynAckAt + (d[this.synAcksSent - 1] as number);
+      return;
+    }
+    if (this.ackAt !== 0 && this.ackAt <= now) this.sendAck();
+    if (this.rtxAt !== 0 && this.rtxAt <= now) this.onRetransmitTimer(now);
+  }
+
+  get timerArmed(): boolean { return this.rtxAt !== 0 || this.ackAt !== 0; }
+
+  /** Reset the connection: RST to the peer (when synchronized), then closed. */
+  abort(reason: string): void {
+    const st = this.stateCode;
+    if (st === TcpState.CLOSED) return;
+    if (st !== TcpState.TIME_WAIT && st !== TcpState.SYN_RECEIVED) this.sendSegment(TcpFlag.RST | TcpFlag.ACK, this.sndNxt, 0, 0);
+    this.setState(TcpState.CLOSED, reason);
+  }
+
+  /** Forget the connection without a word (the address now belongs to a real host). */
+  drop(reason: string): void {
+    if (!this.isClosed()) this.setState(TcpState.CLOSED, reason);
+  }
+
+  // ---- the single place where state changes ----
+
+  private setState(to: TcpStateCode, reason: string): void {
+    const from = this.stateCode;
+    if (from === to || from === TcpState.CLOSED) return;
+    this.stateCode = to;
+    if (to === TcpState.ESTABLISHED) this.wasEstablished = true;
+    if (to === TcpState.TIME_WAIT) {
+      this.rtxAt = 0;
+      this.ackAt = 0;
+      this.timeWaitUntil = this.owner.egress.now() + this.timing.timeWaitMs;
+    }
+    if (to === TcpState.CLOSED || to === TcpState.TIME_WAIT) this.releaseBuffers();
+    this.owner.stateChanged(this, from, to, reason);
+  }
+
+  private releaseBuffers(): void {
+    this.sendQ?.clear();
+    this.recvQ?.clear();
+    for (const o of this.ooo) this.owner.budget.give(o.data.length);
+    this.ooo.length = 0;
+    if (this.isClosed()) { this.rtxAt = 0; this.ackAt = 0; }
+  }
+
+  // ---- ACK processing and our data ----
+
+  /**
+   * The ACK field. Returns false when the segment must go no further: RFC 9293 §3.10.7.4 answers
+   * an ACK of data never sent with an ACK and drops the segment, payload and FIN included.
+   */
+  private processAck(seg: TcpSegment, now: number): boolean {
+    const ack = seg.ack;
+    if (seqLt(this.sndNxt, ack)) {
+      this.sendAck();
+      return false;
+    }
+    const sendQ = this.sendQ as ByteQueue;
+    const oldWnd = this.sndWnd;
+    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+      this.sndWnd = seg.window * 2 ** Math.max(this.peerWscale, 0);
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+    }
+    if (seqLt(this.sndUna, ack)) {
+      let acked = seqDiff(ack, this.sndUna);
+      const dataAcked = Math.min(acked, sendQ.length);
+      sendQ.consume(dataAcked);
+      acked -= dataAcked;
+      if (this.rttSeq >= 0 && seqLe(this.rttSeq, ack)) {
+        this.rttSample(now - this.rttSentAt);
+        this.rttSeq = -1;
+      }
+      this.sndUna = ack;
+      this.retries = 0;
+      this.dupAcks = 0;
+      const finAcked = this.finSent && ack === this.sndNxt && acked > 0;
+      if (this.recover >= 0) {
+        if (seqLt(ack, this.recover)) this.retransmitFirst(); // partial ACK: the next hole (RFC 6582)
+        else this.recover = -1;
+      }
+      if (this.sndUna === this.sndNxt) this.rtxAt = 0;
+      else this.arm(now + this.rtoMs);
+      if (finAcked) {
+        const st = this.stateCode;
+        if (st === TcpState.FIN_WAIT_1) this.setState(TcpState.FIN_WAIT_2, 'fin-acked');
+        else if (st === TcpState.CLOSING) { this.setState(TcpState.TIME_WAIT, 'closed'); return false; }
+        else if (st === TcpState.LAST_ACK) { this.setState(TcpState.CLOSED, 'closed'); return false; }
+      }
+      if (this.wantDrain && this.open && sendQ.room > 0) {
+        this.wantDrain = false;
+        this.callService('onDrain', this.session?.onDrain);
+        if (this.isClosed()) return false;
+      }
+    } else if (ack === this.sndUna && seg.payloadLength === 0 && (seg.flags & TcpFlag.FIN) === 0 && this.sndNxt !== this.sndUna && this.sndWnd === oldWnd) {
+      if (this.sndWnd === 0) {
+        // The peer answers our zero-window probe: it is alive, so keep probing (RFC 9293 §3.8.6.1).
+        this.retries = 0;
+      } else if (++this.dupAcks === DUP_ACK_THRESHOLD && this.recover < 0) {
+        this.recover = this.sndNxt;
+        this.retransmitFirst();
+      }
+    }
+    this.flush();
+    return !this.isClosed();
+  }
+
+  private rttSample(r: number): void {
+    // RFC 6298 estimator.
+    if (this.srtt < 0) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+    this.rtoMs = Math.min(this.timing.maxRtoMs, Math.max(this.timing.minRtoMs, this.srtt + Math.max(4 * this.rttvar, 10)));
+  }
+
+  /** Payload bytes per segment: the smaller MSS, less the timestamp option, within one frame. */
+  private segmentSize(): number {
+    const opt = this.tsRecent >= 0 ? TS_OPTION_SPACE : 0;
+    return Math.max(1, Math.min(Math.min(this.peerMss, this.shape.mss) - opt, maxSegmentPayload(opt)));
+  }
+
+  /** Send what the peer's window allows, then our FIN once all data has left. */
+  private flush(): void {
+    const st = this.stateCode;
+    if (st === TcpState.SYN_RECEIVED || st === TcpState.CLOSED || st === TcpState.TIME_WAIT || this.sendQ === null) return;
+    const q = this.sendQ;
+    const mss = this.segmentSize();
+    const now = this.owner.egress.now();
+    let sentAny = false;
+    for (;;) {
+      const offset = seqDiff(this.sndNxt, this.sndUna);
+      const remaining = q.length - offset;
+      if (remaining <= 0) break;
+      const room = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+      if (room <= 0) break;
+      const n = Math.min(remaining, mss, room);
+      // Avoid sending a runt while a full segment's worth can still come (Nagle-like, RFC 9293 §3.8.6.2.1).
+      if (n < mss && n < remaining && offset > 0) break;
+      this.sendSegment(TcpFlag.ACK | (n === remaining ? TcpFlag.PSH : 0), this.sndNxt, offset, n);
+      if (this.rttSeq < 0 && this.recover < 0) { this.rttSeq = seqAdd(this.sndNxt, n); this.rttSentAt = now; }
+      this.sndNxt = seqAdd(this.sndNxt, n);
+      this.bytesOut += n;
+      sentAny = true;
+    }
+    const allSent = seqDiff(this.sndNxt, this.sndUna) >= q.length;
+    if (this.finQueued && !this.finSent && allSent) {
+      this.finSent = true;
+      this.sendSegment(TcpFlag.ACK | TcpFlag.FIN, this.sndNxt, 0, 0);
+      this.sndNxt = seqAdd(this.sndNxt, 1);
+      sentAny = true;
+      if (st === TcpState.ESTABLISHED) this.setState(TcpState.FIN_WAIT_1, 'closing');
+      else if (st === TcpState.CLOSE_WAIT) this.setState(TcpState.LAST_ACK, 'closing');
+    }
+    if (sentAny && this.rtxAt === 0) this.arm(now + this.rtoMs);
+    else if (!sentAny && this.rtxAt === 0 && this.sndWnd === 0 && q.length > seqDiff(this.sndNxt, this.sndUna)) {
+      // Data waits on a zero window: the persist timer will probe it.
+      this.arm(now + this.rtoMs);
+    }
+  }
+
+  private onRetransmitTimer(now: number): void {
+    this.rtxAt = 0;
+    const inFlight = this.sndNxt !== this.sndUna;
+    const q = this.sendQ;
+    if (!inFlight) {
+      // Persist timer: probe a zero window with one new byte.
+      if (q === null || this.sndWnd > 0 || q.length === 0) { this.flush(); return; }
+      this.sendSegment(TcpFlag.ACK, this.sndNxt, 0, 1);
+      this.sndNxt = seqAdd(this.sndNxt, 1);
+      this.bytesOut += 1;
+      this.rtoMs = Math.min(this.rtoMs * 2, this.timing.maxRtoMs);
+      this.arm(now + this.rtoMs);
+      return;
+    }
+    if (this.retries >= this.timing.maxDataRetries) {
+      this.abort('retransmission-timeout');
+      return;
+    }
+    this.retries++;
+    this.rtoMs = Math.min(this.rtoMs * 2, this.timing.maxRtoMs);
+    this.rttSeq = -1; // Karn: no samples from retransmitted data
+    this.dupAcks = 0;
+    this.recover = this.sndNxt;
+    this.retransmitFirst();
+    this.arm(now + this.rtoMs);
+  }
+
+  /** Send again the first unacknowledged segment (data, or our FIN). */
+  private retransmitFirst(): void {
+    const q = this.sendQ;
+    const dataInFlight = Math.min(q?.length ?? 0, seqDiff(this.sndNxt, this.sndUna));
+    if (dataInFlight > 0) {
+      const n = Math.min(dataInFlight, this.segmentSize());
+      this.sendSegment(TcpFlag.ACK | TcpFlag.PSH, this.sndUna, 0, n);
+    } else if (this.finSent) {
+      this.sendSegment(TcpFlag.ACK | TcpFlag.FIN, this.sndUna, 0, 0);
+    }
+  }
+
+  private arm(at: number): void {
+    this.rtxAt = at;
+    this.owner.armed(this);
+  }
+
+  // ---- receiving ----
+
+  /** Free receive space, as advertised: what the receive buffer can still take. */
+  private receiveWindow(): number {
+    const q = this.recvQ;
+    const cap = this.shape.wscale >= 0 ? Math.max(this.shape.window, this.bounds.receiveBuffer) : Math.min(this.shape.window, 0xffff);
+    const free = q === null ? this.bounds.receiveBuffer : q.room;
+    // The shared budget can run dry before this buffer does: then the window closes too.
+    const budgetFree = this.owner.budget.limit - this.owner.budget.used;
+    return Math.max(0, Math.min(cap, free, budgetFree));
+  }
+
+  private processData(seg: TcpSegment, now: number): void {
+    const st = this.stateCode;
+    let len = seg.payloadLength;
+    const fin = (seg.flags & TcpFlag.FIN) !== 0;
+    if (len === 0 && !fin) return;
+    if (st !== TcpState.ESTABLISHED && st !== TcpState.FIN_WAIT_1 && st !== TcpState.FIN_WAIT_2) {
+      // Data or FIN after the peer's FIN: acknowledge what we have.
+      this.sendAck();
+      return;
+    }
+    let seq = seg.seq;
+    let off = seg.payloadOffset;
+    // Trim what we already have (a retransmission overlapping new data).
+    const dup = seqDiff(this.rcvNxt, seq);
+    if (dup > 0) {
+      if (dup >= len + (fin ? 1 : 0)) { this.sendAck(); return; }
+      const k = Math.min(dup, len);
+      off += k; len -= k; seq = seqAdd(seq, k);
+    }
+    const wnd = this.receiveWindow();
+    if (seq !== this.rcvNxt) {
+      // Out of order: keep it (bounded, within the window) and send a duplicate ACK at once.
+      this.queueOutOfOrder(seg.payload, off, len, seq, fin, wnd);
+      this.sendAck();
+      return;
+    }
+    const take = this.accept(seg.payload, off, Math.min(len, wnd));
+    let gotFin = fin && take === len;
+    const hadHoles = this.ooo.length > 0;
+    if (!gotFin && take === len && hadHoles) gotFin = this.pullOutOfOrder();
+    if (gotFin) this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    // ACK at once in quick-ACK mode, for every second segment, on a FIN, a full window or a filled hole; else delay.
+    this.unackedSegments++;
+    if (gotFin || take < len || this.quickAcks > 0 || this.unackedSegments >= 2 || hadHoles) {
+      if (this.quickAcks > 0) this.quickAcks--;
+      this.sendAck();
+    } else if (this.ackAt === 0) {
+      this.ackAt = now + this.timing.delayedAckMs;
+      this.owner.armed(this);
+    }
+    // The ACK leaves before the service sees the bytes, so its answer follows the ACK on the wire.
+    this.handOver();
+    if (this.isClosed()) return;
+    if (gotFin) this.peerFinished();
+  }
+
+  /**
+   * Take `n` in-order bytes: set aside for a reading service, else into the receive queue.
+   * Returns how many were taken (the shared budget may refuse some); rcvNxt moves by that much.
+   */
+  private accept(src: Buffer, off: number, n: number): number {
+    if (n <= 0) return 0;
+    const q = this.recvQ as ByteQueue;
+    let got: number;
+    if (!this.paused && q.length === 0 && !this.delivering && this.session !== null) {
+      this.pending.push(Buffer.from(src.subarray(off, off + n)));
+      got = n;
+    } else {
+      got = q.append(src, off, n);
+    }
+    this.rcvNxt = seqAdd(this.rcvNxt, got);
+    this.bytesIn += got;
+    return got;
+  }
+
+  /** Give the service the bytes set aside by `accept`, then anything queued. */
+  private handOver(): void {
+    const p = this.pending;
+    for (let i = 0; i < p.length; i++) {
+      // Bytes already taken are handed over even if the service pauses meanwhile: they are acknowledged.
+      if (!this.isClosed() && this.session !== null) this.callService('onData', this.session.onData, p[i] as Buffer);
+    }
+    p.length = 0;
+    if (!this.isClosed()) this.deliverQueued();
+  }
+
+  private queueOutOfOrder(src: Buffer, off: number, len: number, seq: number, fin: boolean, wnd: number): void {
+    if (len === 0 && !fin) return;
+    const ahead = seqDiff(seq, this.rcvNxt);
+    if (ahead + len > wnd) return; // beyond what we advertised room for
+    const list = this.ooo;
+    let i = 0;
+    while (i < list.length && seqLt((list[i] as OutOfOrder).seq, seq)) i++;
+    const at = list[i];
+    if (at !== undefined && at.seq === seq && at.data.length >= len) return; // already held
+    if (list.length >= this.bounds.outOfOrderSegments) {
+      // Full: keep the segments nearest the hole, as they fill it first.
+      if (i >= list.length) return;
+      const last = list.pop() as OutOfOrder;
+      this.owner.budget.give(last.data.length);
+    }
+    if (!this.owner.budget.take(len)) return;
+    const data = Buffer.allocUnsafe(len);
+    src.copy(data, 0, off, off + len);
+    if (at !== undefined && at.seq === seq) {
+      this.owner.budget.give(at.data.length);
+      list[i] = { seq, data, fin };
+    } else {
+      list.splice(i, 0, { seq, data, fin });
+    }
+  }
+
+  /** Take queued segments that now continue the stream. Returns true when the peer's FIN came with them. */
+  private pullOutOfOrder(): boolean {
+    const list = this.ooo;
+    let fin = false;
+    while (list.length > 0 && !fin) {
+      const o = list[0] as OutOfOrder;
+      const skip = seqDiff(this.rcvNxt, o.seq);
+      if (skip < 0) break; // still a hole
+      list.shift();
+      this.owner.budget.give(o.data.length);
+      if (skip >= o.data.length && !(o.fin && skip === o.data.length)) continue; // wholly old
+      const n = Math.max(0, o.data.length - skip);
+      const take = this.accept(o.data, skip, Math.min(n, this.receiveWindow()));
+      if (take < n) break; // no room: the peer retransmits the rest
+      fin = o.fin;
+    }
+    if (fin) {
+      for (const o of list) this.owner.budget.give(o.data.length);
+      list.length = 0;
+    }
+    return fin;
+  }
+
+  /** Hand queued bytes to a reading service, then the peer's FIN; reopen the window. */
+  private deliverQueued(): void {
+    const q = this.recvQ;
+    if (q === null || this.delivering) return;
+    this.delivering = true;
+    const before = q.length;
+    while (q.length > 0 && !this.paused && this.session !== null && !this.isClosed()) {
+      const n = Math.min(q.length, CHUNK_SIZE);
+      const chunk = Buffer.allocUnsafe(n);
+      q.copyOut(0, n, chunk, 0);
+      q.consume(n);
+      this.callService('onData', this.session.onData, chunk);
+    }
+    this.delivering = false;
+    if (this.isClosed()) return;
+    if (this.finPending && q.length === 0 && !this.paused) {
+      this.finPending = false;
+      this.callService('onEnd', this.session?.onEnd);
+      if (this.isClosed()) return;
+    }
+    // Window update once the service has caught up by a useful amount (RFC 9293 §3.8.6.2.2).
+    if (before > q.length) {
+      const edge = seqAdd(this.rcvNxt, this.receiveWindow());
+      if (seqDiff(edge, this.rcvAdvEdge) >= Math.min(this.bounds.receiveBuffer / 2, 2 * this.segmentSize())) this.sendAck();
+    }
+  }
+
+  private peerFinished(): void {
+    const st = this.stateCode;
+    if (st === TcpState.ESTABLISHED) this.setState(TcpState.CLOSE_WAIT, 'peer-fin');
+    else if (st === TcpState.FIN_WAIT_1) this.setState(TcpState.CLOSING, 'peer-fin');
+    else if (st === TcpState.FIN_WAIT_2) { this.setState(TcpState.TIME_WAIT, 'closed'); return; }
+    if (this.stateCode !== TcpState.CLOSE_WAIT) return;
+    if ((this.recvQ?.length ?? 0) > 0 || this.paused) this.finPending = true;
+    else this.callService('onEnd', this.session?.onEnd);
+  }
+
+  // ---- output helpers ----
+
+  private sendAck(): void {
+    this.sendSegment(TcpFlag.ACK, this.sndNxt, 0, 0);
+  }
+
+  private resendSynAck(): void {
+    if (this.synAck !== null) this.owner.egress.resendSynAck(this, this.synAck, this.iss, this.rcvNxt);
+  }
+
+  /** Every connection segment carries our current ACK and window; sending one clears a pending delayed ACK. */
+  private sendSegment(flags: number, seq: number, dataOff: number, n: number): void {
+    let ack = 0;
+    let window = 0;
+    if (flags & TcpFlag.ACK) {
+      ack = this.rcvNxt;
+      let wnd = this.receiveWindow();
+      // Never move the right edge left (RFC 9293 §3.8.6.2.2): a shrinking buffer shows as a smaller window only as data arrives.
+      const edge = seqAdd(this.rcvNxt, wnd);
+      if (seqLt(edge, this.rcvAdvEdge)) wnd = seqDiff(this.rcvAdvEdge, this.rcvNxt);
+      else this.rcvAdvEdge = edge;
+      const scale = this.shape.wscale >= 0 ? this.shape.wscale : 0;
+      window = Math.min(0xffff, Math.floor(wnd / 2 ** scale));
+      this.ackAt = 0;
+      this.unackedSegments = 0;
+    }
+    this.owner.egress.sendSegment(this, flags, seq, ack, window, n > 0 ? this.sendQ : null, dataOff, n);
+  }
+
+  /** The error boundary around every service callback: a throwing service resets its connection. */
+  private callService(name: string, fn: ((data: Buffer) => void) | (() => void) | undefined, data: Buffer = EMPTY): void {
+    const s = this.session;
+    if (fn === undefined || s === null) return;
+    try {
+      (fn as (d: Buffer) => void).call(s, data);
+    } catch (err) {
+      this.owner.serviceFailed(this, name, err);
+      this.abort('service-error');
+    }
+  }
+
+  /** Open the service once the handshake completed (called by the owner). */
+  openService(service: StreamService | null): void {
+    this.service = service;
+    if (service === null) return;
+    try {
+      this.session = service.open(this);
+    } catch (err) {
+      this.owner.serviceFailed(this, 'open', err);
+      this.abort('service-error');
+    }
+  }
+
+  private inWindow(seq: number): boolean {
+    return seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.receiveWindow(), 1)));
+  }
+}
+
+function synAckGiveUp(d: readonly number[]): number {
+  const last = d[d.length - 1] as number;
+  const prev = d.length > 1 ? d[d.length - 2] as number : 0;
+  return last + 2 * (last - prev);
+}
