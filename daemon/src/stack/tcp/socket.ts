@@ -366,10 +366,19 @@ export class TcpSocket implements StreamContext, SegmentSource {
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
     }
+    if (oldWnd === 0 && this.sndWnd > 0 && this.sndNxt !== this.sndUna && !this.finSent) {
+      // The window reopened: whatever went out while it was shut (the probe byte) was not taken.
+      // Start again from the first unacknowledged byte at the normal timeout.
+      this.sndNxt = ack;
+      this.rtxAt = 0;
+      this.retries = 0;
+      this.rtoMs = this.baseRto();
+    }
     if (seqLt(this.sndUna, ack)) {
       let acked = seqDiff(ack, this.sndUna);
       const dataAcked = Math.min(acked, sendQ.length);
       sendQ.consume(dataAcked);
+      this.bytesOut += dataAcked;
       acked -= dataAcked;
       if (this.rttSeq >= 0 && seqLe(this.rttSeq, ack)) {
         this.rttSample(now - this.rttSentAt);
@@ -409,6 +418,12 @@ export class TcpSocket implements StreamContext, SegmentSource {
     return !this.isClosed();
   }
 
+  /** The timeout the RTT estimate gives, without backoff. */
+  private baseRto(): number {
+    if (this.srtt < 0) return this.timing.initialRtoMs;
+    return Math.min(this.timing.maxRtoMs, Math.max(this.timing.minRtoMs, this.srtt + Math.max(4 * this.rttvar, 10)));
+  }
+
   private rttSample(r: number): void {
     // RFC 6298 estimator.
     if (this.srtt < 0) {
@@ -418,7 +433,7 @@ export class TcpSocket implements StreamContext, SegmentSource {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
       this.srtt = 0.875 * this.srtt + 0.125 * r;
     }
-    this.rtoMs = Math.min(this.timing.maxRtoMs, Math.max(this.timing.minRtoMs, this.srtt + Math.max(4 * this.rttvar, 10)));
+    this.rtoMs = this.baseRto();
   }
 
   /** Payload bytes per segment: the smaller MSS, less the timestamp option, within one frame. */
@@ -447,7 +462,6 @@ export class TcpSocket implements StreamContext, SegmentSource {
       this.sendSegment(TcpFlag.ACK | (n === remaining ? TcpFlag.PSH : 0), this.sndNxt, offset, n);
       if (this.rttSeq < 0 && this.recover < 0) { this.rttSeq = seqAdd(this.sndNxt, n); this.rttSentAt = now; }
       this.sndNxt = seqAdd(this.sndNxt, n);
-      this.bytesOut += n;
       sentAny = true;
     }
     const allSent = seqDiff(this.sndNxt, this.sndUna) >= q.length;
@@ -475,7 +489,6 @@ export class TcpSocket implements StreamContext, SegmentSource {
       if (q === null || this.sndWnd > 0 || q.length === 0) { this.flush(); return; }
       this.sendSegment(TcpFlag.ACK, this.sndNxt, 0, 1);
       this.sndNxt = seqAdd(this.sndNxt, 1);
-      this.bytesOut += 1;
       this.rtoMs = Math.min(this.rtoMs * 2, this.timing.maxRtoMs);
       this.arm(now + this.rtoMs);
       return;
