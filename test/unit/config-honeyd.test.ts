@@ -171,3 +171,18 @@ test('honeyd_unknown_personality_and_vendor_name_the_line', () => {
   assert.match(lines[0], /x\.conf:2: unknown personality "Windows 99"/);
   assert.match(lines[1], /x\.conf:3: unknown ethernet vendor "Zzyzxcorp"/);
 });
+
+test('socket_layer_bounds_are_limits_in_both_front_ends', () => {
+  const conf = configOf('x.conf', `option decoyd maxSendBuffer 32768
+option decoyd maxOutOfOrderSegments 8
+option decoyd maxTcpBufferBytes 1048576
+`);
+  const yaml = configOf('x.yaml', `limits: { maxSendBuffer: 32768, maxOutOfOrderSegments: 8, maxTcpBufferBytes: 1048576 }
+`);
+  for (const cfg of [conf, yaml]) {
+    assert.equal(cfg.limits.maxSendBuffer, 32768);
+    assert.equal(cfg.limits.maxOutOfOrderSegments, 8);
+    assert.equal(cfg.limits.maxTcpBufferBytes, 1048576);
+  }
+  assert.match(errorsOf('y.yaml', 'limits: { maxSendBuffer: 0 }\n').lines.join('\n'), /limits\.maxSendBuffer: expected an integer >= 1, got 0/);
+});
