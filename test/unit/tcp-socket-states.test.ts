@@ -106,6 +106,8 @@ test('we close first: FIN-WAIT-1 → FIN-WAIT-2 (the peer still sends: half-clos
   p.read(false);
   assert.equal(socketOf(h, p)?.state, TcpState.TIME_WAIT);
   assert.equal(h.engine.tcp.timeWaitSockets, 1);
+  p.send(Flag.ACK);
+  assert.equal(tcpOnly(h.take()).length, 0, 'a bare ACK in TIME-WAIT is not answered');
   assert.equal(svc.closed, 1, 'the session is over in TIME-WAIT');
   h.advance(LINUX_TCP_TIMING.timeWaitMs - 1000, 500);
   assert.equal(socketOf(h, p)?.state, TcpState.TIME_WAIT);

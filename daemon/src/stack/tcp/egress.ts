@@ -15,6 +15,7 @@ export interface SegmentSource {
   readonly peerIp: number;
   readonly peerPort: number;
   readonly localPort: number;
+  /** The peer's MAC in bytes 0-5. */
   readonly peerMac: Buffer;
   readonly ttl: number;
   readonly df: boolean;
@@ -23,16 +24,18 @@ export interface SegmentSource {
   readonly tsOffset: number;
 }
 
-/** The SYN/ACK first sent for a half-open connection, kept whole so that a retransmission repeats it. */
-export interface SynAckImage {
-  flags: number;
-  reserved: number;
-  window: number;
-  urgentPointer: number;
-  /** Its TCP options exactly as sent. */
-  options: Buffer;
-  ttl: number;
-  df: boolean;
+/**
+ * The SYN/ACK first sent for a half-open connection, kept whole so that a retransmission repeats
+ * it: its option bytes sit in `peerMac` right after the MAC (one allocation per connection).
+ */
+export interface SynAckSource extends SegmentSource {
+  readonly synAckFlags: number;
+  readonly synAckReserved: number;
+  readonly synAckWindow: number;
+  readonly synAckUrgent: number;
+  readonly synAckOptLen: number;
+  readonly synAckTtl: number;
+  readonly synAckDf: boolean;
 }
 
 /**
@@ -82,12 +85,12 @@ export class TcpEgress {
    * Send a SYN/ACK again exactly as first sent: same flags (ECN bits included), window and option
    * bytes. Only what the OS itself changes moves: the TSval follows the clock and the IP ID its counter.
    */
-  resendSynAck(src: SegmentSource, img: SynAckImage, seq: number, ack: number): void {
+  resendSynAck(src: SynAckSource, seq: number, ack: number): void {
     const p = src.host.personality;
     const now = this.now();
     const o = this.optBuf;
-    const optLen = img.options.length;
-    img.options.copy(o, 0);
+    const optLen = src.synAckOptLen;
+    src.peerMac.copy(o, 0, 6, 6 + optLen);
     const hostTs = p.tsVal(now);
     if (hostTs >= 0) rewriteTsVal(o, optLen, (hostTs + src.tsOffset) >>> 0);
     const h = this.header;
@@ -95,13 +98,13 @@ export class TcpEgress {
     h.dstPort = src.peerPort;
     h.seq = seq;
     h.ack = ack;
-    h.flags = img.flags;
-    h.reserved = img.reserved;
-    h.window = img.window;
-    h.urgentPointer = img.urgentPointer;
+    h.flags = src.synAckFlags;
+    h.reserved = src.synAckReserved;
+    h.window = src.synAckWindow;
+    h.urgentPointer = src.synAckUrgent;
     const segLen = writeTcp(this.tx.buf, L4_OFF, h, o, optLen, 0, src.host.ip, src.peerIp);
     this.tx.finishIpv4(src.peerMac, 0, src.host.mac, IpProto.TCP, src.host.ip, src.peerIp, segLen,
-      img.ttl, img.df, p.nextIpId('tcp-open', now), 0);
+      src.synAckTtl, src.synAckDf, p.nextIpId('tcp-open', now), 0);
     this.framesSent++;
   }
 

@@ -30,9 +30,13 @@ export function emptySegment(): TcpSegment {
   return { srcPort: 0, dstPort: 0, flags: 0, seq: 0, ack: 0, window: 0, payload: EMPTY, payloadOffset: 0, payloadLength: 0, hasTimestamp: false, tsVal: 0, tsEcr: 0, timeMs: 0 };
 }
 
-/** Fill `out` from a validated TCP view over `frame` (options parsed into `opts`, reused). */
-export function segmentFromView(tcp: TcpView, frame: Buffer, opts: TcpOptionSummary, timeMs: number, out: TcpSegment): TcpSegment {
-  readTcpOptions(tcp, opts);
+/**
+ * Fill `out` from a validated TCP view over `frame`. Options are parsed (into `opts`, reused) only
+ * when `wantOptions`: a connection without timestamps reads none, and an RST needs none.
+ */
+export function segmentFromView(tcp: TcpView, frame: Buffer, opts: TcpOptionSummary, wantOptions: boolean, timeMs: number, out: TcpSegment): TcpSegment {
+  if (wantOptions) readTcpOptions(tcp, opts);
+  else opts.hasTimestamp = false;
   out.srcPort = tcp.srcPort;
   out.dstPort = tcp.dstPort;
   out.flags = tcp.flags;

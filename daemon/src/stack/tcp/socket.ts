@@ -4,7 +4,7 @@ import type { Endpoint, StreamContext, StreamService, StreamSession } from '../.
 import { ipToString } from '../../wire/address';
 import type { DecoyHost } from '../decoy-table';
 import { type BufferBudget, ByteQueue, CHUNK_SIZE } from './byte-queue';
-import { maxSegmentPayload, type SegmentSource, type SynAckImage, TcpEgress, TS_OPTION_SPACE } from './egress';
+import { maxSegmentPayload, type SynAckSource, type TcpEgress, TS_OPTION_SPACE } from './egress';
 import { type TcpSegment, seqAdd, seqDiff, seqLe, seqLt } from './segment';
 import type { TcpTimingProfile } from './timing';
 
@@ -66,7 +66,7 @@ const QUICK_ACKS = 16;
  * socket holds only bounded buffers (send queue, receive queue for a paused service, out-of-order
  * segments) drawn from the owner's budget.
  */
-export class TcpSocket implements StreamContext, SegmentSource {
+export class TcpSocket implements StreamContext, SynAckSource {
   /** Chain of sockets sharing one peer ip:port key (to different decoys). */
   next: TcpSocket | null = null;
   private stateCode: TcpStateCode = TcpState.SYN_RECEIVED;
@@ -100,7 +100,14 @@ export class TcpSocket implements StreamContext, SegmentSource {
   private delivering = false;
 
   readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0 };
-  synAck: SynAckImage | null = null;
+  /** The first SYN/ACK's header fields; its options follow the MAC in `peerMac`. */
+  synAckFlags = 0;
+  synAckReserved = 0;
+  synAckWindow = 0;
+  synAckUrgent = 0;
+  synAckOptLen = 0;
+  synAckTtl = 64;
+  synAckDf = true;
   /** The SYN's sequence number: a retransmitted SYN repeats it. */
   synSeq = 0;
   session: StreamSession | null = null;
@@ -142,6 +149,7 @@ export class TcpSocket implements StreamContext, SegmentSource {
     readonly peerIp: number,
     readonly peerPort: number,
     readonly localPort: number,
+    /** The peer's MAC (bytes 0-5), then our first SYN/ACK's options. */
     readonly peerMac: Buffer,
     readonly timing: TcpTimingProfile,
     private readonly bounds: SocketBounds,
@@ -255,11 +263,12 @@ export class TcpSocket implements StreamContext, SegmentSource {
 
     if (st === TcpState.TIME_WAIT) {
       // A retransmitted FIN means our last ACK was lost: ACK again and restart the 2MSL wait.
+      // Data is answered with our ACK too; a bare ACK is not (Linux drops it silently).
       if (flags & TcpFlag.FIN) {
         this.timeWaitUntil = now + this.timing.timeWaitMs;
         this.owner.stateChanged(this, st, st, 'refresh');
       }
-      this.sendAck();
+      if ((flags & TcpFlag.FIN) !== 0 || seg.payloadLength > 0) this.sendAck();
       return;
     }
 
@@ -704,7 +713,7 @@ export class TcpSocket implements StreamContext, SegmentSource {
   }
 
   private resendSynAck(): void {
-    if (this.synAck !== null) this.owner.egress.resendSynAck(this, this.synAck, this.iss, this.rcvNxt);
+    this.owner.egress.resendSynAck(this, this.iss, this.rcvNxt);
   }
 
   /** Every connection segment carries our current ACK and window; sending one clears a pending delayed ACK. */

@@ -91,7 +91,8 @@ export class TcpEngine implements SocketOwner {
     while (sock !== null && (sock.host !== host || sock.localPort !== tcp.dstPort)) sock = sock.next;
     if (sock !== null) {
       this.logPacket(host, frame, ip, tcp, 'connection', 'connection', timeMs);
-      sock.process(segmentFromView(tcp, frame, this.opts, timeMs, this.seg), timeMs);
+      const wantOptions = sock.tsRecent >= 0 && (tcp.flags & TcpFlag.RST) === 0;
+      sock.process(segmentFromView(tcp, frame, this.opts, wantOptions, timeMs, this.seg), timeMs);
       if (this.reborn === sock) {
         // A new incarnation reusing the port pair: forget TIME_WAIT and take the SYN afresh.
         this.reborn = null;
@@ -283,12 +284,15 @@ export class TcpEngine implements SocketOwner {
 
   private createHalfOpen(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, key: number, r: TcpReply, timeMs: number): void {
     // One pooled Buffer (allocUnsafe draws from Node's slab) holds the peer's MAC and our SYN/ACK's options.
-    const mem = Buffer.allocUnsafe(6 + r.optionsLength);
+    const optLen = r.optionsLength;
+    const mem = Buffer.allocUnsafe(6 + optLen);
     copyMac(frame, ETH_SRC, mem, 0);
-    r.options.copy(mem, 6, 0, r.optionsLength);
+    // A byte loop: for a few dozen bytes it is cheaper than Buffer.copy's native call.
+    const o = r.options;
+    for (let i = 0; i < optLen; i++) mem[6 + i] = o[i] as number;
     const p = host.personality;
     const timing = p.tcpTiming ?? LINUX_TCP_TIMING;
-    const sock = new TcpSocket(key, host, ip.src, tcp.srcPort, tcp.dstPort, mem.subarray(0, 6), timing, this.bounds, this);
+    const sock = new TcpSocket(key, host, ip.src, tcp.srcPort, tcp.dstPort, mem, timing, this.bounds, this);
     const s = this.segIn;
     sock.iss = r.seq >>> 0;
     sock.sndUna = sock.iss;
@@ -301,7 +305,13 @@ export class TcpEngine implements SocketOwner {
     if (sock.peerWscale < 0) sock.shape.wscale = -1;
     sock.tsRecent = s.hasTimestamp && sock.shape.timestamps ? s.tsVal : -1;
     sock.sndWnd = s.window; // the SYN's window is never scaled
-    sock.synAck = { flags: r.flags, reserved: r.reserved, window: r.window, urgentPointer: r.urgentPointer, options: mem.subarray(6), ttl: r.ttl, df: r.df };
+    sock.synAckFlags = r.flags;
+    sock.synAckReserved = r.reserved;
+    sock.synAckWindow = r.window;
+    sock.synAckUrgent = r.urgentPointer;
+    sock.synAckOptLen = r.optionsLength;
+    sock.synAckTtl = r.ttl;
+    sock.synAckDf = r.df;
     sock.lastActivity = timeMs;
     sock.synAcksSent = 1;
     sock.firstSynAckAt = timeMs;
@@ -330,9 +340,10 @@ export class TcpEngine implements SocketOwner {
   }
 
   private remove(sock: TcpSocket, from: TcpStateCode, reason: string): void {
-    this.finishSession(sock, reason);
-    this.halfOpen.delete(sock);
-    this.timed.delete(sock);
+    if (sock.wasEstablished) {
+      this.finishSession(sock, reason);
+      this.timed.delete(sock);
+    }
     if (from === TcpState.TIME_WAIT) {
       this.timeWait.get(sock.timing.timeWaitMs)?.delete(sock);
       this.timeWaitCount--;
