@@ -52,13 +52,65 @@ interface OutOfOrder {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Shared by every half-open socket and never written: the real lists are made at establishment. */
-const NONE_QUEUED: OutOfOrder[] = [];
-const NONE_PENDING: Buffer[] = [];
 /** Dup ACKs that trigger a fast retransmission (RFC 5681). */
 const DUP_ACK_THRESHOLD = 3;
 /** Segments ACKed at once after the handshake, as Linux's quick-ACK mode does. */
 const QUICK_ACKS = 16;
+
+/**
+ * What a connection needs once its handshake completed: buffers, the peer's window updates, the
+ * RTT estimator, recovery and delayed-ACK state, and the service. Half-open sockets (most of a SYN
+ * flood) carry none of it; they all point at one shared placeholder that nothing writes.
+ */
+class StreamState {
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Right edge of the window last advertised (never moved left). */
+  rcvAdvEdge = 0;
+  readonly sendQ: ByteQueue | null;
+  readonly recvQ: ByteQueue | null;
+  readonly ooo: OutOfOrder[];
+  /** In-order bytes taken from the current segment, handed to the service after our ACK. */
+  readonly pending: Buffer[];
+  finQueued = false;
+  finSent = false;
+  /** The peer's FIN arrived while bytes before it still wait for a paused service. */
+  finPending = false;
+  paused = false;
+  wantDrain = false;
+  delivering = false;
+  session: StreamSession | null = null;
+  service: StreamService | null = null;
+  wasEstablished = false;
+  closeReported = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Delayed-ACK deadline (ms) or 0; end of TIME_WAIT. */
+  ackAt = 0;
+  timeWaitUntil = 0;
+  rtoMs: number;
+  retries = 0;
+  srtt = -1;
+  rttvar = 0;
+  /** Sequence number whose ACK gives an RTT sample, and when it left (Karn: never a retransmission). */
+  rttSeq = -1;
+  rttSentAt = 0;
+  dupAcks = 0;
+  /** In loss recovery until this is acknowledged (NewReno), else -1. */
+  recover = -1;
+  quickAcks = QUICK_ACKS;
+  unackedSegments = 0;
+
+  constructor(budget: BufferBudget | null, bounds: SocketBounds | null, timing: TcpTimingProfile | null) {
+    this.sendQ = budget !== null && bounds !== null ? new ByteQueue(budget, bounds.sendBuffer) : null;
+    this.recvQ = budget !== null && bounds !== null ? new ByteQueue(budget, bounds.receiveBuffer) : null;
+    this.ooo = [];
+    this.pending = [];
+    this.rtoMs = timing?.initialRtoMs ?? 1000;
+  }
+}
+
+const HALF_OPEN = new StreamState(null, null, null);
 
 /**
  * One TCP connection: a pure state machine over inbound segments, service calls and timer ticks.
@@ -74,30 +126,13 @@ export class TcpSocket implements StreamContext, SynAckSource {
   iss = 0;
   sndUna = 0;
   sndNxt = 0;
-  /** Peer's window in bytes (scaled), and the segment that last set it (RFC 9293 SND.WL1/WL2). */
+  /** Peer's window in bytes (scaled). */
   sndWnd = 0;
-  private sndWl1 = 0;
-  private sndWl2 = 0;
   peerWscale = -1;
   peerMss = 536;
   rcvNxt = 0;
   tsRecent = -1;
-  /** Right edge of the window last advertised (never moved left). */
-  private rcvAdvEdge = 0;
 
-  private sendQ: ByteQueue | null = null;
-  private recvQ: ByteQueue | null = null;
-  // Made at the handshake's end: a SYN flood's half-open sockets carry no buffers or lists.
-  private ooo: OutOfOrder[] = NONE_QUEUED;
-  /** In-order bytes taken from the current segment, handed to the service after our ACK. */
-  private pending: Buffer[] = NONE_PENDING;
-  private finQueued = false;
-  private finSent = false;
-  /** The peer's FIN arrived while bytes before it still wait for a paused service. */
-  private finPending = false;
-  private paused = false;
-  private wantDrain = false;
-  private delivering = false;
 
   readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0 };
   /** The first SYN/ACK's header fields; its options follow the MAC in `peerMac`. */
@@ -110,34 +145,17 @@ export class TcpSocket implements StreamContext, SynAckSource {
   synAckDf = true;
   /** The SYN's sequence number: a retransmitted SYN repeats it. */
   synSeq = 0;
-  session: StreamSession | null = null;
-  service: StreamService | null = null;
 
-  wasEstablished = false;
-  closeReported = false;
-  bytesIn = 0;
-  bytesOut = 0;
   lastActivity = 0;
 
-  /** Retransmission / persist / SYN-ACK deadline (ms) or 0; delayed-ACK deadline or 0; TIME_WAIT end. */
+  /** Retransmission / persist / SYN-ACK deadline (ms) or 0. */
   rtxAt = 0;
-  ackAt = 0;
-  timeWaitUntil = 0;
   /** SYN/ACKs sent so far (first one included), and when the first went out. */
   synAcksSent = 0;
   firstSynAckAt = 0;
-  rtoMs: number;
-  retries = 0;
-  private srtt = -1;
-  private rttvar = 0;
-  /** Sequence number whose ACK gives an RTT sample, and when it left (Karn: never a retransmission). */
-  private rttSeq = -1;
-  private rttSentAt = 0;
-  private dupAcks = 0;
-  /** In loss recovery until this is acknowledged (NewReno), else -1. */
-  private recover = -1;
-  private quickAcks = QUICK_ACKS;
-  private unackedSegments = 0;
+
+  /** The data path's state: a shared, never-used placeholder until the handshake completes. */
+  private d: StreamState = HALF_OPEN;
 
   private peerIpTextCache: string | null = null;
   private localEndpoint: Endpoint | null = null;
@@ -154,11 +172,22 @@ export class TcpSocket implements StreamContext, SynAckSource {
     readonly timing: TcpTimingProfile,
     private readonly bounds: SocketBounds,
     private readonly owner: SocketOwner,
-  ) {
-    this.rtoMs = timing.initialRtoMs;
-  }
+  ) {}
 
   get state(): TcpStateCode { return this.stateCode; }
+  get session(): StreamSession | null { return this.d.session; }
+  set session(s: StreamSession | null) { if (this.d !== HALF_OPEN) this.d.session = s; }
+  get service(): StreamService | null { return this.d.service; }
+  get wasEstablished(): boolean { return this.d.wasEstablished; }
+  get closeReported(): boolean { return this.d.closeReported; }
+  set closeReported(v: boolean) { if (this.d !== HALF_OPEN) this.d.closeReported = v; }
+  /** Bytes taken from the peer, and bytes of ours the peer acknowledged. */
+  get bytesIn(): number { return this.d.bytesIn; }
+  get bytesOut(): number { return this.d.bytesOut; }
+  get timeWaitUntil(): number { return this.d.timeWaitUntil; }
+  /** Delayed-ACK deadline (ms) or 0. */
+  get ackAt(): number { return this.d.ackAt; }
+  get rtoMs(): number { return this.d.rtoMs; }
   /** A method, not a field test, so that checks after service calls (which may close us) are not narrowed away. */
   isClosed(): boolean { return this.stateCode === TcpState.CLOSED; }
   get ttl(): number { return this.shape.ttl; }
@@ -180,22 +209,22 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** The service may still write (established, or the peer has half-closed). */
   get open(): boolean {
-    return (this.stateCode === TcpState.ESTABLISHED || this.stateCode === TcpState.CLOSE_WAIT) && !this.finQueued;
+    return (this.stateCode === TcpState.ESTABLISHED || this.stateCode === TcpState.CLOSE_WAIT) && !this.d.finQueued;
   }
 
   /** Bytes queued towards the peer, not yet acknowledged. */
-  get sendQueued(): number { return this.sendQ?.length ?? 0; }
+  get sendQueued(): number { return this.d.sendQ?.length ?? 0; }
   /** Bytes received and held for a paused service. */
-  get receiveQueued(): number { return this.recvQ?.length ?? 0; }
-  get outOfOrderCount(): number { return this.ooo.length; }
+  get receiveQueued(): number { return this.d.recvQ?.length ?? 0; }
+  get outOfOrderCount(): number { return this.d.ooo.length; }
 
   // ---- StreamContext (the service's side) ----
 
   /** Room in the send buffer. A service that finds none is told by `onDrain` when there is. */
   get writable(): number {
-    if (!this.open || this.sendQ === null) return 0;
-    const room = this.sendQ.room;
-    if (room === 0) this.wantDrain = true;
+    if (!this.open || this.d.sendQ === null) return 0;
+    const room = this.d.sendQ.room;
+    if (room === 0) this.d.wantDrain = true;
     return room;
   }
 
@@ -204,23 +233,23 @@ export class TcpSocket implements StreamContext, SynAckSource {
    * the buffer is now full (the service should wait for `onDrain`), or the connection is closing.
    */
   write(data: Buffer | string): boolean {
-    if (!this.open || this.sendQ === null) return false;
+    if (!this.open || this.d.sendQ === null) return false;
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     if (bytes.length === 0) {
-      if (this.sendQ.room > 0) return true;
-      this.wantDrain = true;
+      if (this.d.sendQ.room > 0) return true;
+      this.d.wantDrain = true;
       return false;
     }
-    const taken = this.sendQ.append(bytes, 0, bytes.length);
-    const ok = taken === bytes.length && this.sendQ.room > 0;
-    if (!ok) this.wantDrain = true;
+    const taken = this.d.sendQ.append(bytes, 0, bytes.length);
+    const ok = taken === bytes.length && this.d.sendQ.room > 0;
+    if (!ok) this.d.wantDrain = true;
     if (taken > 0) this.flush();
     return ok;
   }
 
   end(): void {
     if (!this.open) return;
-    this.finQueued = true;
+    this.d.finQueued = true;
     this.flush();
   }
 
@@ -228,15 +257,15 @@ export class TcpSocket implements StreamContext, SynAckSource {
     this.abort('service-reset');
   }
 
-  pause(): void { this.paused = true; }
+  pause(): void { this.d.paused = true; }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
+    if (!this.d.paused) return;
+    this.d.paused = false;
     this.deliverQueued();
   }
 
-  get isPaused(): boolean { return this.paused; }
+  get isPaused(): boolean { return this.d.paused; }
 
   // ---- inbound ----
 
@@ -265,7 +294,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
       // A retransmitted FIN means our last ACK was lost: ACK again and restart the 2MSL wait.
       // Data is answered with our ACK too; a bare ACK is not (Linux drops it silently).
       if (flags & TcpFlag.FIN) {
-        this.timeWaitUntil = now + this.timing.timeWaitMs;
+        this.d.timeWaitUntil = now + this.timing.timeWaitMs;
         this.owner.stateChanged(this, st, st, 'refresh');
       }
       if ((flags & TcpFlag.FIN) !== 0 || seg.payloadLength > 0) this.sendAck();
@@ -279,16 +308,11 @@ export class TcpSocket implements StreamContext, SynAckSource {
       }
       this.sndUna = this.sndNxt;
       this.sndWnd = seg.window * 2 ** Math.max(this.peerWscale, 0);
-      this.sndWl1 = seq;
-      this.sndWl2 = seg.ack;
       this.rtxAt = 0;
-      this.retries = 0;
-      this.rtoMs = this.timing.initialRtoMs;
-      this.sendQ = new ByteQueue(this.owner.budget, this.bounds.sendBuffer);
-      this.recvQ = new ByteQueue(this.owner.budget, this.bounds.receiveBuffer);
-      this.ooo = [];
-      this.pending = [];
-      this.rcvAdvEdge = seqAdd(this.rcvNxt, this.receiveWindow());
+      this.d = new StreamState(this.owner.budget, this.bounds, this.timing);
+      this.d.sndWl1 = seq;
+      this.d.sndWl2 = seg.ack;
+      this.d.rcvAdvEdge = seqAdd(this.rcvNxt, this.receiveWindow());
       this.setState(TcpState.ESTABLISHED, 'handshake');
       if (this.isClosed()) return;
     }
@@ -296,7 +320,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
     if (this.tsRecent >= 0 && seg.hasTimestamp && seqLe(seq, this.rcvNxt)) this.tsRecent = seg.tsVal;
     const handshakeAck = st === TcpState.SYN_RECEIVED;
     const goOn = this.processAck(seg, now);
-    if (handshakeAck) this.dupAcks = 0; // the handshake ACK is no duplicate of a banner sent at open
+    if (handshakeAck) this.d.dupAcks = 0; // the handshake ACK is no duplicate of a banner sent at open
     if (!goOn) return;
     if (this.isClosed()) return;
     this.processData(seg, now);
@@ -313,11 +337,11 @@ export class TcpSocket implements StreamContext, SynAckSource {
       this.rtxAt = this.synAcksSent > d.length ? this.firstSynAckAt + synAckGiveUp(d) : this.firstSynAckAt + (d[this.synAcksSent - 1] as number);
       return;
     }
-    if (this.ackAt !== 0 && this.ackAt <= now) this.sendAck();
+    if (this.d.ackAt !== 0 && this.d.ackAt <= now) this.sendAck();
     if (this.rtxAt !== 0 && this.rtxAt <= now) this.onRetransmitTimer(now);
   }
 
-  get timerArmed(): boolean { return this.rtxAt !== 0 || this.ackAt !== 0; }
+  get timerArmed(): boolean { return this.rtxAt !== 0 || this.d.ackAt !== 0; }
 
   /** Reset the connection: RST to the peer (when synchronized), then closed. */
   abort(reason: string): void {
@@ -338,22 +362,23 @@ export class TcpSocket implements StreamContext, SynAckSource {
     const from = this.stateCode;
     if (from === to || from === TcpState.CLOSED) return;
     this.stateCode = to;
-    if (to === TcpState.ESTABLISHED) this.wasEstablished = true;
+    if (to === TcpState.ESTABLISHED) this.d.wasEstablished = true;
     if (to === TcpState.TIME_WAIT) {
       this.rtxAt = 0;
-      this.ackAt = 0;
-      this.timeWaitUntil = this.owner.egress.now() + this.timing.timeWaitMs;
+      this.d.ackAt = 0;
+      this.d.timeWaitUntil = this.owner.egress.now() + this.timing.timeWaitMs;
     }
     if (to === TcpState.CLOSED || to === TcpState.TIME_WAIT) this.releaseBuffers();
     this.owner.stateChanged(this, from, to, reason);
   }
 
   private releaseBuffers(): void {
-    this.sendQ?.clear();
-    this.recvQ?.clear();
-    for (const o of this.ooo) this.owner.budget.give(o.data.length);
-    this.ooo.length = 0;
-    if (this.isClosed()) { this.rtxAt = 0; this.ackAt = 0; }
+    if (this.d === HALF_OPEN) return;
+    this.d.sendQ?.clear();
+    this.d.recvQ?.clear();
+    for (const o of this.d.ooo) this.owner.budget.give(o.data.length);
+    this.d.ooo.length = 0;
+    if (this.isClosed()) { this.rtxAt = 0; this.d.ackAt = 0; }
   }
 
   // ---- ACK processing and our data ----
@@ -368,58 +393,58 @@ export class TcpSocket implements StreamContext, SynAckSource {
       this.sendAck();
       return false;
     }
-    const sendQ = this.sendQ as ByteQueue;
+    const sendQ = this.d.sendQ as ByteQueue;
     const oldWnd = this.sndWnd;
-    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+    if (seqLt(this.d.sndWl1, seg.seq) || (this.d.sndWl1 === seg.seq && seqLe(this.d.sndWl2, ack))) {
       this.sndWnd = seg.window * 2 ** Math.max(this.peerWscale, 0);
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = ack;
+      this.d.sndWl1 = seg.seq;
+      this.d.sndWl2 = ack;
     }
-    if (oldWnd === 0 && this.sndWnd > 0 && this.sndNxt !== this.sndUna && !this.finSent) {
+    if (oldWnd === 0 && this.sndWnd > 0 && this.sndNxt !== this.sndUna && !this.d.finSent) {
       // The window reopened: whatever went out while it was shut (the probe byte) was not taken.
       // Start again from the first unacknowledged byte at the normal timeout.
       this.sndNxt = ack;
       this.rtxAt = 0;
-      this.retries = 0;
-      this.rtoMs = this.baseRto();
+      this.d.retries = 0;
+      this.d.rtoMs = this.baseRto();
     }
     if (seqLt(this.sndUna, ack)) {
       let acked = seqDiff(ack, this.sndUna);
       const dataAcked = Math.min(acked, sendQ.length);
       sendQ.consume(dataAcked);
-      this.bytesOut += dataAcked;
+      this.d.bytesOut += dataAcked;
       acked -= dataAcked;
-      if (this.rttSeq >= 0 && seqLe(this.rttSeq, ack)) {
-        this.rttSample(now - this.rttSentAt);
-        this.rttSeq = -1;
+      if (this.d.rttSeq >= 0 && seqLe(this.d.rttSeq, ack)) {
+        this.rttSample(now - this.d.rttSentAt);
+        this.d.rttSeq = -1;
       }
       this.sndUna = ack;
-      this.retries = 0;
-      this.dupAcks = 0;
-      const finAcked = this.finSent && ack === this.sndNxt && acked > 0;
-      if (this.recover >= 0) {
-        if (seqLt(ack, this.recover)) this.retransmitFirst(); // partial ACK: the next hole (RFC 6582)
-        else this.recover = -1;
+      this.d.retries = 0;
+      this.d.dupAcks = 0;
+      const finAcked = this.d.finSent && ack === this.sndNxt && acked > 0;
+      if (this.d.recover >= 0) {
+        if (seqLt(ack, this.d.recover)) this.retransmitFirst(); // partial ACK: the next hole (RFC 6582)
+        else this.d.recover = -1;
       }
       if (this.sndUna === this.sndNxt) this.rtxAt = 0;
-      else this.arm(now + this.rtoMs);
+      else this.arm(now + this.d.rtoMs);
       if (finAcked) {
         const st = this.stateCode;
         if (st === TcpState.FIN_WAIT_1) this.setState(TcpState.FIN_WAIT_2, 'fin-acked');
         else if (st === TcpState.CLOSING) { this.setState(TcpState.TIME_WAIT, 'closed'); return false; }
         else if (st === TcpState.LAST_ACK) { this.setState(TcpState.CLOSED, 'closed'); return false; }
       }
-      if (this.wantDrain && this.open && sendQ.room > 0) {
-        this.wantDrain = false;
-        this.callService('onDrain', this.session?.onDrain);
+      if (this.d.wantDrain && this.open && sendQ.room > 0) {
+        this.d.wantDrain = false;
+        this.callService('onDrain', this.d.session?.onDrain);
         if (this.isClosed()) return false;
       }
     } else if (ack === this.sndUna && seg.payloadLength === 0 && (seg.flags & TcpFlag.FIN) === 0 && this.sndNxt !== this.sndUna && this.sndWnd === oldWnd) {
       if (this.sndWnd === 0) {
         // The peer answers our zero-window probe: it is alive, so keep probing (RFC 9293 §3.8.6.1).
-        this.retries = 0;
-      } else if (++this.dupAcks === DUP_ACK_THRESHOLD && this.recover < 0) {
-        this.recover = this.sndNxt;
+        this.d.retries = 0;
+      } else if (++this.d.dupAcks === DUP_ACK_THRESHOLD && this.d.recover < 0) {
+        this.d.recover = this.sndNxt;
         this.retransmitFirst();
       }
     }
@@ -429,20 +454,20 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** The timeout the RTT estimate gives, without backoff. */
   private baseRto(): number {
-    if (this.srtt < 0) return this.timing.initialRtoMs;
-    return Math.min(this.timing.maxRtoMs, Math.max(this.timing.minRtoMs, this.srtt + Math.max(4 * this.rttvar, 10)));
+    if (this.d.srtt < 0) return this.timing.initialRtoMs;
+    return Math.min(this.timing.maxRtoMs, Math.max(this.timing.minRtoMs, this.d.srtt + Math.max(4 * this.d.rttvar, 10)));
   }
 
   private rttSample(r: number): void {
     // RFC 6298 estimator.
-    if (this.srtt < 0) {
-      this.srtt = r;
-      this.rttvar = r / 2;
+    if (this.d.srtt < 0) {
+      this.d.srtt = r;
+      this.d.rttvar = r / 2;
     } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
-      this.srtt = 0.875 * this.srtt + 0.125 * r;
+      this.d.rttvar = 0.75 * this.d.rttvar + 0.25 * Math.abs(this.d.srtt - r);
+      this.d.srtt = 0.875 * this.d.srtt + 0.125 * r;
     }
-    this.rtoMs = this.baseRto();
+    this.d.rtoMs = this.baseRto();
   }
 
   /** Payload bytes per segment: the smaller MSS, less the timestamp option, within one frame. */
@@ -454,8 +479,8 @@ export class TcpSocket implements StreamContext, SynAckSource {
   /** Send what the peer's window allows, then our FIN once all data has left. */
   private flush(): void {
     const st = this.stateCode;
-    if (st === TcpState.SYN_RECEIVED || st === TcpState.CLOSED || st === TcpState.TIME_WAIT || this.sendQ === null) return;
-    const q = this.sendQ;
+    if (st === TcpState.SYN_RECEIVED || st === TcpState.CLOSED || st === TcpState.TIME_WAIT || this.d.sendQ === null) return;
+    const q = this.d.sendQ;
     const mss = this.segmentSize();
     const now = this.owner.egress.now();
     let sentAny = false;
@@ -469,60 +494,60 @@ export class TcpSocket implements StreamContext, SynAckSource {
       // Avoid sending a runt while a full segment's worth can still come (Nagle-like, RFC 9293 §3.8.6.2.1).
       if (n < mss && n < remaining && offset > 0) break;
       this.sendSegment(TcpFlag.ACK | (n === remaining ? TcpFlag.PSH : 0), this.sndNxt, offset, n);
-      if (this.rttSeq < 0 && this.recover < 0) { this.rttSeq = seqAdd(this.sndNxt, n); this.rttSentAt = now; }
+      if (this.d.rttSeq < 0 && this.d.recover < 0) { this.d.rttSeq = seqAdd(this.sndNxt, n); this.d.rttSentAt = now; }
       this.sndNxt = seqAdd(this.sndNxt, n);
       sentAny = true;
     }
     const allSent = seqDiff(this.sndNxt, this.sndUna) >= q.length;
-    if (this.finQueued && !this.finSent && allSent) {
-      this.finSent = true;
+    if (this.d.finQueued && !this.d.finSent && allSent) {
+      this.d.finSent = true;
       this.sendSegment(TcpFlag.ACK | TcpFlag.FIN, this.sndNxt, 0, 0);
       this.sndNxt = seqAdd(this.sndNxt, 1);
       sentAny = true;
       if (st === TcpState.ESTABLISHED) this.setState(TcpState.FIN_WAIT_1, 'closing');
       else if (st === TcpState.CLOSE_WAIT) this.setState(TcpState.LAST_ACK, 'closing');
     }
-    if (sentAny && this.rtxAt === 0) this.arm(now + this.rtoMs);
+    if (sentAny && this.rtxAt === 0) this.arm(now + this.d.rtoMs);
     else if (!sentAny && this.rtxAt === 0 && this.sndWnd === 0 && q.length > seqDiff(this.sndNxt, this.sndUna)) {
       // Data waits on a zero window: the persist timer will probe it.
-      this.arm(now + this.rtoMs);
+      this.arm(now + this.d.rtoMs);
     }
   }
 
   private onRetransmitTimer(now: number): void {
     this.rtxAt = 0;
     const inFlight = this.sndNxt !== this.sndUna;
-    const q = this.sendQ;
+    const q = this.d.sendQ;
     if (!inFlight) {
       // Persist timer: probe a zero window with one new byte.
       if (q === null || this.sndWnd > 0 || q.length === 0) { this.flush(); return; }
       this.sendSegment(TcpFlag.ACK, this.sndNxt, 0, 1);
       this.sndNxt = seqAdd(this.sndNxt, 1);
-      this.rtoMs = Math.min(this.rtoMs * 2, this.timing.maxRtoMs);
-      this.arm(now + this.rtoMs);
+      this.d.rtoMs = Math.min(this.d.rtoMs * 2, this.timing.maxRtoMs);
+      this.arm(now + this.d.rtoMs);
       return;
     }
-    if (this.retries >= this.timing.maxDataRetries) {
+    if (this.d.retries >= this.timing.maxDataRetries) {
       this.abort('retransmission-timeout');
       return;
     }
-    this.retries++;
-    this.rtoMs = Math.min(this.rtoMs * 2, this.timing.maxRtoMs);
-    this.rttSeq = -1; // Karn: no samples from retransmitted data
-    this.dupAcks = 0;
-    this.recover = this.sndNxt;
+    this.d.retries++;
+    this.d.rtoMs = Math.min(this.d.rtoMs * 2, this.timing.maxRtoMs);
+    this.d.rttSeq = -1; // Karn: no samples from retransmitted data
+    this.d.dupAcks = 0;
+    this.d.recover = this.sndNxt;
     this.retransmitFirst();
-    this.arm(now + this.rtoMs);
+    this.arm(now + this.d.rtoMs);
   }
 
   /** Send again the first unacknowledged segment (data, or our FIN). */
   private retransmitFirst(): void {
-    const q = this.sendQ;
+    const q = this.d.sendQ;
     const dataInFlight = Math.min(q?.length ?? 0, seqDiff(this.sndNxt, this.sndUna));
     if (dataInFlight > 0) {
       const n = Math.min(dataInFlight, this.segmentSize());
       this.sendSegment(TcpFlag.ACK | TcpFlag.PSH, this.sndUna, 0, n);
-    } else if (this.finSent) {
+    } else if (this.d.finSent) {
       this.sendSegment(TcpFlag.ACK | TcpFlag.FIN, this.sndUna, 0, 0);
     }
   }
@@ -536,7 +561,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** Free receive space, as advertised: what the receive buffer can still take. */
   private receiveWindow(): number {
-    const q = this.recvQ;
+    const q = this.d.recvQ;
     const cap = this.shape.wscale >= 0 ? Math.max(this.shape.window, this.bounds.receiveBuffer) : Math.min(this.shape.window, 0xffff);
     const free = q === null ? this.bounds.receiveBuffer : q.room;
     // The shared budget can run dry before this buffer does: then the window closes too.
@@ -572,16 +597,16 @@ export class TcpSocket implements StreamContext, SynAckSource {
     }
     const take = this.accept(seg.payload, off, Math.min(len, wnd));
     let gotFin = fin && take === len;
-    const hadHoles = this.ooo.length > 0;
+    const hadHoles = this.d.ooo.length > 0;
     if (!gotFin && take === len && hadHoles) gotFin = this.pullOutOfOrder();
     if (gotFin) this.rcvNxt = seqAdd(this.rcvNxt, 1);
     // ACK at once in quick-ACK mode, for every second segment, on a FIN, a full window or a filled hole; else delay.
-    this.unackedSegments++;
-    if (gotFin || take < len || this.quickAcks > 0 || this.unackedSegments >= 2 || hadHoles) {
-      if (this.quickAcks > 0) this.quickAcks--;
+    this.d.unackedSegments++;
+    if (gotFin || take < len || this.d.quickAcks > 0 || this.d.unackedSegments >= 2 || hadHoles) {
+      if (this.d.quickAcks > 0) this.d.quickAcks--;
       this.sendAck();
-    } else if (this.ackAt === 0) {
-      this.ackAt = now + this.timing.delayedAckMs;
+    } else if (this.d.ackAt === 0) {
+      this.d.ackAt = now + this.timing.delayedAckMs;
       this.owner.armed(this);
     }
     // The ACK leaves before the service sees the bytes, so its answer follows the ACK on the wire.
@@ -596,25 +621,25 @@ export class TcpSocket implements StreamContext, SynAckSource {
    */
   private accept(src: Buffer, off: number, n: number): number {
     if (n <= 0) return 0;
-    const q = this.recvQ as ByteQueue;
+    const q = this.d.recvQ as ByteQueue;
     let got: number;
-    if (!this.paused && q.length === 0 && !this.delivering && this.session !== null) {
-      this.pending.push(Buffer.from(src.subarray(off, off + n)));
+    if (!this.d.paused && q.length === 0 && !this.d.delivering && this.d.session !== null) {
+      this.d.pending.push(Buffer.from(src.subarray(off, off + n)));
       got = n;
     } else {
       got = q.append(src, off, n);
     }
     this.rcvNxt = seqAdd(this.rcvNxt, got);
-    this.bytesIn += got;
+    this.d.bytesIn += got;
     return got;
   }
 
   /** Give the service the bytes set aside by `accept`, then anything queued. */
   private handOver(): void {
-    const p = this.pending;
+    const p = this.d.pending;
     for (let i = 0; i < p.length; i++) {
       // Bytes already taken are handed over even if the service pauses meanwhile: they are acknowledged.
-      if (!this.isClosed() && this.session !== null) this.callService('onData', this.session.onData, p[i] as Buffer);
+      if (!this.isClosed() && this.d.session !== null) this.callService('onData', this.d.session.onData, p[i] as Buffer);
     }
     p.length = 0;
     if (!this.isClosed()) this.deliverQueued();
@@ -624,7 +649,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
     if (len === 0 && !fin) return;
     const ahead = seqDiff(seq, this.rcvNxt);
     if (ahead + len > wnd) return; // beyond what we advertised room for
-    const list = this.ooo;
+    const list = this.d.ooo;
     let i = 0;
     while (i < list.length && seqLt((list[i] as OutOfOrder).seq, seq)) i++;
     const at = list[i];
@@ -648,7 +673,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** Take queued segments that now continue the stream. Returns true when the peer's FIN came with them. */
   private pullOutOfOrder(): boolean {
-    const list = this.ooo;
+    const list = this.d.ooo;
     let fin = false;
     while (list.length > 0 && !fin) {
       const o = list[0] as OutOfOrder;
@@ -671,28 +696,28 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** Hand queued bytes to a reading service, then the peer's FIN; reopen the window. */
   private deliverQueued(): void {
-    const q = this.recvQ;
-    if (q === null || this.delivering) return;
-    this.delivering = true;
+    const q = this.d.recvQ;
+    if (q === null || this.d.delivering) return;
+    this.d.delivering = true;
     const before = q.length;
-    while (q.length > 0 && !this.paused && this.session !== null && !this.isClosed()) {
+    while (q.length > 0 && !this.d.paused && this.d.session !== null && !this.isClosed()) {
       const n = Math.min(q.length, CHUNK_SIZE);
       const chunk = Buffer.allocUnsafe(n);
       q.copyOut(0, n, chunk, 0);
       q.consume(n);
-      this.callService('onData', this.session.onData, chunk);
+      this.callService('onData', this.d.session.onData, chunk);
     }
-    this.delivering = false;
+    this.d.delivering = false;
     if (this.isClosed()) return;
-    if (this.finPending && q.length === 0 && !this.paused) {
-      this.finPending = false;
-      this.callService('onEnd', this.session?.onEnd);
+    if (this.d.finPending && q.length === 0 && !this.d.paused) {
+      this.d.finPending = false;
+      this.callService('onEnd', this.d.session?.onEnd);
       if (this.isClosed()) return;
     }
     // Window update once the service has caught up by a useful amount (RFC 9293 §3.8.6.2.2).
     if (before > q.length) {
       const edge = seqAdd(this.rcvNxt, this.receiveWindow());
-      if (seqDiff(edge, this.rcvAdvEdge) >= Math.min(this.bounds.receiveBuffer / 2, 2 * this.segmentSize())) this.sendAck();
+      if (seqDiff(edge, this.d.rcvAdvEdge) >= Math.min(this.bounds.receiveBuffer / 2, 2 * this.segmentSize())) this.sendAck();
     }
   }
 
@@ -702,8 +727,8 @@ export class TcpSocket implements StreamContext, SynAckSource {
     else if (st === TcpState.FIN_WAIT_1) this.setState(TcpState.CLOSING, 'peer-fin');
     else if (st === TcpState.FIN_WAIT_2) { this.setState(TcpState.TIME_WAIT, 'closed'); return; }
     if (this.stateCode !== TcpState.CLOSE_WAIT) return;
-    if ((this.recvQ?.length ?? 0) > 0 || this.paused) this.finPending = true;
-    else this.callService('onEnd', this.session?.onEnd);
+    if ((this.d.recvQ?.length ?? 0) > 0 || this.d.paused) this.d.finPending = true;
+    else this.callService('onEnd', this.d.session?.onEnd);
   }
 
   // ---- output helpers ----
@@ -720,24 +745,28 @@ export class TcpSocket implements StreamContext, SynAckSource {
   private sendSegment(flags: number, seq: number, dataOff: number, n: number): void {
     let ack = 0;
     let window = 0;
-    if (flags & TcpFlag.ACK) {
+    if ((flags & TcpFlag.ACK) !== 0 && this.d === HALF_OPEN) {
+      // A challenge ACK before the handshake completed: the SYN/ACK's window, nothing tracked.
+      ack = this.rcvNxt;
+      window = this.synAckWindow;
+    } else if (flags & TcpFlag.ACK) {
       ack = this.rcvNxt;
       let wnd = this.receiveWindow();
       // Never move the right edge left (RFC 9293 §3.8.6.2.2): a shrinking buffer shows as a smaller window only as data arrives.
       const edge = seqAdd(this.rcvNxt, wnd);
-      if (seqLt(edge, this.rcvAdvEdge)) wnd = seqDiff(this.rcvAdvEdge, this.rcvNxt);
-      else this.rcvAdvEdge = edge;
+      if (seqLt(edge, this.d.rcvAdvEdge)) wnd = seqDiff(this.d.rcvAdvEdge, this.rcvNxt);
+      else this.d.rcvAdvEdge = edge;
       const scale = this.shape.wscale >= 0 ? this.shape.wscale : 0;
       window = Math.min(0xffff, Math.floor(wnd / 2 ** scale));
-      this.ackAt = 0;
-      this.unackedSegments = 0;
+      this.d.ackAt = 0;
+      this.d.unackedSegments = 0;
     }
-    this.owner.egress.sendSegment(this, flags, seq, ack, window, n > 0 ? this.sendQ : null, dataOff, n);
+    this.owner.egress.sendSegment(this, flags, seq, ack, window, n > 0 ? this.d.sendQ : null, dataOff, n);
   }
 
   /** The error boundary around every service callback: a throwing service resets its connection. */
   private callService(name: string, fn: ((data: Buffer) => void) | (() => void) | undefined, data: Buffer = EMPTY): void {
-    const s = this.session;
+    const s = this.d.session;
     if (fn === undefined || s === null) return;
     try {
       (fn as (d: Buffer) => void).call(s, data);
@@ -749,10 +778,10 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** Open the service once the handshake completed (called by the owner). */
   openService(service: StreamService | null): void {
-    this.service = service;
+    this.d.service = service;
     if (service === null) return;
     try {
-      this.session = service.open(this);
+      this.d.session = service.open(this);
     } catch (err) {
       this.owner.serviceFailed(this, 'open', err);
       this.abort('service-error');
