@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TcpState } from '../../daemon/src/stack/tcp/socket';
-import { LINUX_TCP_TIMING } from '../../daemon/src/stack/tcp/timing';
+import { LINUX_TCP_TIMING, type TcpTimingProfile } from '../../daemon/src/stack/tcp/timing';
+import { LinuxLikePersonality } from '../../daemon/src/personality/linux-like-personality';
 import { Flag, install, Peer, ScriptedService, socketOf, tcpOnly } from './tcp-socket-support';
-import { Harness } from './stack-harness';
+import { Harness, T0 } from './stack-harness';
 
 function setup(): { h: Harness; svc: ScriptedService; p: Peer } {
   const h = new Harness();
@@ -201,4 +202,49 @@ test('a SYN on an established connection earns a challenge ACK and changes nothi
   assert.equal(out[0]?.tcp?.flags, Flag.ACK);
   assert.equal(out[0]?.tcp?.ack, p.seq);
   assert.equal(socketOf(h, p)?.state, TcpState.ESTABLISHED);
+});
+
+test('the timing seam: a personality\'s own tcpTiming drives SYN/ACK retransmission, data RTO, retries and TIME-WAIT', () => {
+  const timing: TcpTimingProfile = { synAckRetransmitMs: [3000, 9000], initialRtoMs: 3000, minRtoMs: 300, maxRtoMs: 6000, maxDataRetries: 2, timeWaitMs: 30000, delayedAckMs: 100 };
+  class SlowOs extends LinuxLikePersonality {
+    readonly tcpTiming = timing;
+  }
+  const h = new Harness({ personality: (seed) => new SlowOs(seed, 86400, T0) });
+  const svc = new ScriptedService();
+  install(h, 5000, svc);
+  const half = new Peer(h, 5000, 41000);
+  h.take();
+  half.send(Flag.SYN);
+  h.take();
+  const synAcks: number[] = [];
+  const start = h.now;
+  for (let t = 0; t < 30000; t += 100) {
+    h.advance(100);
+    if (tcpOnly(h.take()).length > 0) synAcks.push(h.now - start);
+  }
+  assert.deepEqual(synAcks, [3000, 9000]);
+  assert.equal(socketOf(h, half), null, 'given up at 9 + 2 × 6 = 21 s');
+
+  const p = new Peer(h, 5000, 41001);
+  p.connect();
+  svc.ctx?.write('x');
+  h.take();
+  const rtx: number[] = [];
+  const t0 = h.now;
+  for (let t = 0; t < 30000; t += 100) {
+    h.advance(100);
+    for (const f of tcpOnly(h.take())) if (((f.tcp?.flags ?? 0) & Flag.RST) === 0) rtx.push(h.now - t0);
+  }
+  assert.deepEqual(rtx, [3000, 9000], 'RTO 3 s, doubled to the 6 s cap, two retries');
+  assert.equal(socketOf(h, p), null, 'reset after maxDataRetries');
+
+  const q = new Peer(h, 5000, 41002);
+  q.connect();
+  svc.ctx?.end();
+  q.read();
+  q.fin();
+  h.take();
+  assert.equal(socketOf(h, q)?.state, TcpState.TIME_WAIT);
+  h.advance(30500, 500);
+  assert.equal(socketOf(h, q), null, 'TIME-WAIT lasts timeWaitMs');
 });
