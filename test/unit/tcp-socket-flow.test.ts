@@ -324,3 +324,18 @@ test('a released address stops talking: its connections are dropped without a fr
   assert.equal((h.eventsOf('tcp.close')[0] as { reason?: string }).reason, 'address-released');
   assert.equal(svc.closed, 1);
 });
+
+test('the advertised window starts at the OS\'s own (scaled) value and grows to the receive buffer as data arrives', () => {
+  const h = new Harness({ limits: { maxReceiveBuffer: 256 * 1024 } });
+  const svc = new ScriptedService();
+  install(h, 5000, svc);
+  const p = new Peer(h, 5000, 40000, 1000, true);
+  p.connect(linuxSynOptions(1));
+  p.data(pattern(1000));
+  const first = tcpOnly(h.take());
+  assert.equal(first[0]?.tcp?.window, 64256 >> 7, 'Linux-like shape: 64256 bytes, scale 7');
+  for (let i = 0; i < 50; i++) p.data(pattern(1400, i));
+  const later = tcpOnly(h.take());
+  assert.equal(later.at(-1)?.tcp?.window, (256 * 1024) >> 7);
+  assert.equal(Buffer.concat(svc.data).length, 1000 + 50 * 1400);
+});

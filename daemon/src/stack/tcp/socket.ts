@@ -562,7 +562,10 @@ export class TcpSocket implements StreamContext, SynAckSource {
   /** Free receive space, as advertised: what the receive buffer can still take. */
   private receiveWindow(): number {
     const q = this.d.recvQ;
-    const cap = this.shape.wscale >= 0 ? Math.max(this.shape.window, this.bounds.receiveBuffer) : Math.min(this.shape.window, 0xffff);
+    // The OS's own window first; with window scaling it grows to the buffer once the peer has sent
+    // that much, as receive-window autotuning does.
+    let cap = Math.min(this.shape.window, 0xffff);
+    if (this.shape.wscale >= 0) cap = this.d.bytesIn >= this.shape.window ? Math.max(this.shape.window, this.bounds.receiveBuffer) : this.shape.window;
     const free = q === null ? this.bounds.receiveBuffer : q.room;
     // The shared budget can run dry before this buffer does: then the window closes too.
     const budgetFree = this.owner.budget.limit - this.owner.budget.used;
