@@ -129,6 +129,7 @@ export class AddressManager {
     const host = this.table.get(ip);
     if (host === b.host) {
       this.table.remove(ip);
+      if (reason !== 'shutdown') this.opts.onRelease?.(host);
       if (this.events.wants('arp.release')) this.emit({ kind: 'arp.release', time: now, address: host.ipText, mac: host.macText, template: host.template.name, reason });
     }
   }
