@@ -12,6 +12,9 @@ import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime }
 import type { DhcpClientSpec } from './stack/dhcp/dhcp-client';
 import { clientIdFor, dhcpProfile, familyForClass } from './stack/dhcp/profiles';
 import { Engine } from './stack/engine';
+import { compileTopology } from './stack/routing/tables';
+import { PathResult, PathWalker, PathOutcome } from './stack/routing/path';
+import type { RoutingSpec } from './stack/routing/virtual-routing';
 import { ipToString, macToNumber, macToString, parseCidr, parseIp } from './wire/address';
 import type { MacPrefixes } from './config/mac-prefixes';
 
@@ -37,10 +40,15 @@ export interface DaemonParts {
   table: DecoyTable;
   templates: Map<string, TemplateRuntime>;
   staticHosts: DecoyHost[];
+  /** Decoys and routers behind the virtual routers (answered through the entry router's MAC). */
+  virtualHosts: DecoyHost[];
   captureNetworks: string[];
   /** MACs of the DHCP clients, for the capture filter (their addresses are not known in advance). */
   dhcpClientMacs: string[];
 }
+
+/** The template a router or linked address without a binding of its own answers with. */
+const ROUTER_FALLBACK_TEMPLATE = '(topology default)';
 
 /**
  * Build the packet path for a configuration: compiled templates, decoy hosts with their MACs and
@@ -82,20 +90,22 @@ export function assemble(
     if (cidr === null || template === undefined) throw new Error(`${c.origin}: bad claim ${c.range} ${c.template}`);
     return { network: cidr.network, size: cidr.size, template };
   });
-  const staticHosts = cfg.hosts.map((h) => {
+  const bound = cfg.hosts.map((h) => {
     const template = templates.get(h.template);
     if (template === undefined) throw new Error(`${h.origin}: unknown template ${h.template}`);
     return createHost(parseIp(h.address), template, 'static');
   });
-  const dhcpClients = dhcpClientSpecs(cfg, personalities, prefixes, new Set(staticHosts.map((h) => h.macKey)));
+  const dhcpClients = dhcpClientSpecs(cfg, personalities, prefixes, new Set(bound.map((h) => h.macKey)));
   const createLeasedHost = (ip: number, spec: DhcpClientSpec): DecoyHost => {
     const template = templates.get(spec.template);
     if (template === undefined) throw new Error(`unknown template ${spec.template}`);
     return new DecoyHost(ip, spec.mac, template, 'dhcp', factoryFor(template));
   };
-  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost });
+  const { staticHosts, routing } = splitTopology(cfg, bound, templates, createHost);
+  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost, routing });
   return {
     engine, table, templates, staticHosts,
+    virtualHosts: routing ? [...routing.hosts.values()] : [],
     captureNetworks: captureNetworksFor(cfg),
     dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
   };
@@ -151,6 +161,42 @@ function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * With a topology, bound hosts the routers reach are virtual (no ARP; reached through the entry
+ * router), the rest stay on the LAN. Every router gets a decoy: its own binding, else the `default`
+ * template (as Honeyd uses), else a plain one. Entry routers without a binding are bound on the LAN.
+ */
+function splitTopology(
+  cfg: DecoydConfig, bound: DecoyHost[], templates: Map<string, TemplateRuntime>,
+  createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost,
+): { staticHosts: DecoyHost[]; routing: RoutingSpec | undefined } {
+  const tables = compileTopology(cfg.topology);
+  if (tables.empty) return { staticHosts: bound, routing: undefined };
+  const walker = new PathWalker(tables, () => 1);
+  const path = new PathResult();
+  const isRouted = (ip: number): boolean => {
+    const entry = tables.entryFor(ip);
+    if (entry === undefined || entry.ip === ip) return false;
+    walker.inbound(entry, ip, 255, 0, 0, false, path);
+    return path.outcome === PathOutcome.DELIVER;
+  };
+  const defaultTemplate = templates.get('default');
+  const fallback = defaultTemplate ?? new TemplateRuntime(ROUTER_FALLBACK_TEMPLATE, undefined, PortState.RESET, PortState.RESET, true, 0);
+  const staticHosts: DecoyHost[] = [];
+  const hosts = new Map<number, DecoyHost>();
+  for (const host of bound) {
+    if (isRouted(host.ip)) hosts.set(host.ip, host);
+    else staticHosts.push(host);
+  }
+  const onLan = new Set(staticHosts.map((h) => h.ip));
+  for (const router of tables.routers) {
+    if (onLan.has(router.ip) || hosts.has(router.ip)) continue;
+    if (isRouted(router.ip)) hosts.set(router.ip, createHost(router.ip, fallback, 'static'));
+    else if (router.isEntry) staticHosts.push(createHost(router.ip, fallback, 'static'));
+  }
+  return { staticHosts, routing: { tables, hosts, defaultTemplate } };
+}
+
 /** /24s holding static hosts plus every claim range: what the capture filter lets through. */
 export function captureNetworksFor(cfg: DecoydConfig): string[] {
   const nets = new Set<string>();
@@ -159,6 +205,11 @@ export function captureNetworksFor(cfg: DecoydConfig): string[] {
     nets.add(`${ipToString((ip & ~0xff) >>> 0)}/24`);
   }
   for (const c of cfg.claims) nets.add(c.range);
+  // Everything the virtual routers handle arrives addressed to its own IP.
+  const topo = cfg.topology;
+  for (const net of [...topo.links, ...topo.routes, ...topo.unreach]) nets.add(net.network);
+  for (const r of [...topo.entries, ...topo.links, ...topo.routes, ...topo.unreach]) nets.add(`${r.router}/32`);
+  for (const r of topo.routes) nets.add(`${r.gateway}/32`);
   return [...nets];
 }
 
@@ -206,6 +257,7 @@ export class Daemon {
       const batch = (): void => {
         const end = Math.min(hosts.length, next + WARM_BATCH);
         for (; next < end; next++) void (hosts[next] as DecoyHost).personality;
+        if (next >= hosts.length) for (const h of this.parts.virtualHosts) void h.personality;
         if (next >= hosts.length || Date.now() >= deadline) resolve();
         else setImmediate(batch);
       };
@@ -221,6 +273,7 @@ export class Daemon {
     // DHCPRELEASE goes out while the link is still open.
     this.parts.engine.dhcp?.stop(now);
     this.parts.engine.addresses.releaseAll(now);
+    this.parts.engine.routing?.stop();
     this.link.close();
   }
 }

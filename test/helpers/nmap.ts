@@ -54,6 +54,8 @@ export interface NmapHost {
   osFingerprint?: string;
   /** Hops, from `<distance>`. */
   distance?: number;
+  /** `--traceroute` hops in order: probe TTL and the address that answered. */
+  trace?: { ttl: number; address: string }[];
 }
 
 export interface NmapRun {
@@ -130,6 +132,10 @@ function parseHost(host: XmlElement): NmapHost {
   if (fingerprint !== undefined) parsed.osFingerprint = fingerprint;
   const distance = numberAttr(childNamed(host, 'distance'), 'value');
   if (distance !== undefined) parsed.distance = distance;
+  const trace = childNamed(host, 'trace');
+  if (trace) {
+    parsed.trace = childrenNamed(trace, 'hop').map((hop) => ({ ttl: numberAttr(hop, 'ttl') ?? -1, address: hop.attrs['ipaddr'] ?? '' }));
+  }
   return parsed;
 }
 

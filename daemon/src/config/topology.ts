@@ -27,6 +27,11 @@ export interface TopologyRoute {
   gateway: string;
   /** One-way latency added by this hop, milliseconds. */
   latencyMs?: number;
+  /**
+   * decoyd extension: the delay varies uniformly by up to ± this many milliseconds per packet
+   * (absent: a tenth of the latency), so no fixed delay shows in timing analysis.
+   */
+  jitterMs?: number;
   /** Loss in percent (0-100). */
   lossPercent?: number;
   /** Bandwidth in bits per second. */

@@ -96,6 +96,12 @@ export interface Limits {
   maxTcpBufferBytes: number;
   /** Peers each decoy keeps an ICMP error rate-limit bucket for (oldest forgotten first). */
   maxIcmpLimitPeers: number;
+  /** Frames held at once by the virtual topology's delay queue (latency, bandwidth); beyond it they drop. */
+  maxDelayedFrames: number;
+  /** Longest delay the topology's delay queue can hold, milliseconds (its timer wheel's span). */
+  maxDelayMs: number;
+  /** Hosts made on demand from the `default` template for unbound addresses in virtual networks. */
+  maxTopologyHosts: number;
 }
 
 export interface ClaimSettings {
@@ -142,6 +148,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxOutOfOrderSegments: 64,
   maxTcpBufferBytes: 64 * 1024 * 1024,
   maxIcmpLimitPeers: 256,
+  maxDelayedFrames: 2048,
+  maxDelayMs: 2000,
+  maxTopologyHosts: 4096,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

@@ -9,6 +9,7 @@ import type { IssueList } from './errors';
 import type { MacPrefixes } from './mac-prefixes';
 import { DEFAULT_TEMPLATE_NAME, parseCidrStrict, cidrsOverlap, cidrContains, type Cidr, type Located, type ParsedConfig } from './model';
 import type { OsDbNames } from './osdb-names';
+import { checkTopology } from './topology-check';
 
 export interface ValidationData {
   /** Fingerprint names to check personalities against; skipped when absent. */
@@ -74,6 +75,7 @@ export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: Va
       if (message && at) report(at, message);
     }
   }
+  checkTopology(config, issues);
 }
 
 /** True when a static binding sits inside a claim range (it wins; describe.ts says so). */

@@ -24,8 +24,9 @@ import {
 import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
+import { readTopology } from './yaml-topology';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log', 'topology'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
 const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
 const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
@@ -61,6 +62,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   if (top.dhcp !== undefined) readDhcp(r, top.dhcp, parsed);
   if (top.limits !== undefined) config.limits = readLimits(r, top.limits);
   if (top.claim_settings !== undefined) config.claim = readClaimSettings(r, top.claim_settings);
+  if (top.topology !== undefined) config.topology = readTopology(r, top.topology);
   if (top.osdb !== undefined) {
     const files = r.list(top.osdb, ['osdb']);
     if (files) {

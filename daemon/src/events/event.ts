@@ -12,7 +12,8 @@ export type DecoyEvent =
   | DropEvent
   | DaemonEvent
   | ScanDetectedEvent
-  | DhcpEvent;
+  | DhcpEvent
+  | RouteEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -84,6 +85,19 @@ export interface DropEvent extends EventBase {
   reason: string;
   srcIp?: string;
   dstIp?: string;
+}
+
+/** A virtual router (topology:) answered a packet passing through it with an ICMP error. */
+export interface RouteEvent extends EventBase {
+  kind: 'route';
+  srcIp: string;
+  dstIp: string;
+  /** The router that answered. */
+  router: string;
+  /** `time-exceeded`, `net-unreachable`, `host-unreachable`, or `none` when its personality stays silent. */
+  answer: string;
+  /** The TTL the packet reached the router with. */
+  ttl: number;
 }
 
 export interface DaemonEvent extends EventBase {

@@ -18,6 +18,7 @@ import { TcpEngine } from './tcp/tcp-engine';
 import { UdpHandler } from './udp-handler';
 import type { DhcpClientSpec, DhcpTiming } from './dhcp/dhcp-client';
 import { DhcpClients, type LeasedHostFactory } from './dhcp/dhcp-clients';
+import { type RoutingSpec, type RoutingTimer, VirtualRouting } from './routing/virtual-routing';
 
 export interface EngineOptions {
   limits: Limits;
@@ -36,6 +37,10 @@ export interface EngineOptions {
   /** Source of randomness for droprate (tests pass a seeded one). */
   random?: () => number;
   now?: () => number;
+  /** The virtual topology (config `topology:`); absent when every decoy sits on the LAN. */
+  routing?: RoutingSpec;
+  /** How the topology's delay queue is woken; null leaves it to `tick` and `routing.runDue` (tests). */
+  routingTimer?: RoutingTimer | null;
 }
 
 export interface EngineCounters {
@@ -55,6 +60,8 @@ export class Engine {
   readonly tcp: TcpEngine;
   /** The DHCP clients, or null when the configuration has no `dhcp` bindings. */
   readonly dhcp: DhcpClients | null;
+  /** The virtual routers, when the configuration has a topology. */
+  readonly routing: VirtualRouting | null;
   readonly counters: EngineCounters = { frames: 0, ownFrames: 0, dropped: 0, notForUs: 0 };
   private readonly tx: FrameBuilder;
   private readonly icmp: IcmpResponder;
@@ -64,6 +71,8 @@ export class Engine {
   private readonly ipView = new Ipv4View();
   /** A second IPv4 view for a reassembled datagram (its own buffer), reused like the others. */
   private readonly wholeView = new Ipv4View();
+  /** The view over a routed frame when it reaches its host (possibly later, from the delay queue). */
+  private readonly routedView = new Ipv4View();
   private readonly tcpView = new TcpView();
   private readonly udpView = new UdpView();
   private readonly icmpView = new IcmpView();
@@ -73,7 +82,11 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     const now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
-    this.tx = new FrameBuilder(opts.send);
+    // With a topology, every frame a decoy sends passes the routers on its way out (egress hook).
+    const routing = opts.routing === undefined || opts.routing.tables.empty ? null
+      : new VirtualRouting(opts.routing, opts.table, opts.limits, opts.send, opts.events, this.random, now, opts.routingTimer);
+    this.routing = routing;
+    this.tx = new FrameBuilder(routing === null ? opts.send : (frame, length) => routing.egress(frame, length));
     this.addresses = new AddressManager(opts.table, this.tx, opts.events, {
       settings: opts.claim,
       claimRanges: opts.claimRanges,
@@ -93,6 +106,12 @@ export class Engine {
       ? null
       : new DhcpClients(specs, this.tx, this.addresses, opts.table, opts.events, opts.createLeasedHost,
         (reason, t, src, dst) => this.drop(reason, t, src, dst), this.random, opts.dhcpTiming);
+    routing?.attach({
+      deliver: (host, frame, length, timeMs) => this.deliverRouted(host, frame, length, timeMs),
+      icmpError: (router, frame, ip, type, code, timeMs) => this.icmp.sendError(router, frame, ip, type, code, ip.ttl, timeMs),
+      drop: (reason, timeMs, src, dst) => this.drop(reason, timeMs, src, dst),
+      createHost: (ip, template) => opts.createHost(ip, template, 'claimed'),
+    });
   }
 
   /** Process one captured frame. `frame` is only borrowed for the duration of the call. */
@@ -121,6 +140,7 @@ export class Engine {
     this.dhcp?.tick(now);
     this.tcp.tick(now);
     this.reassembler.expire(now);
+    this.routing?.runDue(now);
     if (now - this.lastIdleCheck >= 5000) {
       this.lastIdleCheck = now;
       this.tcp.expireIdle(now);
@@ -145,6 +165,8 @@ export class Engine {
     // A DHCP server's reply to one of our clients (broadcast, or unicast to an address not yet ours).
     if (this.dhcp !== null && DhcpClients.isDhcpReply(frame, ip) && this.dhcp.handle(frame, ip, timeMs)) return;
     const host = this.opts.table.get(ip.dst);
+    // Addresses behind the virtual routers arrive at an entry router's MAC (routing/).
+    if (host === undefined && this.routing !== null && this.routing.ingress(frame, length, ip, timeMs)) return;
     // A host takes only frames sent to its own MAC; one that does not route never forwards the rest.
     if (host === undefined || !macEquals(frame, ETH_DST, host.mac, 0)) {
       this.counters.notForUs++;
@@ -154,6 +176,19 @@ export class Engine {
       this.drop('martian-source', timeMs, src, ip.dst);
       return;
     }
+    this.accept(host, frame, ip, timeMs);
+  }
+
+  /** A routed frame reaches its decoy: the same path a LAN frame takes after the address checks. */
+  private deliverRouted(host: DecoyHost, frame: Buffer, length: number, timeMs: number): void {
+    const ip = this.routedView;
+    if (ip.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN) !== Malformed.OK) return;
+    this.accept(host, frame, ip, timeMs);
+  }
+
+  /** Droprate, reassembly, then the transport. */
+  private accept(host: DecoyHost, frame: Buffer, ip: Ipv4View, timeMs: number): void {
+    const src = ip.src;
     if (host.template.dropRate > 0 && this.random() < host.template.dropRate) {
       this.drop('droprate', timeMs, src, ip.dst);
       return;

@@ -58,6 +58,17 @@ export class IcmpResponder {
    * the personality says (U1). Returns false when the personality stays silent.
    */
   sendUnreachable(host: DecoyHost, frame: Buffer, ip: Ipv4View, code: number, timeMs: number): boolean {
+    return this.sendError(host, frame, ip, IcmpType.DEST_UNREACHABLE, code, -1, timeMs);
+  }
+
+  /**
+   * Send an ICMP error of `type`/`code` from `host` about the datagram in `frame`, shaped by the
+   * host's U1 answer as Honeyd shapes every ICMP error (TTL, DF, IP ID, quote length and quote
+   * edits); a personality that sends no U1 reply sends no error at all. `quotedTtl` (0-255)
+   * overwrites the quoted TTL: a router quotes the header as it arrived there (TTL 1 for time
+   * exceeded); -1 quotes as received.
+   */
+  sendError(host: DecoyHost, frame: Buffer, ip: Ipv4View, type: number, code: number, quotedTtl: number, timeMs: number): boolean {
     const out = this.unreach;
     const p = host.personality;
     if (!this.limiter.allow(host.ip, ip.src, p.icmpErrorLimit, timeMs)) return false;
@@ -67,15 +78,17 @@ export class IcmpResponder {
     // The error's IP total length (nmap's IPL) fixes how much of the datagram is quoted.
     const quote = Math.max(0, Math.min(out.totalLength - 20 - ICMP_HEADER_LEN, ip.totalLength, maxQuote));
     const q = L4_OFF + ICMP_HEADER_LEN;
-    buf[L4_OFF] = IcmpType.DEST_UNREACHABLE;
+    buf[L4_OFF] = type;
     buf[L4_OFF + 1] = code;
-    buf.writeUInt32BE(out.unused >>> 0, L4_OFF + 4);
+    // U1's UN field is the port unreachable's; other errors keep the unused word zero.
+    buf.writeUInt32BE(type === IcmpType.DEST_UNREACHABLE ? out.unused >>> 0 : 0, L4_OFF + 4);
     frame.copy(buf, q, ip.off, ip.off + quote);
     const hl = ip.headerLength;
     if (quote >= hl) {
       if (out.quotedTotalLength >= 0) buf.writeUInt16BE(out.quotedTotalLength & 0xffff, q + 2);
       if (out.quotedIpId >= 0) buf.writeUInt16BE(out.quotedIpId & 0xffff, q + 4);
-      if (out.quotedTtlDecrement > 0) buf[q + 8] = Math.max(0, buf[q + 8] - out.quotedTtlDecrement);
+      if (quotedTtl >= 0) buf[q + 8] = quotedTtl;
+      else if (out.quotedTtlDecrement > 0) buf[q + 8] = Math.max(0, buf[q + 8] - out.quotedTtlDecrement);
       // G: the right checksum after the edits above; Z: zero; I: a wrong, non-zero one.
       buf[q + 10] = 0; buf[q + 11] = 0;
       if (out.quotedIpChecksum !== 'Z') {

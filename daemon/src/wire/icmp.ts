@@ -7,7 +7,7 @@ export const IcmpType = {
   ECHO_REPLY: 0, DEST_UNREACHABLE: 3, ECHO_REQUEST: 8, TIME_EXCEEDED: 11,
   TIMESTAMP: 13, TIMESTAMP_REPLY: 14, ADDRESS_MASK: 17, ADDRESS_MASK_REPLY: 18,
 } as const;
-export const UnreachableCode = { PROTOCOL: 2, PORT: 3 } as const;
+export const UnreachableCode = { NET: 0, HOST: 1, PROTOCOL: 2, PORT: 3 } as const;
 
 export class IcmpView {
   buf: Buffer = Buffer.alloc(0);

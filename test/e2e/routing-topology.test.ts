@@ -1,0 +1,248 @@
+/**
+ * Virtual routing topologies with real clients: traceroute (UDP, ICMP, TCP), tcptraceroute and
+ * nmap --traceroute see the configured routers hop by hop; ping sees the configured latency,
+ * jitter and loss; nmap -O names a virtual router's personality; unreach routes and missing hosts
+ * get the right ICMP unreachable from the right router. The scanner reaches the virtual networks
+ * through the entry router (a route in the scanner namespace only).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startDaemon } from '../helpers/daemon';
+import { needsRoot, withLab, type Lab } from '../helpers/lab';
+import { hostByAddress, portOf, runNmap } from '../helpers/nmap';
+
+const ENTRY = '198.51.100.1';
+const R2 = '203.0.113.1';
+const R3 = '203.0.113.129';
+const HOST = '203.0.113.140';
+const FAR = '192.0.2.10';
+const FAR_LATENCY_MS = 40;
+const FAR_LOSS_PERCENT = 4;
+
+/** Three routers (entry, R2, R3) in front of 203.0.113.128/26, and a slow lossy link to 192.0.2.0/24. */
+const THREE_ROUTERS = `
+templates:
+  cisco:
+    personality: "Cisco 1600 router (IOS 12.0)"
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 23, action: open } ]
+  juniper:
+    personality: "Juniper M7i router"
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 22, action: open } ]
+  server:
+    personality: "Microsoft Windows XP Professional SP1"
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 80, action: open } ]
+hosts:
+  - { address: ${ENTRY}, template: cisco }
+  - { address: ${R2}, template: juniper }
+  - { address: ${R3}, template: cisco }
+  - { address: ${HOST}, template: server }
+  - { address: ${FAR}, template: server }
+topology:
+  entries:
+    - { router: ${ENTRY} }
+  links:
+    - { router: ${R2}, network: 203.0.113.0/26 }
+    - { router: ${R3}, network: 203.0.113.128/26 }
+    - { router: 192.0.2.1, network: 192.0.2.0/24 }
+  routes:
+    - { router: ${ENTRY}, network: 203.0.113.0/24, gateway: ${R2}, latency_ms: 2 }
+    - { router: ${R2}, network: 203.0.113.128/25, gateway: ${R3}, latency_ms: 2 }
+    - { router: ${ENTRY}, network: 192.0.2.0/24, gateway: 192.0.2.1, latency_ms: ${FAR_LATENCY_MS}, loss_percent: ${FAR_LOSS_PERCENT}, bandwidth: 10Mbps }
+  unreach:
+    - { router: ${R2}, network: 203.0.113.64/26 }
+log: { level: warn }
+`;
+
+/**
+ * Honeyd's own config.sample topology, addresses remapped: entry 10.0.0.1 → 198.51.100.1 (on the
+ * LAN), its link 10.2.0.0/24 → 192.0.2.0/24, 10.3.0.0/16 → 203.0.113.0/24, 10.3.0.0/24 →
+ * 203.0.113.0/25, 10.3.1.0/24 → 203.0.113.128/25 (10.3.x.y → 203.0.113.(128x+y)). First-generation
+ * personality names are replaced by nmap 7.93 names; scripts and proxies by plain open ports.
+ */
+const CONFIG_SAMPLE = `
+templates:
+  template:
+    personality: "Microsoft Windows XP Professional SP1"
+    uptime: 1728650
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports:
+      - { proto: tcp, port: 80, action: open }
+      - { proto: tcp, port: 22, action: open }
+      - { proto: tcp, port: 23, action: open }
+      - { proto: udp, port: 53, action: open }
+  nt4:
+    personality: "Microsoft Windows NT 4.0 SP3"
+    uptime: 1728650
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 80, action: open } ]
+  aix:
+    personality: "IBM AIX 4.2"
+    uptime: 1728650
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 80, action: open } ]
+  default:
+    defaults: { tcp: block, udp: block, icmp: block }
+  router:
+    personality: "Cisco 1600 router (IOS 12.0)"
+    defaults: { tcp: reset, udp: reset, icmp: open }
+    ports: [ { proto: tcp, port: 22, action: open }, { proto: tcp, port: 23, action: open } ]
+hosts:
+  - { address: 203.0.113.1, template: router }
+  - { address: 203.0.113.129, template: router }
+  - { address: 203.0.113.140, template: template }
+  - { address: 203.0.113.139, template: nt4 }
+  - { address: 203.0.113.138, template: aix }
+topology:
+  entries: [ { router: 198.51.100.1 } ]
+  links:
+    - { router: 198.51.100.1, network: 192.0.2.0/24 }
+    - { router: 203.0.113.1, network: 203.0.113.0/25 }
+    - { router: 203.0.113.129, network: 203.0.113.128/25 }
+  routes:
+    - { router: 198.51.100.1, network: 203.0.113.0/24, gateway: 203.0.113.1, latency_ms: 8, bandwidth: 10Mbps }
+    - { router: 203.0.113.1, network: 203.0.113.128/25, gateway: 203.0.113.129, latency_ms: 7, loss_percent: 0.5 }
+log: { level: warn }
+`;
+
+async function routeViaEntry(lab: Lab, nets: string[]): Promise<void> {
+  for (const net of nets) {
+    const r = await lab.exec(lab.scannerNs, ['ip', 'route', 'add', net, 'via', ENTRY], { timeoutMs: 5000 });
+    assert.equal(r.code, 0, `ip route add ${net}: ${r.stderr}`);
+  }
+}
+
+/** Hop number → addresses that answered, from traceroute/tcptraceroute -n output. */
+function parseTraceroute(stdout: string): Map<number, string[]> {
+  const hops = new Map<number, string[]>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const addresses = [...(m[2] as string).matchAll(/(\d+\.\d+\.\d+\.\d+)/g)].map((a) => a[1] as string);
+    hops.set(Number(m[1]), addresses);
+  }
+  return hops;
+}
+
+function assertHops(tool: string, hops: Map<number, string[]>, expected: string[], stdout: string): void {
+  expected.forEach((address, i) => {
+    const seen = hops.get(i + 1) ?? [];
+    assert.ok(seen.length > 0 && seen.every((a) => a === address), `${tool}: hop ${i + 1} should be ${address}, got ${seen.join(' ') || 'nothing'}\n${stdout}`);
+  });
+  const last = Math.max(...hops.keys());
+  assert.equal(last, expected.length, `${tool}: ${last} hops, expected ${expected.length}\n${stdout}`);
+}
+
+async function trace(lab: Lab, tool: string, argv: string[], expected: string[]): Promise<string> {
+  const r = await lab.exec(lab.scannerNs, argv, { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `${tool} failed: ${r.stderr}\n${r.stdout}`);
+  assertHops(tool, parseTraceroute(r.stdout), expected, r.stdout);
+  return r.stdout;
+}
+
+interface PingStats { transmitted: number; received: number; avg: number; mdev: number; ttls: number[] }
+
+async function ping(lab: Lab, args: string[], target: string, timeoutMs = 30_000): Promise<{ stats: PingStats; stdout: string }> {
+  const r = await lab.exec(lab.scannerNs, ['ping', '-n', ...args, target], { timeoutMs });
+  const counts = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
+  const ttls = [...r.stdout.matchAll(/ttl=(\d+)/g)].map((m) => Number(m[1]));
+  return {
+    stdout: r.stdout,
+    stats: {
+      transmitted: counts ? Number(counts[1]) : 0,
+      received: counts ? Number(counts[2]) : 0,
+      avg: rtt ? Number(rtt[2]) : NaN,
+      mdev: rtt ? Number(rtt[4]) : NaN,
+      ttls,
+    },
+  };
+}
+
+test('three virtual routers: traceroute, tcptraceroute, nmap --traceroute, ping, nmap -O, unreachables', { skip: needsRoot.skip }, async (t) => {
+  await withLab(t, {}, async (lab) => {
+    const d = await startDaemon(lab, THREE_ROUTERS);
+    try {
+      await routeViaEntry(lab, ['203.0.113.0/24', '192.0.2.0/24']);
+      const path = [ENTRY, R2, R3, HOST];
+      // One probe at a time (-N 1) and three per hop: every hop answers, none is rate limited.
+      t.diagnostic(await trace(lab, 'traceroute (UDP)', ['traceroute', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path));
+      await trace(lab, 'traceroute -I', ['traceroute', '-I', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path);
+      await trace(lab, 'traceroute -T', ['traceroute', '-T', '-p', '80', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path);
+      t.diagnostic(await trace(lab, 'tcptraceroute', ['tcptraceroute', '-n', '-q', '3', '-w', '2', HOST, '80'], path));
+
+      const nm = await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '80', '--traceroute', HOST], { timeoutMs: 60_000 });
+      const h = hostByAddress(nm, HOST);
+      assert.ok(h?.trace, `nmap printed no trace:\n${nm.xml}`);
+      assert.deepEqual(h.trace.map((hop) => [hop.ttl, hop.address]), path.map((a, i) => [i + 1, a]), 'nmap --traceroute hops');
+      // The host answers with its own TTL (Windows: 128) less the three routers on the way back.
+      const port = portOf(h, 'tcp', 80);
+      assert.equal(port?.state, 'open');
+      assert.equal(port?.reasonTtl, 128 - 3, 'SYN/ACK TTL after three virtual routers');
+
+      // Latency, jitter and loss over the entry → 192.0.2.1 link (both directions).
+      const p = await ping(lab, ['-c', '200', '-i', '0.01', '-W', '1', '-q'], FAR);
+      const expectedRtt = 2 * FAR_LATENCY_MS;
+      const lossEach = FAR_LOSS_PERCENT / 100;
+      const pLost = 1 - (1 - lossEach) ** 2;
+      const lost = p.stats.transmitted - p.stats.received;
+      const sd = Math.sqrt(p.stats.transmitted * pLost * (1 - pLost));
+      t.diagnostic(`ping ${FAR}: ${p.stats.received}/${p.stats.transmitted} received, avg ${p.stats.avg} ms (configured ${expectedRtt}), mdev ${p.stats.mdev} ms; expected loss ${(p.stats.transmitted * pLost).toFixed(1)} ± ${(3 * sd).toFixed(1)}`);
+      assert.equal(p.stats.transmitted, 200, p.stdout);
+      assert.ok(Math.abs(p.stats.avg - expectedRtt) <= expectedRtt * 0.1, `mean RTT ${p.stats.avg} ms, configured ${expectedRtt} ms\n${p.stdout}`);
+      assert.ok(p.stats.mdev > 0, `no jitter: mdev ${p.stats.mdev}`);
+      assert.ok(Math.abs(lost - p.stats.transmitted * pLost) <= 3 * sd, `${lost} lost of ${p.stats.transmitted}, expected ${(p.stats.transmitted * pLost).toFixed(1)} ± ${(3 * sd).toFixed(1)}`);
+
+      // Echo replies from a host behind two routers: TTL 128 less 2.
+      const near = await ping(lab, ['-c', '2', '-i', '0.2', '-W', '2'], HOST);
+      assert.equal(near.stats.received, 2, near.stdout);
+      assert.ok(near.stats.ttls.every((ttl) => ttl === 128 - 3), `echo reply TTLs ${near.stats.ttls.join(',')}`);
+
+      // R2 has an unreach route for 203.0.113.64/26; R3's network has no host at .150 and no default template.
+      const netUnreach = await ping(lab, ['-c', '1', '-W', '2'], '203.0.113.70');
+      assert.match(netUnreach.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Destination Net Unreachable`), netUnreach.stdout);
+      const hostUnreach = await ping(lab, ['-c', '1', '-W', '2'], '203.0.113.150');
+      assert.match(hostUnreach.stdout, new RegExp(`From ${R3.replace(/\./g, '\\.')} icmp_seq=1 Destination Host Unreachable`), hostUnreach.stdout);
+      // TTL 1 and 2 end at the entry router and R2.
+      const ttl2 = await ping(lab, ['-c', '1', '-W', '2', '-t', '2'], HOST);
+      assert.match(ttl2.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Time to live exceeded`), ttl2.stdout);
+
+      // A virtual router answers nmap -O as its personality.
+      const os = await runNmap(lab, ['-O', '-n', '-Pn', '-p', '22,80', '--max-os-tries', '2', R2], { timeoutMs: 120_000 });
+      const router = hostByAddress(os, R2);
+      assert.ok(router && router.osMatches.length > 0, `no OS match for ${R2}:\n${os.xml}`);
+      t.diagnostic(`nmap -O ${R2}: ${router.osMatches[0]?.name} (${router.osMatches[0]?.accuracy} %), distance ${router.distance}`);
+      assert.equal(router.osMatches[0]?.name, 'Juniper M7i router');
+      assert.equal(router.distance, 2, 'R2 is two hops away');
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
+test("Honeyd's config.sample topology (addresses remapped): traceroute and nmap --traceroute", { skip: needsRoot.skip }, async (t) => {
+  await withLab(t, {}, async (lab) => {
+    const d = await startDaemon(lab, CONFIG_SAMPLE);
+    try {
+      await routeViaEntry(lab, ['203.0.113.0/24', '192.0.2.0/24']);
+      // 10.3.1.12 behind 10.0.0.1 → 10.3.0.1 → 10.3.1.1.
+      const path = ['198.51.100.1', '203.0.113.1', '203.0.113.129', '203.0.113.140'];
+      await trace(lab, 'traceroute (UDP)', ['traceroute', '-n', '-N', '1', '-q', '3', '-w', '2', '203.0.113.140'], path);
+      const nm = await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '80', '--traceroute', '203.0.113.138'], { timeoutMs: 60_000 });
+      const h = hostByAddress(nm, '203.0.113.138');
+      assert.ok(h?.trace, `nmap printed no trace:\n${nm.xml}`);
+      assert.deepEqual(h.trace.map((hop) => hop.address), ['198.51.100.1', '203.0.113.1', '203.0.113.129', '203.0.113.138']);
+      // The entry's own link (10.2.0.0/24 in the sample) is two hops away; its addresses have no
+      // binding and answer as the `default` template (everything blocked): only the entry answers.
+      const r = await lab.exec(lab.scannerNs, ['traceroute', '-n', '-N', '1', '-q', '1', '-w', '1', '-m', '3', '192.0.2.10'], { timeoutMs: 30_000 });
+      const hops = parseTraceroute(r.stdout);
+      assert.deepEqual(hops.get(1), ['198.51.100.1'], r.stdout);
+      assert.deepEqual(hops.get(2), [], `the default template blocks everything:\n${r.stdout}`);
+      t.diagnostic(r.stdout.trim());
+    } finally {
+      await d.stop();
+    }
+  });
+});
