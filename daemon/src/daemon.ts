@@ -166,7 +166,7 @@ function fnv1a(text: string): number {
  * router), the rest stay on the LAN. Every router gets a decoy: its own binding, else the `default`
  * template (as Honeyd uses), else a plain one. Entry routers without a binding are bound on the LAN.
  */
-function splitTopology(
+export function splitTopology(
   cfg: DecoydConfig, bound: DecoyHost[], templates: Map<string, TemplateRuntime>,
   createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost,
 ): { staticHosts: DecoyHost[]; routing: RoutingSpec | undefined } {

@@ -3,8 +3,8 @@
  * from a small configuration, with a fake `send` that copies every frame, a recording EventSink
  * that wants everything, and an injected clock.
  */
-import { emptyTopology } from '../../daemon/src/config/topology';
-import { assemble, compileTemplate } from '../../daemon/src/daemon';
+import { emptyTopology, type TopologyConfig } from '../../daemon/src/config/topology';
+import { assemble, compileTemplate, splitTopology } from '../../daemon/src/daemon';
 import { parseCidr, parseIp } from '../../daemon/src/wire/address';
 import { DecoyHost, DecoyTable, type TemplateRuntime } from '../../daemon/src/stack/decoy-table';
 import { Engine } from '../../daemon/src/stack/engine';
@@ -55,6 +55,10 @@ export interface HarnessOptions {
   viaAssemble?: boolean;
   /** Each host's personality (default: the built-in Linux-like one, booted a day before T0). */
   personality?: (seed: number, host: DecoyHost) => HostPersonality;
+  /** A virtual topology; its delay queue is run by `advance` (no timers). */
+  topology?: TopologyConfig;
+  /** Randomness for droprate and the topology's links (default: always 0.5). */
+  random?: () => number;
 }
 
 /** Fixed, recognisable decoy MACs: 02:00:5e:0a:<ip byte 3>:<ip byte 4>. */
@@ -88,7 +92,7 @@ export class Harness {
       claim: { ...DEFAULT_CLAIM, probeBeforeBind: false, ...o.claim },
       log: { level: 'info' },
       dhcp: [],
-      topology: emptyTopology(),
+      topology: o.topology ?? emptyTopology(),
     };
     const sink: EventSink = { wants: () => true, emit: (e) => { this.events.push(e); } };
     const send = (frame: Buffer, length: number): void => { this.sent.push(Buffer.from(frame.subarray(0, length))); };
@@ -110,14 +114,15 @@ export class Harness {
         if (cidr === null || template === undefined) throw new Error(`bad claim ${c.range}`);
         return { network: cidr.network, size: cidr.size, template };
       });
-      const engine = new Engine({
-        limits: cfg.limits, claim: cfg.claim, claimRanges, table, events: sink, send, createHost, onReady,
-        now: () => this.now, random: () => 0.5,
-      });
-      const staticHosts = cfg.hosts.map((h) => {
+      const bound = cfg.hosts.map((h) => {
         const template = compiled.get(h.template);
         if (template === undefined) throw new Error(`unknown template ${h.template}`);
         return createHost(parseIp(h.address), template, 'static');
+      });
+      const { staticHosts, routing } = splitTopology(cfg, bound, compiled, createHost);
+      const engine = new Engine({
+        limits: cfg.limits, claim: cfg.claim, claimRanges, table, events: sink, send, createHost, onReady,
+        now: () => this.now, random: o.random ?? (() => 0.5), routing, routingTimer: null,
       });
       this.parts = { engine, table, staticHosts };
     }

@@ -64,11 +64,32 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   }
   out.push('');
 
+  describeTopology(out, cfg);
+
   out.push('limits');
   for (const [key, value] of Object.entries(cfg.limits)) out.push(`  ${key.padEnd(24)}${value}`);
   out.push('claim settings');
   for (const [key, value] of Object.entries(cfg.claim)) out.push(`  ${key.padEnd(24)}${String(value)}`);
   return out.join('\n') + '\n';
+}
+
+/** The routers as configured: entries, then each router's links, routes and unreach networks. */
+function describeTopology(out: string[], cfg: DecoydConfig): void {
+  const t = cfg.topology;
+  if (t.entries.length + t.links.length + t.routes.length + t.unreach.length === 0) return;
+  out.push(`topology (${t.entries.length} entries, ${t.links.length} links, ${t.routes.length} routes, ${t.unreach.length} unreach)`);
+  for (const e of t.entries) out.push(`  entry ${e.router} for ${e.network ?? '0.0.0.0/0'}  (${e.origin})`);
+  for (const l of t.links) out.push(`  ${l.router}  link ${l.network}  (${l.origin})`);
+  for (const r of t.routes) {
+    const latency = r.latencyMs ?? 3;
+    const attrs = [`latency ${latency} ms ± ${r.jitterMs ?? latency / 10}`];
+    if (r.lossPercent !== undefined) attrs.push(`loss ${r.lossPercent} %`);
+    if (r.bandwidthBps !== undefined) attrs.push(`bandwidth ${r.bandwidthBps} bit/s`);
+    if (r.dropBetweenMs !== undefined) attrs.push(`drop between ${r.dropBetweenMs.low}-${r.dropBetweenMs.high} ms`);
+    out.push(`  ${r.router}  ${r.network} via ${r.gateway}  ${attrs.join(', ')}  (${r.origin})`);
+  }
+  for (const u of t.unreach) out.push(`  ${u.router}  unreach ${u.network}  (${u.origin})`);
+  out.push('');
 }
 
 function describeTemplate(

@@ -23,6 +23,8 @@ export class DelayQueue<T> {
   private readonly next: Int32Array;
   private readonly heads: Int32Array;
   private readonly tails: Int32Array;
+  /** A due frame is handed out from here, so its pool buffer is free for what the handler sends. */
+  private readonly current: Buffer;
   private freeHead = 0;
   /** The first wheel tick not yet drained. */
   private cursor = -1;
@@ -38,6 +40,7 @@ export class DelayQueue<T> {
     const pool = Buffer.alloc(capacity * frameSize);
     this.frames = [];
     for (let i = 0; i < capacity; i++) this.frames.push(pool.subarray(i * frameSize, (i + 1) * frameSize));
+    this.current = Buffer.alloc(frameSize);
     this.lengths = new Uint16Array(capacity);
     this.due = new Float64Array(capacity);
     this.tags = new Uint8Array(capacity);
@@ -106,8 +109,8 @@ export class DelayQueue<T> {
   }
 
   /**
-   * Hands back every frame whose slot has begun by `nowMs`, in order, to `handle`. The frame view is
-   * valid only during the call. Frames enqueued from inside `handle` that are already due come out
+   * Hands back every frame whose slot has begun by `nowMs`, in order, to `handle`. The frame is
+   * valid only during the call (one buffer, reused), and `handle` must not call runDue. Frames enqueued from inside `handle` that are already due come out
    * in this same run. Returns how many were handed back.
    */
   runDue(nowMs: number, handle: DueHandler<T>): number {
@@ -123,11 +126,13 @@ export class DelayQueue<T> {
         this.held--;
         count++;
         const ref = this.refs[i] as T | null;
+        const length = this.lengths[i] as number;
         this.refs[i] = null;
-        handle(this.frames[i] as Buffer, this.lengths[i] as number, this.tags[i] as number, ref, this.due[i] as number);
-        // Free only after the handler: it may have read the frame until it returned.
+        (this.frames[i] as Buffer).copy(this.current, 0, 0, length);
         this.next[i] = this.freeHead;
         this.freeHead = i;
+        // The reply to a delayed frame may need a pool buffer itself: the one just freed.
+        handle(this.current, length, this.tags[i] as number, ref, this.due[i] as number);
         i = this.heads[slot] as number;
       }
       if (this.held > 0) this.cursor++;
