@@ -145,7 +145,9 @@ async function trace(lab: Lab, tool: string, argv: string[], expected: string[])
 interface PingStats { transmitted: number; received: number; avg: number; mdev: number; ttls: number[] }
 
 async function ping(lab: Lab, args: string[], target: string, timeoutMs = 30_000): Promise<{ stats: PingStats; stdout: string }> {
+  const started = Date.now();
   const r = await lab.exec(lab.scannerNs, ['ping', '-n', ...args, target], { timeoutMs });
+  r.stdout += `\n[exit ${r.code}, ${Date.now() - started} ms, stderr: ${r.stderr.trim()}]`;
   const counts = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
   const ttls = [...r.stdout.matchAll(/ttl=(\d+)/g)].map((m) => Number(m[1]));
@@ -200,14 +202,15 @@ test('three virtual routers: traceroute, tcptraceroute, nmap --traceroute, ping,
       assert.equal(near.stats.received, 2, near.stdout);
       assert.ok(near.stats.ttls.every((ttl) => ttl === 128 - 3), `echo reply TTLs ${near.stats.ttls.join(',')}`);
 
+      const routeEvents = (): string => d.events.filter((e) => !(e.kind === 'icmp' && e['dstIp'] === FAR) && e.kind !== 'tcp.packet' && e.kind !== 'udp.packet').slice(-25).map((e) => JSON.stringify(e)).join('\n');
       // R2 has an unreach route for 203.0.113.64/26; R3's network has no host at .150 and no default template.
       const netUnreach = await ping(lab, ['-c', '1', '-W', '2'], '203.0.113.70');
-      assert.match(netUnreach.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Destination Net Unreachable`), netUnreach.stdout);
+      assert.match(netUnreach.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Destination Net Unreachable`), `${netUnreach.stdout}\n${routeEvents()}`);
       const hostUnreach = await ping(lab, ['-c', '1', '-W', '2'], '203.0.113.150');
-      assert.match(hostUnreach.stdout, new RegExp(`From ${R3.replace(/\./g, '\\.')} icmp_seq=1 Destination Host Unreachable`), hostUnreach.stdout);
+      assert.match(hostUnreach.stdout, new RegExp(`From ${R3.replace(/\./g, '\\.')} icmp_seq=1 Destination Host Unreachable`), `${hostUnreach.stdout}\n${routeEvents()}`);
       // TTL 1 and 2 end at the entry router and R2.
       const ttl2 = await ping(lab, ['-c', '1', '-W', '2', '-t', '2'], HOST);
-      assert.match(ttl2.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Time to live exceeded`), ttl2.stdout);
+      assert.match(ttl2.stdout, new RegExp(`From ${R2.replace(/\./g, '\\.')} icmp_seq=1 Time to live exceeded`), `${ttl2.stdout}\n${routeEvents()}`);
 
       // A virtual router answers nmap -O as its personality.
       const os = await runNmap(lab, ['-O', '-n', '-Pn', '-p', '22,80', '--max-os-tries', '2', R2], { timeoutMs: 120_000 });

@@ -207,6 +207,21 @@ test('delay queue: frames come out at their time, in order, as copies', () => {
   assert.equal(q.nextDueMs(), Infinity);
 });
 
+test('delay queue: a frame enqueued from a late drain, due within the current millisecond, is not skipped', () => {
+  const q = new DelayQueue<string>(4, 64, 100);
+  const f = Buffer.alloc(20);
+  assert.ok(q.enqueue(f, 20, 10, 1, 'a', 0));
+  const out: string[] = [];
+  // The drain runs 5 ms late; the reply to `a` is due half a millisecond after it.
+  q.runDue(15.2, (_frame, _len, _tag, ref) => {
+    out.push(ref as string);
+    if (ref === 'a') assert.ok(q.enqueue(f, 20, 15.7, 1, 'reply', 15.2));
+  });
+  q.runDue(16, (_frame, _len, _tag, ref) => { out.push(ref as string); });
+  assert.deepEqual(out, ['a', 'reply']);
+  assert.equal(q.size, 0);
+});
+
 test('delay queue: a full pool, a delay beyond the span and an oversize frame are refused and counted', () => {
   const q = new DelayQueue<null>(2, 64, 100);
   const f = Buffer.alloc(64);

@@ -29,6 +29,8 @@ export class DelayQueue<T> {
   /** The first wheel tick not yet drained. */
   private cursor = -1;
   private held = 0;
+  /** Inside runDue: the cursor belongs to the drain loop then. */
+  private draining = false;
   readonly counters = { queued: 0, poolFull: 0, tooLong: 0, tooLarge: 0 };
 
   constructor(
@@ -71,7 +73,8 @@ export class DelayQueue<T> {
       return false;
     }
     const nowTick = Math.floor(nowMs / DELAY_SLOT_MS);
-    if (this.held === 0 && this.cursor < nowTick) this.cursor = nowTick;
+    // An empty queue starts at the present; during a drain, frames already due join the current slot.
+    if (this.held === 0 && !this.draining && this.cursor < nowTick) this.cursor = nowTick;
     let tick = Math.floor(dueMs / DELAY_SLOT_MS);
     // Already due: the next drain hands it back.
     if (tick < this.cursor) tick = this.cursor;
@@ -110,11 +113,24 @@ export class DelayQueue<T> {
 
   /**
    * Hands back every frame whose slot has begun by `nowMs`, in order, to `handle`. The frame is
-   * valid only during the call (one buffer, reused), and `handle` must not call runDue. Frames enqueued from inside `handle` that are already due come out
-   * in this same run. Returns how many were handed back.
+   * valid only during the call (one buffer, reused). Frames enqueued from inside `handle` that are
+   * already due come out in this same run; a runDue from inside `handle` does nothing. Returns how
+   * many were handed back.
    */
   runDue(nowMs: number, handle: DueHandler<T>): number {
+    if (this.draining) return 0;
     const target = Math.floor(nowMs / DELAY_SLOT_MS);
+    let count = 0;
+    this.draining = true;
+    try {
+      count = this.drain(target, handle);
+    } finally {
+      this.draining = false;
+    }
+    return count;
+  }
+
+  private drain(target: number, handle: DueHandler<T>): number {
     const n = this.heads.length;
     let count = 0;
     while (this.held > 0 && this.cursor <= target) {

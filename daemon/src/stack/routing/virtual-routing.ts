@@ -95,6 +95,11 @@ export class VirtualRouting {
   private timerHandle: unknown = null;
   private timerAt = Infinity;
   private stopped = false;
+  /**
+   * While a routed frame is handled, the time it reached its host (capture time plus the path's
+   * delay): a reply it causes leaves from that moment, so timer lateness does not add up hop by hop.
+   */
+  private causeMs = -1;
   private readonly onDue = (frame: Buffer, length: number, tag: number, host: DecoyHost | null, dueMs: number): void => {
     this.handleDue(frame, length, tag, host, dueMs);
   };
@@ -183,7 +188,7 @@ export class VirtualRouting {
       return;
     }
     const dst = frame.readUInt32BE(IP_DST);
-    const now = this.now();
+    const now = this.causeMs >= 0 ? this.causeMs : this.now();
     const path = this.path;
     this.walker.outbound(src, dst, frame[IP_TTL] as number, length, now, path);
     if (path.outcome !== PathOutcome.EXIT) {
@@ -201,7 +206,7 @@ export class VirtualRouting {
     setTtl(out, path.ttl);
     copyMac(exit.mac, 0, out, ETH_SRC);
     this.counters.egress++;
-    if (path.arrivalMs <= now) this.linkSend(out, length);
+    if (path.arrivalMs <= this.now()) this.linkSend(out, length);
     else this.schedule(out, length, Tag.EGRESS, null, path.arrivalMs, now, src, dst);
   }
 
@@ -240,6 +245,16 @@ export class VirtualRouting {
       this.linkSend(frame, length);
       return;
     }
+    const outer = this.causeMs;
+    this.causeMs = dueMs;
+    try {
+      this.handleArrival(frame, length, tag, host, dueMs);
+    } finally {
+      this.causeMs = outer;
+    }
+  }
+
+  private handleArrival(frame: Buffer, length: number, tag: number, host: DecoyHost | null, dueMs: number): void {
     const hooks = this.hooks as RoutingHooks;
     if (host === null) return;
     if (tag === Tag.DELIVER) {
