@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { startCapture } from '../helpers/capture';
 import { startDaemon } from '../helpers/daemon';
+import { parseFrame } from '../helpers/frames';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { hostByAddress, portOf, runNmap } from '../helpers/nmap';
 
@@ -171,7 +173,14 @@ test('three virtual routers: traceroute, tcptraceroute, nmap --traceroute, ping,
       const path = [ENTRY, R2, R3, HOST];
       // One probe at a time (-N 1) and three per hop: every hop answers, none is rate limited.
       t.diagnostic(await trace(lab, 'traceroute (UDP)', ['traceroute', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path));
+      // The time exceeded replies' TTLs, on the scanner's wire: each router's own initial TTL (255
+      // for both IOS and JunOS) less the routers between it and the scanner.
+      const cap = await startCapture(lab, lab.scannerNs, lab.scannerIf, { filter: ['icmp[0]', '=', '11'] });
       await trace(lab, 'traceroute -I', ['traceroute', '-I', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path);
+      const replies = (await cap.stop()).records.map((r) => parseFrame(r.data));
+      const ttls = new Map<string, Set<number>>();
+      for (const f of replies) if (f.ip) ttls.set(f.ip.src, (ttls.get(f.ip.src) ?? new Set()).add(f.ip.ttl));
+      assert.deepEqual([ENTRY, R2, R3].map((a) => [a, [...(ttls.get(a) ?? [])]]), [[ENTRY, [255]], [R2, [254]], [R3, [253]]], 'time exceeded TTLs');
       await trace(lab, 'traceroute -T', ['traceroute', '-T', '-p', '80', '-n', '-N', '1', '-q', '3', '-w', '2', HOST], path);
       t.diagnostic(await trace(lab, 'tcptraceroute', ['tcptraceroute', '-n', '-q', '3', '-w', '2', HOST, '80'], path));
 
