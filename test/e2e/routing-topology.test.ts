@@ -35,7 +35,7 @@ templates:
   server:
     personality: "Microsoft Windows XP Professional SP1"
     defaults: { tcp: reset, udp: reset, icmp: open }
-    ports: [ { proto: tcp, port: 80, action: open } ]
+    ports: [ { proto: tcp, port: 80, action: open }, { proto: tcp, port: 7, action: open, service: echo } ]
 hosts:
   - { address: ${ENTRY}, template: cisco }
   - { address: ${R2}, template: juniper }
@@ -192,6 +192,11 @@ test('three virtual routers: traceroute, tcptraceroute, nmap --traceroute, ping,
       const port = portOf(h, 'tcp', 80);
       assert.equal(port?.state, 'open');
       assert.equal(port?.reasonTtl, 128 - 3, 'SYN/ACK TTL after three virtual routers');
+
+      // A real TCP connection through the three routers carries data both ways (echo service).
+      const message = 'hello-through-three-virtual-routers';
+      const echo = await lab.exec(lab.scannerNs, ['bash', '-c', `exec 3<>/dev/tcp/${HOST}/7 && printf '%s' '${message}' >&3 && timeout 5 head -c ${message.length} <&3`], { timeoutMs: 15_000 });
+      assert.equal(echo.stdout, message, `echo through the topology: ${echo.stderr}`);
 
       // Latency, jitter and loss over the entry → 192.0.2.1 link (both directions).
       const p = await ping(lab, ['-c', '200', '-i', '0.01', '-W', '1', '-q'], FAR);
