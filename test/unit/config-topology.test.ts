@@ -1,6 +1,7 @@
 /** The YAML `topology:` section: the shape it produces, and errors with line and column. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { describeConfig } from '../../daemon/src/config/describe';
 import { configOf, errorsOf } from './config-test-support';
 
 const BASE = `templates: { r: ~ }
@@ -79,4 +80,22 @@ topology:
   links: [{ router: 203.0.113.1, network: 203.0.113.0/26 }]
 `);
   assert.match(noEntry.lines[0]!, /t\.yaml:4:11: the topology has routes but no entry router/);
+});
+
+test('topology_check_output_lists_routes_and_marks_hosts_behind_routers', () => {
+  const cfg = configOf('t.yaml', `templates: { r: ~ }
+hosts:
+  - { address: 198.51.100.1, template: r }
+  - { address: 203.0.113.1, template: r }
+  - { address: 203.0.113.10, template: r }
+topology:
+  entries: [{ router: 198.51.100.1 }]
+  links: [{ router: 203.0.113.1, network: 203.0.113.0/26 }]
+  routes: [{ router: 198.51.100.1, network: 203.0.113.0/24, gateway: 203.0.113.1, latency_ms: 20, loss_percent: 1 }]
+`);
+  const text = describeConfig(cfg);
+  assert.match(text, /198\.51\.100\.1 {2}template r {2}\(.*; entry router, on the LAN\)/);
+  assert.match(text, /203\.0\.113\.1 {2}template r {2}\(.*; virtual router, no ARP\)/);
+  assert.match(text, /203\.0\.113\.10 {2}template r {2}\(.*; behind virtual router 203\.0\.113\.1, no ARP\)/);
+  assert.match(text, /198\.51\.100\.1 {2}203\.0\.113\.0\/24 via 203\.0\.113\.1 {2}latency 20 ms ± 2, loss 1 %/);
 });

@@ -33,7 +33,7 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   for (const host of hosts) {
     const tmpl = cfg.templates.get(host.template);
     const inClaim = cfg.claims.find((c) => containsAddress(c.range, host.address));
-    const note = inClaim ? `; inside claim ${inClaim.range}, this binding wins` : '';
+    const note = (inClaim ? `; inside claim ${inClaim.range}, this binding wins` : '') + topologyNote(cfg, host.address);
     out.push(`  ${host.address}  template ${host.template}  (${host.origin}${note})`);
     if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data);
   }
@@ -71,6 +71,19 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   out.push('claim settings');
   for (const [key, value] of Object.entries(cfg.claim)) out.push(`  ${key.padEnd(24)}${String(value)}`);
   return out.join('\n') + '\n';
+}
+
+/** Where a bound address sits in the topology, as `check` shows it. */
+function topologyNote(cfg: DecoydConfig, address: string): string {
+  const t = cfg.topology;
+  if (t.entries.length === 0) return '';
+  if (t.entries.some((e) => e.router === address)) return '; entry router, on the LAN';
+  const link = t.links
+    .filter((l) => containsAddress(l.network, address))
+    .sort((a, b) => Number(b.network.split('/')[1]) - Number(a.network.split('/')[1]))[0];
+  const isRouter = [...t.links, ...t.routes, ...t.unreach].some((r) => r.router === address) || t.routes.some((r) => r.gateway === address);
+  if (isRouter) return '; virtual router, no ARP';
+  return link ? `; behind virtual router ${link.router}, no ARP` : '';
 }
 
 /** The routers as configured: entries, then each router's links, routes and unreach networks. */
