@@ -1,0 +1,273 @@
+/**
+ * Response synthesis: for (proto, port, identity) find the nmap-service-probes rules that print
+ * exactly the configured product and version, generate bytes each rule matches with the values
+ * pinned into its capture groups, and keep the first candidate that survives the whole chain
+ * nmap would test (earlier rules of the probe, its fallbacks, NULL), so no other rule wins.
+ */
+
+import type { ServiceIdentitySpec } from '../../config/types';
+import { SeededRandom } from '../../personality/model/prng';
+import { generateVerified } from '../probes/generate';
+import { firstMatch, matchChain, parseTemplate, probeOrder, substitute, versionInfo, type TemplatePart, type VersionInfo } from '../probes/matcher';
+import { ruleRegex, type InfoField, type MatchRule, type Probe, type ProbeProto, type ServiceProbeFile } from '../probes/service-probes';
+
+/** What one port of one host sends: the probe it answers and the exact bytes (latin1). */
+export interface IdentityPlan {
+  proto: ProbeProto;
+  port: number;
+  tls: boolean;
+  spec: ServiceIdentitySpec;
+  probe: Probe;
+  rule: MatchRule;
+  response: string;
+  /** What nmap prints for the response (checked, equal to the configured values). */
+  printed: VersionInfo;
+  /** Where the probe sits in nmap's order for this port (0 = NULL, banner on connect). */
+  position: number;
+}
+
+/** A rule whose templates can print the configured values, with the capture values that do it. */
+export interface Candidate {
+  probe: Probe;
+  rule: MatchRule;
+  position: number;
+  /** Alternative pin sets (group → capture text), tried in order. */
+  pinSets: Map<number, string>[];
+  /** Groups that take the host name (h/ captured), pinned per host when they accept it. */
+  hostnameGroups: number[];
+}
+
+const SPEC_FIELD: Record<InfoField, keyof ServiceIdentitySpec | undefined> = {
+  p: 'product', v: 'version', i: 'info', h: 'hostname', o: 'os', d: 'devicetype',
+};
+
+export function serviceNameOf(spec: ServiceIdentitySpec): string | undefined {
+  if (spec.name === undefined) return undefined;
+  if (spec.name === 'https') return 'http';
+  return spec.name.startsWith('ssl/') ? spec.name.slice(4) : spec.name;
+}
+
+/** Inverts one helper: capture texts that the helper turns into `text`. */
+function invertPart(part: Extract<TemplatePart, { kind: 'ref' }>, text: string): string[] {
+  switch (part.helper) {
+    case 'plain': case 'P': return [text];
+    case 'SUBST': {
+      if (part.repl === '' || part.find === undefined || part.repl === undefined) return [text];
+      return [text.split(part.repl).join(part.find)];
+    }
+    case 'I': {
+      if (!/^\d+$/.test(text)) return [];
+      let v = BigInt(text);
+      const out: string[] = [];
+      for (const width of [1, 2, 4, 8]) {
+        if (v >= 1n << BigInt(width * 8)) continue;
+        const bytes: number[] = [];
+        let x = v;
+        for (let i = 0; i < width; i++) { bytes.unshift(Number(x & 0xffn)); x >>= 8n; }
+        if (part.endian === '<') bytes.reverse();
+        out.push(String.fromCharCode(...bytes));
+      }
+      v = 0n;
+      return out;
+    }
+  }
+}
+
+/**
+ * Capture assignments that make `template` print exactly `value`; [] when impossible,
+ * [empty map] when the template is a literal equal to the value.
+ */
+export function solveTemplate(template: string, value: string): Map<number, string>[] {
+  const parts = parseTemplate(template);
+  const refs = parts.filter((p): p is Extract<TemplatePart, { kind: 'ref' }> => p.kind === 'ref');
+  if (refs.length === 0) return substitute(template, []) === value ? [new Map()] : [];
+  const source = parts.map((p) => (p.kind === 'text' ? p.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '([\\s\\S]+?)')).join('');
+  const m = new RegExp(`^${source}$`).exec(value);
+  if (m === null) return [];
+  let sets: Map<number, string>[] = [new Map()];
+  refs.forEach((ref, k) => {
+    const options = invertPart(ref, m[k + 1]);
+    const next: Map<number, string>[] = [];
+    for (const s of sets) {
+      for (const o of options) {
+        const have = s.get(ref.group);
+        if (have !== undefined && have !== o) continue;
+        next.push(new Map(s).set(ref.group, o));
+      }
+    }
+    sets = next;
+  });
+  // Forward check: substitution of the solution prints the value (trailing-strip included).
+  return sets.filter((s) => {
+    const caps: string[] = [];
+    for (const [g, v] of s) caps[g] = v;
+    return substitute(template, caps) === value;
+  }).slice(0, 8);
+}
+
+function mergePins(a: Map<number, string>[], b: Map<number, string>[]): Map<number, string>[] {
+  const out: Map<number, string>[] = [];
+  for (const x of a) {
+    for (const y of b) {
+      let ok = true;
+      for (const [g, v] of y) if (x.has(g) && x.get(g) !== v) { ok = false; break; }
+      if (ok) out.push(new Map([...x, ...y]));
+      if (out.length >= 16) return out;
+    }
+  }
+  return out;
+}
+
+/** Candidate rules for an identity on a port, best first (earliest probe nmap sends, then file order). */
+export function findCandidates(file: ServiceProbeFile, proto: ProbeProto, port: number, spec: ServiceIdentitySpec): Candidate[] {
+  const wanted = serviceNameOf(spec);
+  const order = probeOrder(file, proto, port, spec.tls);
+  const out: Candidate[] = [];
+  order.forEach((probe, position) => {
+    for (const rule of probe.rules) {
+      if (rule.soft) continue;
+      if (wanted !== undefined && rule.service !== wanted) continue;
+      const c = candidateFor(rule, spec);
+      if (c !== undefined) out.push({ probe, rule, position, ...c });
+    }
+  });
+  // Earliest probe first (fewest silent waits for nmap), then rules that print least beyond the
+  // configured values (fewer made-up captures), then file order.
+  // Anchored rules read like a whole reply (status line, greeting); unanchored ones match a fragment.
+  const rank = new Map(out.map((c) => [c, (c.rule.pattern.startsWith('^') ? 0 : 100) + freeRefs(c, spec)]));
+  return out.sort((a, b) => a.position - b.position || (rank.get(a) as number) - (rank.get(b) as number) || a.rule.line - b.rule.line);
+}
+
+function candidateFor(rule: MatchRule, spec: ServiceIdentitySpec): Pick<Candidate, 'pinSets' | 'hostnameGroups'> | undefined {
+  let pins: Map<number, string>[] = [new Map()];
+  for (const field of ['p', 'v', 'i', 'h', 'o', 'd'] as InfoField[]) {
+    const key = SPEC_FIELD[field] as keyof ServiceIdentitySpec;
+    const value = spec[key];
+    const template = rule.info[field];
+    if (typeof value !== 'string') continue;
+    if (template === undefined) {
+      if (field === 'p' || field === 'v') return undefined; // product and version must be printed
+      continue;
+    }
+    const solved = solveTemplate(template, value);
+    if (solved.length === 0) return undefined;
+    pins = mergePins(pins, solved);
+    if (pins.length === 0) return undefined;
+  }
+  // Without a configured version, a rule that would print a made-up one is a poor choice.
+  if (spec.version === undefined && rule.info.v !== undefined && rule.info.v.includes('$')) return undefined;
+  const hostnameGroups: number[] = [];
+  if (spec.hostname === undefined && rule.info.h !== undefined) {
+    for (const part of parseTemplate(rule.info.h)) if (part.kind === 'ref' && part.helper === 'plain') hostnameGroups.push(part.group);
+  }
+  return { pinSets: pins, hostnameGroups };
+}
+
+/** Capture references in i/ h/ o/ d/ templates that nothing configured pins. */
+function freeRefs(c: Candidate, spec: ServiceIdentitySpec): number {
+  let n = 0;
+  const pinned = new Set<number>(c.pinSets[0]?.keys() ?? []);
+  for (const field of ['i', 'h', 'o', 'd'] as InfoField[]) {
+    const t = c.rule.info[field];
+    if (t === undefined) continue;
+    if (typeof spec[SPEC_FIELD[field] as keyof ServiceIdentitySpec] === 'string') continue;
+    for (const part of parseTemplate(t)) if (part.kind === 'ref' && !pinned.has(part.group) && !(field === 'h' && c.hostnameGroups.includes(part.group))) n++;
+  }
+  return n;
+}
+
+/** Plausible values for captures the config leaves free, keyed by how the rule prints them. */
+function captureHints(rule: MatchRule): Map<number, string> {
+  const hints = new Map<number, string>();
+  const info = rule.info.i;
+  if (info !== undefined) {
+    const m = /protocol \$(\d)/.exec(info);
+    if (m !== null) hints.set(Number(m[1]), rule.service === 'ssh' ? '2.0' : '3');
+    const up = /uptime \$(\d)/.exec(info);
+    if (up !== null) hints.set(Number(up[1]), String(86400 + (rule.line * 7919) % 3000000));
+  }
+  return hints;
+}
+
+const HOST_WORDS = ['mail', 'ftp', 'www', 'srv', 'fs', 'db', 'gw', 'files', 'app', 'web', 'backup', 'nas', 'dev', 'ops', 'intra'];
+
+/** A host name drawn from the host's seed, used where a rule captures one and none is configured. */
+export function seededHostname(rng: SeededRandom): string {
+  return `${rng.pick(HOST_WORDS)}${rng.int(1, 40)}`;
+}
+
+function printable(text: string): boolean {
+  return /^[\x09\x0a\x0d\x20-\x7e]*$/.test(text);
+}
+
+/** Whether nmap would print exactly the configured values for this hit. */
+function printsSpec(printed: VersionInfo, spec: ServiceIdentitySpec): boolean {
+  for (const field of ['p', 'v', 'i', 'h', 'o', 'd'] as InfoField[]) {
+    const value = spec[SPEC_FIELD[field] as keyof ServiceIdentitySpec];
+    if (typeof value !== 'string') continue;
+    if (printed[field] !== undefined && printed[field] !== value) return false;
+    if ((field === 'p' || field === 'v') && printed[field] !== value) return false;
+  }
+  return true;
+}
+
+/**
+ * Bytes for one candidate, checked against nmap's chain; undefined when every variation loses to
+ * another rule. Text responses get a line ending when the rule leaves room for one.
+ */
+export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spec: ServiceIdentitySpec, seed: number): IdentityPlan | undefined {
+  const rx = ruleRegex(cand.rule);
+  if (rx === undefined) return undefined;
+  const chain = matchChain(file, cand.probe);
+  const rng = SeededRandom.derive(seed, `${cand.rule.line}`);
+  const hostname = seededHostname(SeededRandom.derive(seed, 'hostname'));
+  for (const base of cand.pinSets) {
+    const tries: Map<number, string>[] = [];
+    const hinted = new Map(base);
+    for (const [g, v] of captureHints(cand.rule)) if (!hinted.has(g)) hinted.set(g, v);
+    for (const g of cand.hostnameGroups) if (!hinted.has(g)) hinted.set(g, hostname);
+    if (hinted.size > base.size) tries.push(hinted);
+    tries.push(base);
+    for (const pins of tries) {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const gen = generateVerified(rx.parsed, rx.compiled, { pins, rng, variation: attempt });
+        if (gen === undefined) continue;
+        const texts = !gen.text.endsWith('\n') && printable(gen.text) && gen.text.length > 0 ? [gen.text + '\r\n', gen.text] : [gen.text];
+        for (const text of texts) {
+          const hit = firstMatch(chain, text);
+          if (hit === undefined || hit.rule !== cand.rule) continue;
+          const printed = versionInfo(hit);
+          if (!printsSpec(printed, spec)) continue;
+          return { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position };
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The plan for one host: the first candidate that verifies, with fillers drawn from `seed`. */
+export function synthesize(file: ServiceProbeFile, candidates: readonly Candidate[], spec: ServiceIdentitySpec, port: number, seed: number, maxCandidates = 40): IdentityPlan | undefined {
+  let tried = 0;
+  for (const cand of candidates) {
+    if (tried++ >= maxCandidates) break;
+    const plan = synthesizeCandidate(file, cand, spec, seed);
+    if (plan !== undefined) return { ...plan, port };
+  }
+  return undefined;
+}
+
+/** Literal products (p/ without captures) of hard rules, for search and "did you mean" hints. */
+export function literalProducts(file: ServiceProbeFile): Map<string, MatchRule[]> {
+  const out = new Map<string, MatchRule[]>();
+  for (const probe of file.probes) {
+    for (const rule of probe.rules) {
+      const p = rule.info.p;
+      if (rule.soft || p === undefined || p.includes('$')) continue;
+      const list = out.get(p);
+      if (list === undefined) out.set(p, [rule]);
+      else list.push(rule);
+    }
+  }
+  return out;
+}
