@@ -13,7 +13,7 @@ import type { ServiceProbeFile } from '../probes/service-probes';
 import type { DatagramService, Endpoint, StreamContext, StreamService, StreamSession } from '../service';
 import { makeHostCertificate } from '../tls/cert';
 import { TlsSession, looksLikeTls } from '../tls/tls-session';
-import { findCandidates, seededHostname, synthesize, type Candidate, type IdentityPlan } from './synthesize';
+import { findCandidates, httpDate, seededHostname, synthesize, type Candidate, type IdentityPlan } from './synthesize';
 import { SeededRandom } from '../../personality/model/prng';
 
 export interface IdentityServiceOptions {
@@ -107,10 +107,12 @@ class ProbeSession implements StreamSession {
 
   private answer(): void {
     this.answered = true;
+    const { response, dateAt } = this.plan;
+    const bytes = dateAt === undefined ? response : response.slice(0, dateAt) + httpDate(Date.now()) + response.slice(dateAt + 29);
     // One write: nmap re-matches after every read, and a prefix could match a more generic rule.
-    this.ctx.write(this.plan.response);
-    this.emit('service.probe', this.plan.response.length);
-    if (this.plan.response.startsWith('HTTP/')) this.ctx.end();
+    this.ctx.write(bytes);
+    this.emit('service.probe', bytes.length);
+    if (bytes.startsWith('HTTP/')) this.ctx.end();
   }
 
   onData(data: Buffer): void {

@@ -24,6 +24,8 @@ export interface IdentityPlan {
   printed: VersionInfo;
   /** Where the probe sits in nmap's order for this port (0 = NULL, banner on connect). */
   position: number;
+  /** Offset of a 29-byte HTTP date in `response`, refreshed to the current time when sent. */
+  dateAt?: number;
 }
 
 /** A rule whose templates can print the configured values, with the capture values that do it. */
@@ -134,7 +136,7 @@ export function findCandidates(file: ServiceProbeFile, proto: ProbeProto, port: 
   // Earliest probe first (fewest silent waits for nmap), then rules that print least beyond the
   // configured values (fewer made-up captures), then file order.
   // Anchored rules read like a whole reply (status line, greeting); unanchored ones match a fragment.
-  const rank = new Map(out.map((c) => [c, (c.rule.pattern.startsWith('^') ? 0 : 100) + freeRefs(c, spec)]));
+  const rank = new Map(out.map((c) => [c, (c.rule.pattern.startsWith('^') && !c.rule.pattern.startsWith('^.*') ? 0 : 3) + freeRefs(c, spec)]));
   return out.sort((a, b) => a.position - b.position || (rank.get(a) as number) - (rank.get(b) as number) || a.rule.line - b.rule.line);
 }
 
@@ -154,8 +156,6 @@ function candidateFor(rule: MatchRule, spec: ServiceIdentitySpec): Pick<Candidat
     pins = mergePins(pins, solved);
     if (pins.length === 0) return undefined;
   }
-  // Without a configured version, a rule that would print a made-up one is a poor choice.
-  if (spec.version === undefined && rule.info.v !== undefined && rule.info.v.includes('$')) return undefined;
   const hostnameGroups: number[] = [];
   if (spec.hostname === undefined && rule.info.h !== undefined) {
     for (const part of parseTemplate(rule.info.h)) if (part.kind === 'ref' && part.helper === 'plain') hostnameGroups.push(part.group);
@@ -163,15 +163,21 @@ function candidateFor(rule: MatchRule, spec: ServiceIdentitySpec): Pick<Candidat
   return { pinSets: pins, hostnameGroups };
 }
 
-/** Capture references in i/ h/ o/ d/ templates that nothing configured pins. */
+/**
+ * How much a rule prints beyond the configured values: capture references nothing pins (made-up
+ * text), and literal extra-info (such a rule describes a particular build, e.g. "unauthenticated
+ * root shell"). Without a configured version, a rule that makes one up ranks last.
+ */
 function freeRefs(c: Candidate, spec: ServiceIdentitySpec): number {
   let n = 0;
+  if (spec.version === undefined && c.rule.info.v?.includes('$') === true) n += 50;
+  if (spec.info === undefined && c.rule.info.i !== undefined && !c.rule.info.i.includes('$')) n += 4;
   const pinned = new Set<number>(c.pinSets[0]?.keys() ?? []);
   for (const field of ['i', 'h', 'o', 'd'] as InfoField[]) {
     const t = c.rule.info[field];
     if (t === undefined) continue;
     if (typeof spec[SPEC_FIELD[field] as keyof ServiceIdentitySpec] === 'string') continue;
-    for (const part of parseTemplate(t)) if (part.kind === 'ref' && !pinned.has(part.group) && !(field === 'h' && c.hostnameGroups.includes(part.group))) n++;
+    for (const part of parseTemplate(t)) if (part.kind === 'ref' && !pinned.has(part.group) && !(field === 'h' && c.hostnameGroups.includes(part.group))) n += 2;
   }
   return n;
 }
@@ -187,6 +193,40 @@ function captureHints(rule: MatchRule): Map<number, string> {
     if (up !== null) hints.set(Number(up[1]), String(86400 + (rule.line * 7919) % 3000000));
   }
   return hints;
+}
+
+function isHttpProbe(probe: Probe): boolean {
+  return /^(GET|OPTIONS|HEAD) \S+ HTTP\/1\.[01]\r\n/.test(probe.payload);
+}
+
+/** RFC 7231 IMF-fixdate, always 29 bytes. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/**
+ * A whole HTTP response built around the headers the rule needs (taken from the generated
+ * string): status 200, Date, the rule's headers, the usual entity headers and a small page. Tried
+ * before the bare generated string; kept only if it still first-matches the same rule.
+ */
+function httpVariants(generated: string, hostname: string, rng: SeededRandom): { text: string; dateAt: number }[] {
+  const m = /^HTTP\/1\.([01]) \d\d\d ?/.exec(generated);
+  if (m === null) return [];
+  const rest = generated.slice(m[0].length);
+  const headers: string[] = [];
+  for (const hm of rest.matchAll(/([A-Za-z][A-Za-z0-9-]*): ?([^\r\n]*)/g)) headers.push(`${hm[1]}: ${hm[2]}`);
+  if (headers.length === 0 || /\r?\n\r?\n\S/.test(rest)) return [];
+  const body = `<html><head><title>${hostname}</title></head><body><h1>${hostname}</h1><p>Nothing to see here yet.</p></body></html>\n`;
+  const date = httpDate(Date.now());
+  const modified = httpDate(Date.now() - rng.int(30, 900) * 86_400_000);
+  const etag = `"${rng.nextU32().toString(16).slice(0, 4)}-${rng.nextU32().toString(16)}"`;
+  const head = `HTTP/1.${m[1]} 200 OK\r\nDate: `;
+  const tail = `\r\n${headers.join('\r\n')}\r\nLast-Modified: ${modified}\r\nETag: ${etag}\r\nAccept-Ranges: bytes\r\nContent-Length: ${body.length}\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n`;
+  const lean = `\r\n${headers.join('\r\n')}\r\nConnection: close\r\n\r\n`;
+  return [
+    { text: head + date + tail + body, dateAt: head.length },
+    { text: head + date + lean, dateAt: head.length },
+  ];
 }
 
 const HOST_WORDS = ['mail', 'ftp', 'www', 'srv', 'fs', 'db', 'gw', 'files', 'app', 'web', 'backup', 'nas', 'dev', 'ops', 'intra'];
@@ -233,12 +273,15 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
         const gen = generateVerified(rx.parsed, rx.compiled, { pins, rng, variation: attempt });
         if (gen === undefined) continue;
         const texts = !gen.text.endsWith('\n') && printable(gen.text) && gen.text.length > 0 ? [gen.text + '\r\n', gen.text] : [gen.text];
-        for (const text of texts) {
+        const http = isHttpProbe(cand.probe) ? httpVariants(gen.text, hostname, rng) : [];
+        for (const { text, dateAt } of [...http, ...texts.map((t) => ({ text: t, dateAt: undefined }))]) {
           const hit = firstMatch(chain, text);
           if (hit === undefined || hit.rule !== cand.rule) continue;
           const printed = versionInfo(hit);
           if (!printsSpec(printed, spec)) continue;
-          return { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position };
+          const plan: IdentityPlan = { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position };
+          if (dateAt !== undefined) plan.dateAt = dateAt;
+          return plan;
         }
       }
     }

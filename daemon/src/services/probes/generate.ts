@@ -61,6 +61,11 @@ class Generator {
 
   pickByte(set: ByteSet, preferred: number | undefined): number {
     if (preferred !== undefined && set[preferred]) return preferred;
+    // A class with a space and no lowercase letter (`\s`, `[ -_]`, `[ ,]`) is a separator: use one.
+    if (set[0x20] && !set[0x61]) {
+      const seps = [0x20, 0x2d, 0x5f, 0x2e, 0x2f, 0x3a].filter((c) => set[c]);
+      return this.variation > 0 ? this.rng.pick(seps) : 0x20;
+    }
     const depth = this.variation > 0 ? this.rng.int(0, 1) : 0;
     let skipped = 0;
     for (const cat of CATEGORIES) {
