@@ -123,9 +123,14 @@ class ProbeSession implements StreamSession {
     if (payload !== '' && this.pending.startsWith(payload)) {
       this.pending = '';
       this.answer();
+    } else if (payload.startsWith(this.pending)) {
+      // a prefix of the probe: wait for the rest
     } else if (payload.startsWith('GET ') && looksLikeHttpRequest(this.pending)) {
       this.pending = '';
       this.answer();
+    } else if (/\r?\n\r?\n/.test(this.pending)) {
+      // A complete request or block of lines that is not the identity's probe: read and ignore it.
+      this.pending = '';
     }
   }
 

@@ -171,13 +171,18 @@ function candidateFor(rule: MatchRule, spec: ServiceIdentitySpec): Pick<Candidat
 function freeRefs(c: Candidate, spec: ServiceIdentitySpec): number {
   let n = 0;
   if (spec.version === undefined && c.rule.info.v?.includes('$') === true) n += 50;
-  if (spec.info === undefined && c.rule.info.i !== undefined && !c.rule.info.i.includes('$')) n += 4;
+  // Extra-info beyond "protocol $N" describes a particular build (e.g. "FreeBSD", "unauthenticated root shell").
+  if (spec.info === undefined && c.rule.info.i !== undefined && c.rule.info.i.replace(/protocol \$\d/, '').replace(/[;, ]/g, '') !== '') n += 4;
+  if (spec.os === undefined && c.rule.info.o !== undefined) n += 1;
   const pinned = new Set<number>(c.pinSets[0]?.keys() ?? []);
   for (const field of ['i', 'h', 'o', 'd'] as InfoField[]) {
     const t = c.rule.info[field];
     if (t === undefined) continue;
     if (typeof spec[SPEC_FIELD[field] as keyof ServiceIdentitySpec] === 'string') continue;
-    for (const part of parseTemplate(t)) if (part.kind === 'ref' && !pinned.has(part.group) && !(field === 'h' && c.hostnameGroups.includes(part.group))) n += 2;
+    const hinted = captureHints(c.rule);
+    for (const part of parseTemplate(t)) {
+      if (part.kind === 'ref' && !pinned.has(part.group) && !hinted.has(part.group) && !(field === 'h' && c.hostnameGroups.includes(part.group))) n += 2;
+    }
   }
   return n;
 }
