@@ -234,6 +234,25 @@ function httpVariants(generated: string, hostname: string, rng: SeededRandom): {
   ];
 }
 
+/**
+ * A well-formed DNS answer to nmap's version.bind query around the version text the rule
+ * captured: the query's ID, QR/AA/RD/RA, one question, one TXT CHAOS answer with true lengths.
+ * Unanchored rules match it as they matched the bare generated string; verified by the caller.
+ */
+function dnsVariants(generated: string, query: string): { text: string; dateAt: undefined }[] {
+  const at = generated.indexOf('\xc0\x0c\0\x10\0\x03');
+  if (at < 0 || query.length < 12) return [];
+  let version = generated.slice(at + 13);
+  const nul = version.indexOf('\0');
+  if (nul >= 0) version = version.slice(0, nul);
+  if (version.length === 0 || version.length > 200) return [];
+  const u16 = (n: number): string => String.fromCharCode(n >> 8, n & 0xff);
+  const header = query.slice(0, 2) + '\x85\x80' + u16(1) + u16(1) + u16(0) + u16(0);
+  const question = query.slice(12);
+  const answer = '\xc0\x0c\0\x10\0\x03' + '\0\0\0\0' + u16(version.length + 1) + String.fromCharCode(version.length) + version;
+  return [{ text: header + question + answer, dateAt: undefined }];
+}
+
 const HOST_WORDS = ['mail', 'ftp', 'www', 'srv', 'fs', 'db', 'gw', 'files', 'app', 'web', 'backup', 'nas', 'dev', 'ops', 'intra'];
 
 /** A host name drawn from the host's seed, used where a rule captures one and none is configured. */
@@ -279,7 +298,8 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
         if (gen === undefined) continue;
         const texts = !gen.text.endsWith('\n') && printable(gen.text) && gen.text.length > 0 ? [gen.text + '\r\n', gen.text] : [gen.text];
         const http = isHttpProbe(cand.probe) ? httpVariants(gen.text, hostname, rng) : [];
-        for (const { text, dateAt } of [...http, ...texts.map((t) => ({ text: t, dateAt: undefined }))]) {
+        const dns = cand.probe.name === 'DNSVersionBindReq' ? dnsVariants(gen.text, cand.probe.payload) : [];
+        for (const { text, dateAt } of [...http, ...dns, ...texts.map((t) => ({ text: t, dateAt: undefined }))]) {
           const hit = firstMatch(chain, text);
           if (hit === undefined || hit.rule !== cand.rule) continue;
           const printed = versionInfo(hit);
