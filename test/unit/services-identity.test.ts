@@ -213,3 +213,14 @@ test('identity_config_yaml_and_load_time_errors', () => {
   assert.ok(noVersion.lines.some((l) => /cannot emulate ftp "ProFTPD" not a version on tcp\/21/.test(l)), noVersion.lines.join('\n'));
   assert.equal(identityProblem(file, 'tcp', 21, id({ name: 'ftp', product: 'ProFTPD', version: '1.3.5' })), undefined);
 });
+
+test('identity_honeyd_extension_form', () => {
+  const cfg = configOf('x.conf', 'create t\nadd t tcp port 21 open service ftp product "ProFTPD" version "1.3.5" hostname "ftp1"\nadd t tcp port 8443 open service http product "nginx" tls\nbind 198.51.100.10 t\n', { checkDataFiles: true });
+  const ports = cfg.templates.get('t')?.ports ?? [];
+  assert.deepEqual(ports[0].service, { kind: 'identity', identity: { name: 'ftp', product: 'ProFTPD', version: '1.3.5', hostname: 'ftp1', tls: false } });
+  assert.ok(ports[1].service?.kind === 'identity' && ports[1].service.identity.tls);
+  const bad = errorsOf('x.conf', 'create t\nadd t tcp port 21 open service ftp product "Proftpd"\nbind 198.51.100.10 t\n', { checkDataFiles: true });
+  assert.ok(bad.lines.some((l) => /x\.conf:2: unknown product "Proftpd"/.test(l)), bad.lines.join('\n'));
+  const syntax = errorsOf('x.conf', 'create t\nadd t tcp port 21 open service ftp colour "x"\n');
+  assert.ok(syntax.lines.some((l) => /x\.conf:2: expected: open service NAME product/.test(l)), syntax.lines.join('\n'));
+});

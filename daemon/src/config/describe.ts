@@ -117,7 +117,8 @@ function portList(ports: readonly PortRule[], action: PortRule['action'], withSe
       if (p.service.kind === 'banner') return `${name} (banner ${JSON.stringify(p.service.banner)})`;
       if (p.service.kind === 'identity') {
         const id = p.service.identity;
-        return `${name} (${id.tls ? 'ssl/' : ''}${id.name ?? 'service'} ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version})`;
+        const tunnel = id.tls && id.name !== 'https' && id.name?.startsWith('ssl/') !== true ? 'ssl/' : '';
+        return `${name} (${tunnel}${id.name ?? 'service'} ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version})`;
       }
       return `${name} (${p.service.kind})`;
     })
