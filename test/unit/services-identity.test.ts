@@ -224,3 +224,14 @@ test('identity_honeyd_extension_form', () => {
   const syntax = errorsOf('x.conf', 'create t\nadd t tcp port 21 open service ftp colour "x"\n');
   assert.ok(syntax.lines.some((l) => /x\.conf:2: expected: open service NAME product/.test(l)), syntax.lines.join('\n'));
 });
+
+test('identity_http_answers_other_clients_but_not_other_nmap_probes', () => {
+  const http = new IdentityStreamService(serviceOpts(id({ name: 'http', product: 'nginx', version: '1.22.1' }), 2301, new Sink()));
+  const options = fakeContext('198.51.100.10', 2301);
+  http.open(options).onData(Buffer.from('OPTIONS / HTTP/1.0\r\n\r\n')); // HTTPOptions: sent before GetRequest on 2301
+  assert.equal(options.written.length, 0);
+  const browser = fakeContext('198.51.100.10', 2301);
+  http.open(browser).onData(Buffer.from('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n'));
+  assert.equal(browser.written.length, 1);
+  assert.match(browser.written[0].toString('latin1'), /^HTTP\/1\.[01] 200 OK\r\n/);
+});

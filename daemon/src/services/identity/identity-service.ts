@@ -42,6 +42,7 @@ class PlanCache {
   private candidates: Candidate[] | undefined;
   private fallback: IdentityPlan | undefined;
   private readonly maxHosts: number;
+  private failed = false;
 
   constructor(readonly opts: IdentityServiceOptions, readonly proto: 'tcp' | 'udp') {
     this.maxHosts = opts.maxHosts ?? 4096;
@@ -51,7 +52,20 @@ class PlanCache {
     return hashString(`${address}\u0000${this.opts.templateName}\u0000${this.proto}/${this.opts.port}`, this.opts.deploymentSeed);
   }
 
+  /** Never throws: a plan that cannot be made leaves the port open and quiet (logged once). */
   get(address: string): HostPlan | undefined {
+    try {
+      return this.make(address);
+    } catch (err) {
+      if (!this.failed && this.opts.events.wants('daemon.error')) {
+        this.opts.events.emit({ kind: 'daemon.error', time: Date.now(), message: `identity ${this.opts.spec.product} on ${this.proto}/${this.opts.port}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+      this.failed = true;
+      return undefined;
+    }
+  }
+
+  private make(address: string): HostPlan | undefined {
     const hit = this.hosts.get(address);
     if (hit !== undefined) return hit;
     this.candidates ??= findCandidates(this.opts.file, this.proto, this.opts.port, this.opts.spec);
@@ -83,6 +97,14 @@ function serviceLabel(plan: IdentityPlan): string {
 
 function looksLikeHttpRequest(text: string): boolean {
   return /^[A-Z]{3,10} \S+ HTTP\/\d\.\d\r?\n/.test(text) && /\r?\n\r?\n/.test(text);
+}
+
+/**
+ * Whether `text` is another nmap probe of the same protocol: those get silence, so that a reply
+ * meant for one probe is never matched against another probe's rules (HTTPOptions, FourOhFour…).
+ */
+function isOtherProbe(text: string, plan: IdentityPlan): boolean {
+  return plan.otherPayloads.some((p) => text.startsWith(p));
 }
 
 /** One connection speaking the plan (in clear, or inside TLS). */
@@ -125,7 +147,7 @@ class ProbeSession implements StreamSession {
       this.answer();
     } else if (payload.startsWith(this.pending)) {
       // a prefix of the probe: wait for the rest
-    } else if (payload.startsWith('GET ') && looksLikeHttpRequest(this.pending)) {
+    } else if (payload.startsWith('GET ') && looksLikeHttpRequest(this.pending) && !isOtherProbe(this.pending, this.plan)) {
       this.pending = '';
       this.answer();
     } else if (/\r?\n\r?\n/.test(this.pending)) {

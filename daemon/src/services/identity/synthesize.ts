@@ -26,6 +26,8 @@ export interface IdentityPlan {
   position: number;
   /** Offset of a 29-byte HTTP date in `response`, refreshed to the current time when sent. */
   dateAt?: number;
+  /** Payloads of the protocol's other probes (answered with silence, never with `response`). */
+  otherPayloads: string[];
 }
 
 /** A rule whose templates can print the configured values, with the capture values that do it. */
@@ -304,7 +306,8 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
           if (hit === undefined || hit.rule !== cand.rule) continue;
           const printed = versionInfo(hit);
           if (!printsSpec(printed, spec)) continue;
-          const plan: IdentityPlan = { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position };
+          const otherPayloads = file.probes.filter((p) => p.proto === cand.probe.proto && p !== cand.probe && p.payload !== '').map((p) => p.payload);
+          const plan: IdentityPlan = { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position, otherPayloads };
           if (dateAt !== undefined) plan.dateAt = dateAt;
           return plan;
         }
