@@ -75,7 +75,8 @@ function config(): string {
 
 test('nmap -sV names every configured product and version (24 identities, TCP, TLS and UDP)', needsRoot, async (t) => {
   await withLab(t, {}, async (lab) => {
-    const d = await startDaemon(lab, config());
+    // Loading checks every identity against nmap-service-probes (compiles thousands of rules): allow for a loaded machine.
+    const d = await startDaemon(lab, config(), { readyTimeoutMs: 90_000 });
     try {
       const tcp = [...new Set(IDENTITIES.filter((e) => e.proto === 'tcp').map((e) => e.port))].sort((a, b) => a - b);
       const udp = [...new Set(IDENTITIES.filter((e) => e.proto === 'udp').map((e) => e.port))].sort((a, b) => a - b);

@@ -16,7 +16,6 @@ export function identityProblem(file: ServiceProbeFile, proto: 'tcp' | 'udp', po
   if (candidates.length > 0 && synthesize(file, candidates, spec, port, CHECK_SEED) !== undefined) return undefined;
   const products = literalProducts(file);
   const known = [...products.keys()];
-  const mentioned = known.includes(spec.product) || file.probes.some((p) => p.rules.some((r) => r.info.p?.includes('$') === true));
   if (!known.includes(spec.product)) {
     const lower = spec.product.toLowerCase();
     const close = known.filter((k) => k.toLowerCase() === lower).concat(known.filter((k) => k.toLowerCase().includes(lower) && k.toLowerCase() !== lower)).slice(0, 3);
@@ -27,7 +26,7 @@ export function identityProblem(file: ServiceProbeFile, proto: 'tcp' | 'udp', po
   const services = [...new Set(rules.map((r) => r.service))].slice(0, 5);
   const forms = [...new Set(rules.map((r) => r.info.v).filter((v): v is string => v !== undefined))].slice(0, 4);
   const detail = rules.length === 0
-    ? `no ${proto.toUpperCase()} rule prints "${spec.product}"${mentioned ? '' : ''}`
+    ? `no ${proto.toUpperCase()} rule prints "${spec.product}" literally`
     : `${rules.length} ${proto.toUpperCase()} rules print "${spec.product}" (services ${services.join(', ')}${forms.length > 0 ? `; version forms ${forms.map((f) => `v/${f}/`).join(' ')}` : '; none prints a version'})`;
   return `cannot emulate ${what} on ${proto}/${port}: no rule nmap would try on this port prints exactly these values and wins nmap's match order; ${detail}`;
 }

@@ -8,13 +8,12 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ServiceIdentitySpec } from '../../config/types';
 import type { EventSink } from '../../events/event';
-import { hashString } from '../../personality/model/prng';
+import { SeededRandom, hashString } from '../../personality/model/prng';
 import type { ServiceProbeFile } from '../probes/service-probes';
 import type { DatagramService, Endpoint, StreamContext, StreamService, StreamSession } from '../service';
 import { makeHostCertificate } from '../tls/cert';
 import { TlsSession, looksLikeTls } from '../tls/tls-session';
 import { findCandidates, httpDate, seededHostname, synthesize, type Candidate, type IdentityPlan } from './synthesize';
-import { SeededRandom } from '../../personality/model/prng';
 
 export interface IdentityServiceOptions {
   file: ServiceProbeFile;

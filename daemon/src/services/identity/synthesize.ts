@@ -295,7 +295,7 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
     if (hinted.size > base.size) tries.push(hinted);
     tries.push(base);
     for (const pins of tries) {
-      for (let attempt = 0; attempt < 4; attempt++) {
+      for (let attempt = 0; attempt < 8; attempt++) {
         const gen = generateVerified(rx.parsed, rx.compiled, { pins, rng, variation: attempt });
         if (gen === undefined) continue;
         const texts = !gen.text.endsWith('\n') && printable(gen.text) && gen.text.length > 0 ? [gen.text + '\r\n', gen.text] : [gen.text];

@@ -66,7 +66,9 @@ class Generator {
       const seps = [0x20, 0x2d, 0x5f, 0x2e, 0x2f, 0x3a].filter((c) => set[c]);
       return this.variation > 0 ? this.rng.pick(seps) : 0x20;
     }
-    const depth = this.variation > 0 ? this.rng.int(0, 1) : 0;
+    // Retries skip up to `variation` of the letter/digit/uppercase classes, so a filler can step
+    // outside a more generic rule's `[\w.-]+` that shadows the target.
+    const depth = this.variation === 0 ? 0 : this.rng.int(Math.max(0, this.variation - 4), Math.min(this.variation, 3));
     let skipped = 0;
     for (const cat of CATEGORIES) {
       const members = cat.filter((c) => set[c]);
