@@ -1,6 +1,6 @@
 /**
- * Service identities against real `nmap -sV`: 24 products on three decoys (TCP banners,
- * request-first HTTP, HTTPS through a real TLS handshake, binary protocols, and UDP DNS/SNMP/NTP),
+ * Service identities against real `nmap -sV`: 26 products on three decoys (TCP banners,
+ * request-first HTTP, HTTPS through a real TLS handshake, binary protocols, and UDP DNS/SNMP/NTP/NetBIOS),
  * one nmap run. nmap must print each configured product and version exactly, and the daemon must
  * log the identity and the probes it answered.
  */
@@ -10,7 +10,7 @@ import { startDaemon } from '../helpers/daemon';
 import { needsRoot, withLab } from '../helpers/lab';
 import { hostByAddress, portOf, runNmap } from '../helpers/nmap';
 
-interface Expect { host: string; proto: 'tcp' | 'udp'; port: number; name: string; product: string; version?: string; info?: string; tunnel?: string }
+interface Expect { host: string; proto: 'tcp' | 'udp'; port: number; name: string; product: string; version?: string; info?: string; hostname?: string; tunnel?: string }
 
 const LINUX = '198.51.100.10';
 const LINUX2 = '198.51.100.11';
@@ -41,12 +41,15 @@ export const IDENTITIES: Expect[] = [
   { host: WINDOWS, proto: 'tcp', port: 3389, name: 'ms-wbt-server', product: 'Microsoft Terminal Services' },
   { host: WINDOWS, proto: 'tcp', port: 445, name: 'microsoft-ds', product: 'Microsoft Windows XP microsoft-ds' },
   { host: WINDOWS, proto: 'tcp', port: 8443, name: 'https', product: 'Apache httpd', version: '2.4.58', tunnel: 'ssl' },
+  { host: WINDOWS, proto: 'udp', port: 137, name: 'netbios-ns', product: 'Microsoft Windows netbios-ns', hostname: 'FILESRV2' },
+  { host: LINUX2, proto: 'udp', port: 161, name: 'snmp', product: 'SNMPv1 server', hostname: 'core-sw1' },
 ];
 
 function yamlPort(e: Expect): string {
   const fields = [`name: ${JSON.stringify(e.name === 'http' && e.tunnel === 'ssl' ? 'https' : e.name)}`, `product: ${JSON.stringify(e.product)}`];
   if (e.version !== undefined) fields.push(`version: ${JSON.stringify(e.version)}`);
   if (e.info !== undefined) fields.push(`info: ${JSON.stringify(e.info)}`);
+  if (e.hostname !== undefined) fields.push(`hostname: ${JSON.stringify(e.hostname)}`);
   return `      - { proto: ${e.proto}, port: ${e.port}, action: open, service: { ${fields.join(', ')} } }`;
 }
 
@@ -73,7 +76,7 @@ function config(): string {
   ].join('\n');
 }
 
-test('nmap -sV names every configured product and version (24 identities, TCP, TLS and UDP)', needsRoot, async (t) => {
+test('nmap -sV names every configured product and version (26 identities, TCP, TLS and UDP)', needsRoot, async (t) => {
   await withLab(t, {}, async (lab) => {
     // Loading checks every identity against nmap-service-probes (compiles thousands of rules): allow for a loaded machine.
     const d = await startDaemon(lab, config(), { readyTimeoutMs: 90_000 });
@@ -88,6 +91,7 @@ test('nmap -sV names every configured product and version (24 identities, TCP, T
         const got = `${port?.state} ${s?.tunnel ?? ''}/${s?.name} "${s?.product}" ${s?.version ?? ''} (${s?.extraInfo ?? ''})`;
         t.diagnostic(`${e.host} ${e.proto}/${e.port}: ${got}`);
         const ok = port?.state === 'open' && s?.product === e.product && s?.version === e.version && (e.info === undefined || s?.extraInfo === e.info)
+          && (e.hostname === undefined || s?.hostname === e.hostname)
           && (s?.tunnel ?? undefined) === e.tunnel;
         if (!ok) problems.push(`${e.host} ${e.proto}/${e.port}: expected "${e.product}" ${e.version ?? ''}, got ${got}`);
       }
