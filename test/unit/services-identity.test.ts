@@ -19,6 +19,7 @@ import { parseServiceProbes } from '../../daemon/src/services/probes/service-pro
 import type { StreamContext } from '../../daemon/src/services/service';
 import { makeHostCertificate } from '../../daemon/src/services/tls/cert';
 import { errorsOf, configOf } from './config-test-support';
+import { escapeBytes, parseServiceSpec } from '../../daemon/src/cli/services';
 
 const file = serviceProbes();
 const id = (s: Omit<ServiceIdentitySpec, 'tls'> & { tls?: boolean }): ServiceIdentitySpec => ({ tls: false, ...s });
@@ -234,4 +235,12 @@ test('identity_http_answers_other_clients_but_not_other_nmap_probes', () => {
   http.open(browser).onData(Buffer.from('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n'));
   assert.equal(browser.written.length, 1);
   assert.match(browser.written[0].toString('latin1'), /^HTTP\/1\.[01] 200 OK\r\n/);
+});
+
+test('identity_cli_spec_and_escaping', () => {
+  assert.deepEqual(parseServiceSpec('tcp/21 ftp "ProFTPD" 1.3.5'), { proto: 'tcp', port: 21, spec: { name: 'ftp', product: 'ProFTPD', version: '1.3.5', tls: false } });
+  assert.deepEqual(parseServiceSpec('tcp/22 ssh OpenSSH "9.2p1 Debian 2+deb12u10"').spec.version, '9.2p1 Debian 2+deb12u10');
+  assert.equal(parseServiceSpec('tcp/443 https nginx').spec.tls, true);
+  assert.throws(() => parseServiceSpec('21 ftp ProFTPD'), /PROTO\/PORT/);
+  assert.equal(escapeBytes('220 a\r\n\0\xff"\\'), '220 a\\r\\n\\0\\xff\\"\\\\');
 });

@@ -105,7 +105,7 @@ export function servicesCommand(argv: string[]): void {
       const when = probe.name === 'NULL' ? 'on connect' : `on "${escapeBytes(probe.payload.slice(0, 40))}${probe.payload.length > 40 ? '…' : ''}"`;
       out.push(`${probe.name.padEnd(22)} ${when}: "${escapeBytes(plan.response)}"${plan.dateAt !== undefined ? ' (Date refreshed when sent)' : ''}`);
     } else {
-      out.push(`${probe.name.padEnd(22)} quiet, connection kept open`);
+      out.push(`${probe.name.padEnd(22)} ${proto === 'tcp' ? 'quiet, connection kept open' : 'no answer'}`);
     }
   }
   process.stdout.write(out.join('\n') + '\n');
