@@ -8,6 +8,7 @@ import type { HostPersonality } from './personality/host-personality';
 import { hostSeed } from './personality/model/prng';
 import { datagramServiceFor, streamServiceFor, type ServiceContext } from './services/builtin';
 import { deploymentSeed } from './services/identity/deployment-seed';
+import { IdentityDatagramService, IdentityStreamService } from './services/identity/identity-service';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
 import type { DhcpClientSpec } from './stack/dhcp/dhcp-client';
@@ -33,6 +34,12 @@ export function compileTemplate(t: TemplateConfig, services?: Omit<ServiceContex
     }
   }
   return rt;
+}
+
+/** Synthesises a static host's identity plans ahead of its first connection (keeps that work off the frame path). */
+function warmIdentities(host: DecoyHost): void {
+  for (const svc of host.template.tcpServices.values()) if (svc instanceof IdentityStreamService) svc.planFor(host.ipText);
+  for (const svc of host.template.udpServices.values()) if (svc instanceof IdentityDatagramService) svc.planFor(host.ipText);
 }
 
 export interface DaemonParts {
@@ -198,7 +205,7 @@ export class Daemon {
   }
 
   /**
-   * Build static hosts' personalities in small batches while the start-up probes are out, so the
+   * Build static hosts' personalities (and identity plans) in small batches while the start-up probes are out, so the
    * first scan does not pay for them packet by packet. Resolves when all are built or `budgetMs`
    * has passed (the rest are built on first use, as claimed hosts always are).
    */
@@ -209,7 +216,11 @@ export class Daemon {
     return new Promise((resolve) => {
       const batch = (): void => {
         const end = Math.min(hosts.length, next + WARM_BATCH);
-        for (; next < end; next++) void (hosts[next] as DecoyHost).personality;
+        while (next < end && Date.now() < deadline) {
+          const host = hosts[next++] as DecoyHost;
+          void host.personality;
+          warmIdentities(host);
+        }
         if (next >= hosts.length || Date.now() >= deadline) resolve();
         else setImmediate(batch);
       };
