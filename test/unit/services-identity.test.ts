@@ -244,3 +244,19 @@ test('identity_cli_spec_and_escaping', () => {
   assert.throws(() => parseServiceSpec('21 ftp ProFTPD'), /PROTO\/PORT/);
   assert.equal(escapeBytes('220 a\r\n\0\xff"\\'), '220 a\\r\\n\\0\\xff\\"\\\\');
 });
+
+test('identity_mysql_greeting_is_whole_and_salts_differ_per_connection', () => {
+  const mysql = new IdentityStreamService(serviceOpts(id({ name: 'mysql', product: 'MySQL', version: '5.7.33' }), 3306, new Sink()));
+  const a = fakeContext('198.51.100.10', 3306);
+  const b = fakeContext('198.51.100.10', 3306);
+  mysql.open(a);
+  mysql.open(b);
+  const plan = mysql.planFor('198.51.100.10');
+  assert.ok(plan?.nonces);
+  const [x, y] = [a.written[0].toString('latin1'), b.written[0].toString('latin1')];
+  assert.equal(x.length, y.length);
+  assert.equal(x.charCodeAt(0) | (x.charCodeAt(1) << 8), x.length - 4, 'packet length header is true');
+  assert.ok(x.endsWith('\0mysql_native_password\0'));
+  assert.notEqual(x, y, 'salts are drawn per connection');
+  for (const reply of [x, y]) assert.equal(firstMatch(matchChain(file, plan.probe), reply)?.rule, plan.rule);
+});

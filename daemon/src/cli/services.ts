@@ -103,7 +103,7 @@ export function servicesCommand(argv: string[]): void {
   for (const probe of order.slice(0, plan.position + 1)) {
     if (probe === plan.probe) {
       const when = probe.name === 'NULL' ? 'on connect' : `on "${escapeBytes(probe.payload.slice(0, 40))}${probe.payload.length > 40 ? '…' : ''}"`;
-      out.push(`${probe.name.padEnd(22)} ${when}: "${escapeBytes(plan.response)}"${plan.dateAt !== undefined ? ' (Date refreshed when sent)' : ''}`);
+      out.push(`${probe.name.padEnd(22)} ${when}: "${escapeBytes(plan.response)}"${plan.dateAt !== undefined ? ' (Date refreshed when sent)' : ''}${plan.nonces !== undefined ? ' (salts drawn per connection)' : ''}`);
     } else {
       out.push(`${probe.name.padEnd(22)} ${proto === 'tcp' ? 'quiet, connection kept open' : 'no answer'}`);
     }

@@ -5,6 +5,7 @@
  * probe arrives (never closing, so nmap never prints `tcpwrapped`), then answer it in one write.
  */
 
+import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ServiceIdentitySpec } from '../../config/types';
 import type { EventSink } from '../../events/event';
@@ -106,6 +107,19 @@ function isOtherProbe(text: string, plan: IdentityPlan): boolean {
   return plan.otherPayloads.some((p) => text.startsWith(p));
 }
 
+/** The plan's bytes with what a real server varies per reply filled in: the HTTP Date, salts and challenges. */
+export function freshResponse(plan: IdentityPlan): string {
+  let bytes = plan.response;
+  if (plan.dateAt !== undefined) bytes = bytes.slice(0, plan.dateAt) + httpDate(Date.now()) + bytes.slice(plan.dateAt + 29);
+  for (const { at, len } of plan.nonces ?? []) {
+    const random = randomBytes(len);
+    let fill = '';
+    for (const b of random) fill += String.fromCharCode(0x21 + (b % 94));
+    bytes = bytes.slice(0, at) + fill + bytes.slice(at + len);
+  }
+  return bytes;
+}
+
 /** One connection speaking the plan (in clear, or inside TLS). */
 class ProbeSession implements StreamSession {
   private pending = '';
@@ -128,8 +142,7 @@ class ProbeSession implements StreamSession {
 
   private answer(): void {
     this.answered = true;
-    const { response, dateAt } = this.plan;
-    const bytes = dateAt === undefined ? response : response.slice(0, dateAt) + httpDate(Date.now()) + response.slice(dateAt + 29);
+    const bytes = freshResponse(this.plan);
     // One write: nmap re-matches after every read, and a prefix could match a more generic rule.
     this.ctx.write(bytes);
     this.emit('service.probe', bytes.length);

@@ -26,6 +26,8 @@ export interface IdentityPlan {
   position: number;
   /** Offset of a 29-byte HTTP date in `response`, refreshed to the current time when sent. */
   dateAt?: number;
+  /** Byte ranges of `response` refilled with fresh printable random bytes per connection (salts, challenges). */
+  nonces?: { at: number; len: number }[];
   /** Payloads of the protocol's other probes (answered with silence, never with `response`). */
   otherPayloads: string[];
 }
@@ -241,6 +243,24 @@ function httpVariants(generated: string, hostname: string, rng: SeededRandom): {
  * captured: the query's ID, QR/AA/RD/RA, one question, one TXT CHAOS answer with true lengths.
  * Unanchored rules match it as they matched the bare generated string; verified by the caller.
  */
+interface Variant { text: string; dateAt?: number; nonces?: { at: number; len: number }[] }
+
+/**
+ * A whole MySQL protocol-10 greeting around the version the rule captured: thread id, the two
+ * salt halves (refilled per connection), capabilities, charset and the auth plugin, as 5.x/8.x send.
+ */
+function mysqlVariants(generated: string, rng: SeededRandom): Variant[] {
+  const m = /^[\s\S]\0\0\0\n([^\0]+)\0/.exec(generated);
+  if (m === null) return [];
+  const le = (n: number, bytes: number): string => { let o = ''; for (let i = 0; i < bytes; i++) o += String.fromCharCode((n >>> (8 * i)) & 0xff); return o; };
+  const salt = (n: number): string => { let o = ''; for (let i = 0; i < n; i++) o += String.fromCharCode(rng.int(0x21, 0x7e)); return o; };
+  const head = '\n' + m[1] + '\0' + le(rng.int(8, 4000), 4);
+  const mid = '\0' + le(0xf7ff, 2) + '\x21' + le(0x0002, 2) + le(0x81ff, 2) + '\x15' + '\0'.repeat(10);
+  const payload = head + salt(8) + mid + salt(12) + '\0mysql_native_password\0';
+  const text = le(payload.length, 3) + '\0' + payload;
+  return [{ text, nonces: [{ at: 4 + head.length, len: 8 }, { at: 4 + head.length + 8 + mid.length, len: 12 }] }];
+}
+
 function dnsVariants(generated: string, query: string): { text: string; dateAt: undefined }[] {
   const at = generated.indexOf('\xc0\x0c\0\x10\0\x03');
   if (at < 0 || query.length < 12) return [];
@@ -301,7 +321,9 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
         const texts = !gen.text.endsWith('\n') && printable(gen.text) && gen.text.length > 0 ? [gen.text + '\r\n', gen.text] : [gen.text];
         const http = isHttpProbe(cand.probe) ? httpVariants(gen.text, hostname, rng) : [];
         const dns = cand.probe.name === 'DNSVersionBindReq' ? dnsVariants(gen.text, cand.probe.payload) : [];
-        for (const { text, dateAt } of [...http, ...dns, ...texts.map((t) => ({ text: t, dateAt: undefined }))]) {
+        const mysql = cand.rule.service === 'mysql' && cand.probe.name === 'NULL' ? mysqlVariants(gen.text, rng) : [];
+        const variants: Variant[] = [...http, ...dns, ...mysql, ...texts.map((t) => ({ text: t }))];
+        for (const { text, dateAt, nonces } of variants) {
           const hit = firstMatch(chain, text);
           if (hit === undefined || hit.rule !== cand.rule) continue;
           const printed = versionInfo(hit);
@@ -309,6 +331,7 @@ export function synthesizeCandidate(file: ServiceProbeFile, cand: Candidate, spe
           const otherPayloads = file.probes.filter((p) => p.proto === cand.probe.proto && p !== cand.probe && p.payload !== '').map((p) => p.payload);
           const plan: IdentityPlan = { proto: cand.probe.proto, port: 0, tls: spec.tls, spec, probe: cand.probe, rule: cand.rule, response: text, printed, position: cand.position, otherPayloads };
           if (dateAt !== undefined) plan.dateAt = dateAt;
+          if (nonces !== undefined) plan.nonces = nonces;
           return plan;
         }
       }
