@@ -6,7 +6,9 @@ import type { Link } from './link/link';
 import type { PersonalitySource } from './personality/factory';
 import type { HostPersonality } from './personality/host-personality';
 import { hostSeed } from './personality/model/prng';
-import { datagramServiceFor, streamServiceFor } from './services/builtin';
+import { datagramServiceFor, streamServiceFor, type ServiceContext } from './services/builtin';
+import { deploymentSeed } from './services/identity/deployment-seed';
+import { IdentityDatagramService, IdentityStreamService } from './services/identity/identity-service';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
 import type { DhcpClientSpec } from './stack/dhcp/dhcp-client';
@@ -20,19 +22,27 @@ import type { MacPrefixes } from './config/mac-prefixes';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
-export function compileTemplate(t: TemplateConfig): TemplateRuntime {
+/** `services` gives identity services their events and seed; without it they stay quiet (tests of the stack). */
+export function compileTemplate(t: TemplateConfig, services?: Omit<ServiceContext, 'templateName' | 'port'>): TemplateRuntime {
   const rt = new TemplateRuntime(t.name, t.personality, ACTION_CODE[t.defaults.tcp], ACTION_CODE[t.defaults.udp], t.defaults.icmp === 'open', t.dropRateIn / 100);
   for (const rule of t.ports) {
     const table = rule.proto === 'tcp' ? rt.tcp : rt.udp;
     table[rule.port] = ACTION_CODE[rule.action];
     if (rule.action !== 'open') continue;
-    if (rule.proto === 'tcp') rt.tcpServices.set(rule.port, streamServiceFor(rule.service));
+    const ctx = services === undefined ? undefined : { ...services, templateName: t.name, port: rule.port };
+    if (rule.proto === 'tcp') rt.tcpServices.set(rule.port, streamServiceFor(rule.service, ctx));
     else {
-      const svc = datagramServiceFor(rule.service);
+      const svc = datagramServiceFor(rule.service, ctx);
       if (svc !== undefined) rt.udpServices.set(rule.port, svc);
     }
   }
   return rt;
+}
+
+/** Synthesises a static host's identity plans ahead of its first connection (keeps that work off the frame path). */
+function warmIdentities(host: DecoyHost): void {
+  for (const svc of host.template.tcpServices.values()) if (svc instanceof IdentityStreamService) svc.planFor(host.ipText);
+  for (const svc of host.template.udpServices.values()) if (svc instanceof IdentityDatagramService) svc.planFor(host.ipText);
 }
 
 export interface DaemonParts {
@@ -63,7 +73,8 @@ export function assemble(
 ): DaemonParts {
   const prefixes = loadMacPrefixes(cfg.macPrefixes);
   const templates = new Map<string, TemplateRuntime>();
-  for (const [name, t] of cfg.templates) templates.set(name, compileTemplate(t));
+  const services = { events, deploymentSeed: deploymentSeed(cfg.serviceSeed), serviceProbesFile: cfg.serviceProbes };
+  for (const [name, t] of cfg.templates) templates.set(name, compileTemplate(t, services));
   const uptimeOf = (name: string): number | undefined => cfg.templates.get(name)?.uptime;
   const ethernetOf = (name: string): string | undefined => cfg.templates.get(name)?.ethernet;
 
@@ -245,7 +256,7 @@ export class Daemon {
   }
 
   /**
-   * Build static hosts' personalities in small batches while the start-up probes are out, so the
+   * Build static hosts' personalities (and identity plans) in small batches while the start-up probes are out, so the
    * first scan does not pay for them packet by packet. Resolves when all are built or `budgetMs`
    * has passed (the rest are built on first use, as claimed hosts always are).
    */
@@ -256,7 +267,11 @@ export class Daemon {
     return new Promise((resolve) => {
       const batch = (): void => {
         const end = Math.min(hosts.length, next + WARM_BATCH);
-        for (; next < end; next++) void (hosts[next] as DecoyHost).personality;
+        while (next < end && Date.now() < deadline) {
+          const host = hosts[next++] as DecoyHost;
+          void host.personality;
+          warmIdentities(host);
+        }
         if (next >= hosts.length) for (const h of this.parts.virtualHosts) void h.personality;
         if (next >= hosts.length || Date.now() >= deadline) resolve();
         else setImmediate(batch);

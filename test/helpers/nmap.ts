@@ -12,6 +12,10 @@ export interface NmapService {
   extraInfo?: string;
   /** `table` (guessed from the port number) or `probed` (-sV matched it). */
   method?: string;
+  /** `ssl` when -sV found the service inside TLS. */
+  tunnel?: string;
+  hostname?: string;
+  osType?: string;
 }
 
 export interface NmapPort {
@@ -157,6 +161,9 @@ function parsePort(port: XmlElement): NmapPort {
       ['version', 'version'],
       ['extraInfo', 'extrainfo'],
       ['method', 'method'],
+      ['tunnel', 'tunnel'],
+      ['hostname', 'hostname'],
+      ['osType', 'ostype'],
     ];
     for (const [key, attr] of optional) {
       const value = service.attrs[attr];

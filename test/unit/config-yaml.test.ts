@@ -118,7 +118,7 @@ const BROKEN: [string, string, RegExp][] = [
   ['claim_without_default', `templates: { t: ~ }\nclaim:\n  - { range: 198.51.100.0/24 }\n`, /:3:5: claim\[0\]: unknown template "default" \(a claim without a template uses "default"\)$/],
   ['service_on_blocked_port', `templates:\n  t:\n    ports: [{ proto: tcp, port: 1, action: block, service: echo }]\n`, /templates\.t\.ports\[0\]\.service: a service needs action "open"/],
   ['banner_on_udp', `templates:\n  t:\n    ports: [{ proto: udp, port: 1, action: open, service: { banner: x } }]\n`, /templates\.t\.ports\[0\]\.service: a banner needs a tcp port/],
-  ['bad_service', `templates:\n  t:\n    ports: [{ proto: tcp, port: 1, action: open, service: http }]\n`, /templates\.t\.ports\[0\]\.service: expected "echo", "none" or \{ banner: "text" \}, got "http"$/],
+  ['bad_service', `templates:\n  t:\n    ports: [{ proto: tcp, port: 1, action: open, service: http }]\n`, /templates\.t\.ports\[0\]\.service: expected "echo", "none", \{ banner: "text" \} or \{ name, product, version \}, got "http"$/],
   ['icmp_reset', `templates:\n  t:\n    defaults: { icmp: reset }\n`, /:3:23: templates\.t\.defaults\.icmp: expected open or block, got "reset"$/],
   ['droprate_over_100', `templates:\n  t:\n    droprate_in: 101\n`, /:3:18: templates\.t\.droprate_in: expected a number 0-100, got 101$/],
   ['bad_template_name', `templates:\n  9lives: ~\n`, /:2:3: templates\.9lives: template names start with a letter/],

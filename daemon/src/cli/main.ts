@@ -8,6 +8,7 @@ import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
 import { dropPrivileges } from './privileges';
 import { personalitiesCommand } from './personalities';
+import { servicesCommand } from './services';
 
 const USAGE = `usage:
   decoyd run --config FILE [--interface IF] [--user NAME]   run in the foreground, JSON log lines on stdout
@@ -15,6 +16,8 @@ const USAGE = `usage:
   decoyd lab [--config FILE]                                build the demo lab of network namespaces and run decoyd in it
   decoyd personalities search TEXT                          list nmap-os-db fingerprints whose name or class matches
   decoyd personalities show NAME [--address IP]             the concrete values a host of that personality uses
+  decoyd services search TEXT                               products nmap -sV can be shown, with probe and rule line
+  decoyd services show "tcp/21 ftp ProFTPD 1.3.5" [--address IP]   the exact bytes sent per nmap probe
 `;
 
 class UsageError extends Error {}
@@ -114,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
       return runDemoLabCommand(rest);
     }
     case 'personalities': return personalitiesCommand(rest);
+    case 'services': return servicesCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(USAGE);
       return;

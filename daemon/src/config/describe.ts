@@ -149,6 +149,11 @@ function portList(ports: readonly PortRule[], action: PortRule['action'], withSe
       const name = `${p.proto}/${p.port}`;
       if (!withService || !p.service) return name;
       if (p.service.kind === 'banner') return `${name} (banner ${JSON.stringify(p.service.banner)})`;
+      if (p.service.kind === 'identity') {
+        const id = p.service.identity;
+        const tunnel = id.tls && id.name !== 'https' && id.name?.startsWith('ssl/') !== true ? 'ssl/' : '';
+        return `${name} (${tunnel}${id.name ?? 'service'} ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version})`;
+      }
       return `${name} (${p.service.kind})`;
     })
     .join(', ');

@@ -18,6 +18,8 @@
  *   add T tcp|udp port N open echo        echo every byte back
  *   dhcp T on IF [ethernet "…"]    Honeyd's directive; the MAC is optional here (chosen to fit
  *                                  the OS), and IF must be the interface decoyd runs on.
+ *   add T tcp|udp port N open service NAME product "P" [version "V"] [info|hostname|os|devicetype "…"] [tls]
+ *                                  an nmap -sV identity (config/honeyd-identity.ts)
  *   option decoyd KEY VALUE        interface, osdb (first replaces the default, later ones
  *                                  add), mac_prefixes, log_level, and any key of Limits or
  *                                  ClaimSettings, e.g. `option decoyd maxConnections 1000`.
@@ -30,6 +32,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IssueList, SourcePos } from './errors';
 import { lexHoneydLine, type HoneydToken } from './honeyd-lexer';
+import { honeydIdentity } from './honeyd-identity';
 import {
   DEFAULT_TEMPLATE_NAME,
   TEMPLATE_NAME_PATTERN,
@@ -259,16 +262,20 @@ class HoneydParser {
     const extra = actionTokens.slice(1);
     if (extra.length > 0) {
       if (action !== 'open') return this.error(pos, `a service needs action "open", this port is "${action}"`);
-      if (extra.length === 1 && !extra[0].quoted && extra[0].text === 'echo') rule.service = { kind: 'echo' };
+      const identity = honeydIdentity(extra);
+      if (typeof identity === 'string') return this.error(pos, identity);
+      if (identity !== undefined) rule.service = identity;
+      else if (extra.length === 1 && !extra[0].quoted && extra[0].text === 'echo') rule.service = { kind: 'echo' };
       else if (extra.length === 2 && extra[0].text === 'banner' && extra[1].quoted && extra[1].text !== '') {
         if (proto !== 'tcp') return this.error(pos, 'a banner needs a tcp port');
         rule.service = { kind: 'banner', banner: extra[1].text };
-      } else return this.error(pos, 'after "open" expected nothing, echo, or banner "text"');
+      } else return this.error(pos, 'after "open" expected nothing, echo, banner "text" or service NAME product "P" …');
     }
     if (tmpl.ports.some((p) => p.proto === proto && p.port === port)) {
       return this.error(pos, `duplicate port ${proto}/${port} in template "${tmpl.name}"`);
     }
     tmpl.ports.push(rule);
+    if (rule.service?.kind === 'identity') this.parsed.origins.services.set(`${tmpl.name}\u0000${proto}/${port}`, { pos });
   }
 
   private bind(t: HoneydToken[], pos: SourcePos): void {

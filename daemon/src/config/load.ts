@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import { ConfigError, IssueList } from './errors';
 import { parseHoneydConfig } from './honeyd';
 import { MacPrefixes, loadMacPrefixes } from './mac-prefixes';
-import type { ParsedConfig } from './model';
+import { DEFAULT_SERVICE_PROBES_FILE, type ParsedConfig } from './model';
+import { identityProblem } from '../services/identity/check';
+import { serviceProbes } from '../services/probes/catalog';
+import type { ServiceProbeFile } from '../services/probes/service-probes';
 import { loadOsDbNames, type OsDbNames } from './osdb-names';
 import type { DecoydConfig } from './types';
 import { validateParsed } from './validate';
@@ -62,8 +65,33 @@ export function loadConfigWithData(file: string, options: LoadOptions = {}): Loa
     loaded.macPrefixes = readMacPrefixes(parsed, issues);
   }
   validateParsed(parsed, issues, { osDbNames: loaded.osDbNames, macPrefixes: loaded.macPrefixes });
+  if (options.checkDataFiles !== false) checkIdentities(parsed, issues);
   issues.throwIfAny();
   return loaded;
+}
+
+/** Every `service: { product … }` must be something nmap-service-probes lets decoyd emulate on that port. */
+function checkIdentities(parsed: ParsedConfig, issues: IssueList): void {
+  const { config, origins } = parsed;
+  const file = config.serviceProbes ?? DEFAULT_SERVICE_PROBES_FILE;
+  let probes: ServiceProbeFile | undefined;
+  for (const tmpl of config.templates.values()) {
+    for (const rule of tmpl.ports) {
+      if (rule.service?.kind !== 'identity') continue;
+      const at = origins.services.get(`${tmpl.name}\u0000${rule.proto}/${rule.port}`) ?? origins.templates.get(tmpl.name);
+      const pos = at?.pos ?? { file: config.source, line: 1 };
+      if (probes === undefined) {
+        try {
+          probes = serviceProbes(file);
+        } catch (err) {
+          issues.add(pos, `cannot read nmap-service-probes file: ${errorText(err)}`, at?.keyPath);
+          return;
+        }
+      }
+      const problem = identityProblem(probes, rule.proto, rule.port, rule.service.identity);
+      if (problem !== undefined) issues.add(pos, problem, at?.keyPath);
+    }
+  }
 }
 
 function readOsDb(parsed: ParsedConfig, issues: IssueList): OsDbNames | undefined {

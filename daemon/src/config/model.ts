@@ -19,6 +19,7 @@ import {
 
 export const DEFAULT_OSDB_FILE = '/usr/share/nmap/nmap-os-db';
 export const DEFAULT_MAC_PREFIXES_FILE = '/usr/share/nmap/nmap-mac-prefixes';
+export const DEFAULT_SERVICE_PROBES_FILE = '/usr/share/nmap/nmap-service-probes';
 
 /** A template not otherwise configured behaves like a host with nothing listening. */
 export const DEFAULT_TEMPLATE_DEFAULTS: TemplateConfig['defaults'] = { tcp: 'reset', udp: 'reset', icmp: 'open' };
@@ -52,6 +53,8 @@ export interface ConfigOrigins {
   /** Parallel to config.osDb; undefined entries are defaults. */
   osDb: (Located | undefined)[];
   macPrefixes: Located | undefined;
+  /** Where each port's service was given, by `template\0proto/port`. */
+  services: Map<string, Located>;
 }
 
 export interface ParsedConfig {
@@ -69,6 +72,7 @@ export function emptyOrigins(): ConfigOrigins {
     dhcp: [],
     osDb: [undefined],
     macPrefixes: undefined,
+    services: new Map(),
   };
 }
 
@@ -85,6 +89,7 @@ export function emptyConfig(source: string): DecoydConfig {
     claim: { ...DEFAULT_CLAIM },
     log: { level: 'info' },
     topology: emptyTopology(),
+    serviceProbes: DEFAULT_SERVICE_PROBES_FILE,
   };
 }
 
@@ -199,5 +204,6 @@ export function sameTemplateContent(a: TemplateConfig, b: TemplateConfig): boole
 function sameService(a: ServiceSpec | undefined, b: ServiceSpec | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a.kind !== b.kind) return false;
+  if (a.kind === 'identity') return b.kind === 'identity' && JSON.stringify(a.identity) === JSON.stringify(b.identity);
   return a.kind !== 'banner' || (b.kind === 'banner' && a.banner === b.banner);
 }

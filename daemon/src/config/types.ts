@@ -17,7 +17,25 @@ export type IcmpAction = 'open' | 'block';
 export type ServiceSpec =
   | { kind: 'none' } // accept and discard (counts bytes)
   | { kind: 'banner'; banner: string } // send banner on connect, then discard
-  | { kind: 'echo' }; // echo every byte back
+  | { kind: 'echo' } // echo every byte back
+  | { kind: 'identity'; identity: ServiceIdentitySpec }; // answer nmap's probes as this product (services/identity/)
+
+/**
+ * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly
+ * these values and answers nmap's probes with bytes those rules match.
+ */
+export interface ServiceIdentitySpec {
+  /** nmap's service name as the rule has it (`ftp`, `http`, `ssh`); `https` or `ssl/NAME` means NAME inside TLS. */
+  name?: string;
+  product: string;
+  version?: string;
+  info?: string;
+  hostname?: string;
+  os?: string;
+  devicetype?: string;
+  /** Serve the identity inside TLS (implied by `https` and `ssl/…` names). */
+  tls: boolean;
+}
 
 export interface PortRule {
   proto: Proto;
@@ -133,6 +151,10 @@ export interface DecoydConfig {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
   /** Virtual routers and the networks behind them; empty when every host sits on the LAN. */
   topology: TopologyConfig;
+  /** nmap-service-probes file that service identities are built from (default /usr/share/nmap/nmap-service-probes). */
+  serviceProbes?: string;
+  /** Pins the per-deployment seed of identity fillers; default derived from the machine. */
+  serviceSeed?: string;
 }
 
 export const DEFAULT_LIMITS: Limits = {

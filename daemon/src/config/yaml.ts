@@ -21,12 +21,12 @@ import {
   parsePortAction,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type ServiceSpec, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'log', 'topology'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
 const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
 const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
@@ -83,6 +83,14 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
       config.macPrefixes = path.resolve(baseDir, file);
       origins.macPrefixes = r.located(['mac_prefixes']);
     }
+  }
+  if (top.service_probes !== undefined) {
+    const file = r.string(top.service_probes, ['service_probes']);
+    if (file !== undefined) config.serviceProbes = path.resolve(baseDir, file);
+  }
+  if (top.service_seed !== undefined) {
+    const seed = r.string(top.service_seed, ['service_seed']);
+    if (seed !== undefined) config.serviceSeed = seed;
   }
   if (top.log !== undefined) {
     const log = r.mapping(top.log, ['log'], ['level']);
@@ -151,7 +159,7 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
     const ports = r.list(fields.ports, [...at, 'ports']);
     const firstSeen = new Map<string, number>();
     ports?.forEach((entry, i) => {
-      const rule = readPort(r, [...at, 'ports', i], entry);
+      const rule = readPort(r, [...at, 'ports', i], entry, parsed, tmpl.name);
       if (!rule) return;
       const key = `${rule.proto}/${rule.port}`;
       const first = firstSeen.get(key);
@@ -165,7 +173,7 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
   }
 }
 
-function readPort(r: YamlReader, at: KeyPath, entry: unknown): PortRule | undefined {
+function readPort(r: YamlReader, at: KeyPath, entry: unknown, parsed: ParsedConfig, templateName: string): PortRule | undefined {
   const p = r.mapping(entry, at, PORT_KEYS, ['proto', 'port', 'action']);
   if (!p) return undefined;
   const proto = p.proto === undefined ? undefined : r.word(p.proto, [...at, 'proto'], (w) => (isProto(w) ? w : undefined), 'tcp or udp');
@@ -185,19 +193,47 @@ function readPort(r: YamlReader, at: KeyPath, entry: unknown): PortRule | undefi
       return undefined;
     }
     rule.service = service;
+    parsed.origins.services.set(`${templateName}\u0000${proto}/${port}`, r.located([...at, 'service']));
   }
   return rule;
+}
+
+const IDENTITY_KEYS = ['name', 'product', 'version', 'info', 'hostname', 'os', 'devicetype', 'tls'] as const;
+
+/** `{ name, product, version?, … }`: an nmap-service-probes identity (checked against the file in load.ts). */
+function readIdentity(r: YamlReader, at: KeyPath, value: YamlMapping): ServiceSpec | undefined {
+  const s = r.mapping(value, at, IDENTITY_KEYS, ['product']);
+  if (!s) return undefined;
+  const text = (key: (typeof IDENTITY_KEYS)[number]): string | undefined => {
+    if (s[key] === undefined) return undefined;
+    const v = typeof s[key] === 'number' ? String(s[key]) : r.string(s[key], [...at, key]);
+    if (v === '') r.error([...at, key], 'expected a non-empty string');
+    return v === '' ? undefined : v;
+  };
+  const product = text('product');
+  if (product === undefined) return undefined;
+  const name = text('name');
+  const identity: ServiceIdentitySpec = { product, tls: false };
+  if (name !== undefined) identity.name = name;
+  for (const key of ['version', 'info', 'hostname', 'os', 'devicetype'] as const) {
+    const v = text(key);
+    if (v !== undefined) identity[key] = v;
+  }
+  const tls = s.tls === undefined ? undefined : r.boolean(s.tls, [...at, 'tls']);
+  identity.tls = tls ?? (name === 'https' || (name?.startsWith('ssl/') ?? false));
+  return { kind: 'identity', identity };
 }
 
 function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | undefined {
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
+  if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {
     const s = r.mapping(value, at, ['banner'], ['banner']);
     const banner = s?.banner === undefined ? undefined : r.string(s.banner, [...at, 'banner']);
     return banner === undefined ? undefined : { kind: 'banner', banner };
   }
-  r.error(at, `expected "echo", "none" or { banner: "text" }, got ${typeof value === 'string' ? JSON.stringify(value) : 'something else'}`);
+  r.error(at, `expected "echo", "none", { banner: "text" } or { name, product, version }, got ${typeof value === 'string' ? JSON.stringify(value) : 'something else'}`);
   return undefined;
 }
 

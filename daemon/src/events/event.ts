@@ -13,7 +13,8 @@ export type DecoyEvent =
   | DaemonEvent
   | ScanDetectedEvent
   | DhcpEvent
-  | RouteEvent;
+  | RouteEvent
+  | ServiceIdentityEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -148,6 +149,31 @@ export interface DhcpEvent extends EventBase {
   hostname: string;
   /** dhcp.lost: `expired`, `nak`, `conflict` (declined), `address-changed`; dhcp.release: `shutdown`. */
   reason?: string;
+}
+
+/**
+ * An identity served on a port (services/identity/): `service.identity` once per connection (per
+ * datagram exchange for UDP) naming what nmap will print; `service.probe` for each nmap probe
+ * recognised and answered. Linked to the connection by the four-tuple.
+ */
+export interface ServiceIdentityEvent extends EventBase {
+  kind: 'service.identity' | 'service.probe';
+  proto: 'tcp' | 'udp';
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** nmap's service name (`ftp`, `http`); `ssl/http` style when served inside TLS. */
+  service: string;
+  product: string;
+  version?: string;
+  /** The nmap probe the identity answers (`NULL` = banner on connect), and its rule's line in nmap-service-probes. */
+  probe: string;
+  ruleLine: number;
+  /** For `service.probe`: bytes sent in answer. */
+  bytes?: number;
+  /** For `service.probe` inside TLS: the negotiated protocol (`TLSv1.3`). */
+  tls?: string;
 }
 
 export type DecoyEventKind = DecoyEvent['kind'];

@@ -7,7 +7,7 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const LEVEL_OF: Record<DecoyEventKind, Level> = {
   'arp.reply': 'info', 'arp.claim': 'info', 'arp.release': 'warn', 'arp.announce': 'info', 'arp.conflict': 'warn', 'arp.probe': 'debug',
   icmp: 'info', 'tcp.packet': 'info', 'udp.packet': 'info', 'tcp.open': 'info', 'tcp.close': 'info',
-  drop: 'info', 'scan.detected': 'warn', route: 'info',
+  drop: 'info', 'scan.detected': 'warn', route: 'info', 'service.identity': 'info', 'service.probe': 'info',
   'dhcp.lease': 'info', 'dhcp.renew': 'info', 'dhcp.release': 'info', 'dhcp.lost': 'warn',
   'daemon.start': 'info', 'daemon.stop': 'info', 'daemon.bind': 'info', 'daemon.refuse': 'warn', 'daemon.error': 'error',
 };

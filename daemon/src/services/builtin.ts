@@ -1,5 +1,19 @@
 import type { DatagramService, Endpoint, StreamContext, StreamService, StreamSession } from './service';
 import type { ServiceSpec } from '../config/types';
+import type { EventSink } from '../events/event';
+import { IdentityDatagramService, IdentityStreamService } from './identity/identity-service';
+import { serviceProbes } from './probes/catalog';
+import { DEFAULT_SERVICE_PROBES_FILE } from './probes/service-probes';
+
+/** What a service behind a port may need besides its spec: who it is, where it logs. */
+export interface ServiceContext {
+  templateName: string;
+  port: number;
+  events: EventSink;
+  /** Mixed into per-host fillers so two installations never share a banner. */
+  deploymentSeed: number;
+  serviceProbesFile?: string;
+}
 
 /** Sends a banner as soon as the connection opens, then reads and discards. */
 export class BannerService implements StreamService {
@@ -81,14 +95,24 @@ export class UdpBannerService implements DatagramService {
   }
 }
 
-export function streamServiceFor(spec: ServiceSpec | undefined): StreamService {
+export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceContext): StreamService {
   if (spec === undefined || spec.kind === 'none') return new DiscardService();
   if (spec.kind === 'echo') return new EchoService();
+  if (spec.kind === 'identity') {
+    if (ctx === undefined) return new DiscardService();
+    const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
+    return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
+  }
   return new BannerService(spec.banner);
 }
 
-export function datagramServiceFor(spec: ServiceSpec | undefined): DatagramService | undefined {
+export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceContext): DatagramService | undefined {
   if (spec === undefined || spec.kind === 'none') return undefined;
   if (spec.kind === 'echo') return new UdpEchoService();
+  if (spec.kind === 'identity') {
+    if (ctx === undefined) return undefined;
+    const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
+    return new IdentityDatagramService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
+  }
   return new UdpBannerService(spec.banner);
 }

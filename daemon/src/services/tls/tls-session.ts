@@ -1,0 +1,69 @@
+/**
+ * Serves an inner StreamSession inside a real TLS handshake (node:tls over the connection's byte
+ * stream): the connection's StreamContext becomes a Duplex, a server-side TLSSocket runs on it,
+ * and the inner session sees cleartext through a StreamContext of its own.
+ */
+
+import { Duplex } from 'node:stream';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { StreamContext, StreamSession } from '../service';
+
+export interface TlsSessionHooks {
+  /** The handshake finished; open the inner session on `inner`. */
+  onSecure(inner: StreamContext, protocol: string): StreamSession;
+}
+
+/** Whether `data` starts like a TLS record (handshake) or an SSLv2-framed hello. */
+export function looksLikeTls(data: Buffer): boolean {
+  if (data.length === 0) return false;
+  if (data[0] === 0x16 && (data.length < 2 || data[1] === 0x03)) return true;
+  return (data[0] & 0x80) !== 0 && data.length >= 3 && data[2] === 0x01;
+}
+
+export class TlsSession implements StreamSession {
+  private readonly duplex: Duplex;
+  private readonly socket: TLSSocket;
+  private inner: StreamSession | undefined;
+  private closed = false;
+
+  constructor(private readonly ctx: StreamContext, secureContext: SecureContext, hooks: TlsSessionHooks) {
+    this.duplex = new Duplex({
+      read: () => {},
+      write: (chunk: Buffer, _enc, cb) => { ctx.write(chunk); cb(); },
+      final: (cb) => { ctx.end(); cb(); },
+    });
+    this.socket = new TLSSocket(this.duplex, { isServer: true, secureContext });
+    this.socket.on('secure', () => {
+      if (this.closed) return;
+      const sock = this.socket;
+      const innerCtx: StreamContext = {
+        local: ctx.local,
+        remote: ctx.remote,
+        write: (data) => (this.closed ? false : sock.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)),
+        end: () => { sock.end(); },
+        reset: () => { ctx.reset(); },
+      };
+      this.inner = hooks.onSecure(innerCtx, sock.getProtocol() ?? 'unknown');
+    });
+    this.socket.on('data', (data: Buffer) => { this.inner?.onData(data); });
+    this.socket.on('end', () => { this.inner?.onEnd(); });
+    // A failed handshake (e.g. nmap's SSLv3 hello): OpenSSL has queued its alert; close after it.
+    this.socket.on('error', () => { if (!this.closed) ctx.end(); });
+  }
+
+  onData(data: Buffer): void {
+    if (!this.closed) this.duplex.push(data);
+  }
+
+  onEnd(): void {
+    if (!this.closed) this.duplex.push(null);
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inner?.onClose();
+    this.socket.destroy();
+    this.duplex.destroy();
+  }
+}
