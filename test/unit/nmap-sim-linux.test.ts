@@ -16,6 +16,7 @@ import { simulateNmapFingerprint, simulateNmapRound, formatFingerprint, parseObs
 import { crc32 } from '../../daemon/src/personality/nmap-sim/checksum';
 import { nmapOptionString } from '../../daemon/src/personality/nmap-sim/tcp-options';
 import { loadOsDb } from '../../daemon/src/personality/osdb/parse';
+import { FAMILY_BEHAVIOURS } from '../../daemon/src/personality/behaviour/tables';
 import { isPerfectMatchFor, nmapOsOutcome } from '../../daemon/src/personality/osdb/matcher';
 
 /**
@@ -26,6 +27,7 @@ class Linux54Model implements HostPersonality {
   readonly name = 'Linux 5.4';
   readonly vendor = 'Linux';
   readonly icmpErrorLimit = null;
+  readonly behaviour = FAMILY_BEHAVIOURS.linux;
   /** Knobs the tests turn to check how the simulator reads replies. */
   answerUdp = true;
   rstPayload: Buffer | null = null;

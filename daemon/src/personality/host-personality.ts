@@ -7,6 +7,7 @@
  * objects, no allocation); the personality fills the reused `Reply` records.
  */
 
+import type { FamilyBehaviour, IcmpErrorLimitSpec } from './behaviour/types';
 import type { TcpTimingProfile } from '../stack/tcp/timing';
 
 /** TCP flag bits as on the wire (NS is bit 8 of the 9-bit field). */
@@ -67,8 +68,11 @@ export interface TcpReply {
   ipId: number;
 }
 
-/** Which IP ID counter a packet draws from (nmap's TI / CI / II tests). */
-export type IpIdKind = 'tcp-open' | 'tcp-closed' | 'icmp';
+/**
+ * Which IP ID counter a packet draws from: nmap's TI / CI / II tests, and 'udp' for datagrams
+ * services send (the family's UdpBehaviour says which counter that is).
+ */
+export type IpIdKind = 'tcp-open' | 'tcp-closed' | 'icmp' | 'udp';
 
 export interface IcmpEchoIn {
   code: number;
@@ -132,14 +136,14 @@ export interface ConnectionShape {
   tsOffset: number;
 }
 
-/** A token bucket per peer: up to `burst` errors at once, then one every `intervalMs`. */
-export interface IcmpErrorLimit {
-  burst: number;
-  intervalMs: number;
-}
+/**
+ * A token bucket: up to `burst` errors at once, then one every `intervalMs`; kept per peer (Linux)
+ * or once for the whole host (BSD icmplim, Solaris, Cisco IOS).
+ */
+export type IcmpErrorLimit = IcmpErrorLimitSpec;
 
-/** Linux's default (net.ipv4.icmp_ratelimit = 1000 ms, burst factor 6). */
-export const LINUX_ICMP_ERROR_LIMIT: IcmpErrorLimit = { burst: 6, intervalMs: 1000 };
+/** Linux's default (net.ipv4.icmp_ratelimit = 1000 ms, burst factor 6), per peer. */
+export const LINUX_ICMP_ERROR_LIMIT: IcmpErrorLimit = { scope: 'peer', burst: 6, intervalMs: 1000 };
 
 /** IP shape of UDP datagrams a service sends. */
 export interface DatagramShape {
@@ -188,4 +192,7 @@ export interface HostPersonality {
 
   /** Retransmission, TIME_WAIT and delayed-ACK timing of this OS; undefined means Linux's. */
   readonly tcpTiming?: TcpTimingProfile;
+
+  /** What the OS family does beyond nmap-os-db's probes: ARP, ICMP extras, reassembly, UDP IP ID, TCP timers. */
+  readonly behaviour: FamilyBehaviour;
 }

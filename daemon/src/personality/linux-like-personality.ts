@@ -3,6 +3,7 @@ import {
   type ConnectionShape, type DatagramShape, type HostPersonality, type IcmpEchoIn, type IcmpEchoReply, type IpIdKind,
   TcpFlag, type TcpReply, type TcpSegmentIn, type UdpUnreachableReply,
 } from './host-personality';
+import { FAMILY_BEHAVIOURS } from './behaviour/tables';
 
 /**
  * A fixed, Linux-5.x-like personality. It is what a decoy runs when nmap-os-db is not installed
@@ -13,6 +14,7 @@ export class LinuxLikePersonality implements HostPersonality {
   readonly name = 'builtin:linux-like';
   readonly vendor = 'Linux';
   readonly icmpErrorLimit = LINUX_ICMP_ERROR_LIMIT;
+  readonly behaviour = FAMILY_BEHAVIOURS.linux;
   private ipId: number;
   private isnBase: number;
   private readonly bootMs: number;

@@ -7,7 +7,7 @@ interface Bucket {
 }
 
 /**
- * Per-decoy, per-peer token buckets for ICMP errors, as an OS keeps them per destination. Each
+ * Per-decoy token buckets for ICMP errors, per peer or host-wide as the OS keeps them. Each
  * decoy remembers at most `maxPeers` peers; the oldest is forgotten first (so it starts full again).
  */
 export class IcmpErrorLimiter {
@@ -18,6 +18,8 @@ export class IcmpErrorLimiter {
   /** True when `host` may send an ICMP error to `peer` at `nowMs`; spends the credit if so. */
   allow(host: number, peer: number, limit: IcmpErrorLimit | null, nowMs: number): boolean {
     if (limit === null) return true;
+    // A host-wide limit (BSD icmplim, Cisco IOS) is one bucket under the reserved peer key 0.0.0.0.
+    if (limit.scope === 'host') peer = 0;
     let perHost = this.buckets.get(host);
     if (perHost === undefined) {
       perHost = new Map();

@@ -60,6 +60,6 @@ export class UdpHandler {
     const len = writeUdp(buf, L4_OFF, localPort, peerPort, n, host.ip, peerIp);
     const p = host.personality;
     p.datagramShape(this.shape);
-    this.tx.finishIpv4(peerMac, 0, host.mac, IpProto.UDP, host.ip, peerIp, len, this.shape.ttl, this.shape.df, p.nextIpId('tcp-open', this.now()), 0);
+    this.tx.finishIpv4(peerMac, 0, host.mac, IpProto.UDP, host.ip, peerIp, len, this.shape.ttl, this.shape.df, p.nextIpId('udp', this.now()), 0);
   }
 }

@@ -5,7 +5,9 @@
  * instance (`compiledPersonalityFor` interns them); only counters, clocks and randomness are per host.
  */
 
-import { LINUX_ICMP_ERROR_LIMIT, type IcmpErrorLimit } from '../host-personality';
+import type { IcmpErrorLimit } from '../host-personality';
+import { behaviourOf } from '../behaviour/family';
+import type { FamilyBehaviour } from '../behaviour/types';
 import type { OsFingerprint, TestName } from '../osdb/types';
 import { type ChosenValues, MAX_EXTRA_HOPS, isnTargetFor } from './choose';
 import { expressionAllows } from './expression';
@@ -68,6 +70,8 @@ export class CompiledPersonality {
   readonly name: string;
   readonly vendor: string | undefined;
   readonly icmpErrorLimit: IcmpErrorLimit | null;
+  /** The OS family's behaviour table, chosen from the entry's Class lines. */
+  readonly behaviour: FamilyBehaviour;
   readonly lines: Readonly<Record<LineName, TcpLineModel>>;
   readonly ecnCc: string;
   readonly hasEcnLine: boolean;
@@ -87,9 +91,9 @@ export class CompiledPersonality {
   ) {
     this.name = fingerprint.name;
     this.vendor = fingerprint.classes[0]?.vendor;
-    // Linux kernels (Android and embedded Linux included) rate-limit ICMP errors per peer.
-    const linux = fingerprint.classes.some((c) => c.family === 'Linux' || c.family === 'Android') || fingerprint.cpes.some((c) => c.includes(':linux:linux_kernel'));
-    this.icmpErrorLimit = linux ? LINUX_ICMP_ERROR_LIMIT : null;
+    // Linux kernels (Android and embedded Linux included) rate-limit ICMP errors per peer, BSDs per host, …
+    this.behaviour = behaviourOf(fingerprint.classes, fingerprint.cpes);
+    this.icmpErrorLimit = this.behaviour.icmp.errorLimit;
     const v = (test: TestName, attr: string): string | undefined => chosen.get(test)?.get(attr);
     const has = (test: TestName): boolean => fingerprint.tests.has(test);
 

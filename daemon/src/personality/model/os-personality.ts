@@ -19,6 +19,7 @@ import {
   TcpSegmentIn,
   UdpUnreachableReply,
 } from '../host-personality';
+import type { FamilyBehaviour } from '../behaviour/types';
 import type { OsFingerprint } from '../osdb/types';
 import { ChosenValues, chooseValues } from './choose';
 import {
@@ -70,6 +71,8 @@ export class OsDbPersonality implements HostPersonality {
   private readonly tcpOpenIds: IpIdCounter;
   private readonly tcpClosedIds: IpIdCounter;
   private readonly icmpIds: IpIdCounter;
+  /** Service datagrams' IP IDs (UdpBehaviour.ipId): an own counter, the host-wide one, or random. */
+  private readonly udpIds: IpIdCounter;
   private readonly rng: SeededRandom;
   /** TSecr for layouts that echo a timestamp the peer did not send. */
   private readonly staleEcho: number;
@@ -101,6 +104,11 @@ export class OsDbPersonality implements HostPersonality {
     this.tcpOpenIds = counter(ids.tcpOpen);
     this.icmpIds = ids.icmp === 'tcp' ? this.tcpOpenIds : counter(ids.icmp);
     this.tcpClosedIds = ids.tcpClosed === 'tcp' ? this.tcpOpenIds : ids.tcpClosed === 'icmp' ? this.icmpIds : counter(ids.tcpClosed);
+    // Not one of nmap's samples, so it never moves TI/CI/II unless the family shares one counter.
+    const udp = c.behaviour.udp.ipId;
+    this.udpIds = udp === 'shared-counter'
+      ? this.tcpOpenIds
+      : new IpIdCounter(udp === 'random' ? 'RD' : 'I', SeededRandom.derive(seed, 'ipid.udp'), 0, 0x10000);
   }
 
   // The compiled model's parts, under the names the rest of decoyd reads.
@@ -108,6 +116,7 @@ export class OsDbPersonality implements HostPersonality {
   get name(): string { return this.compiled.name; }
   get vendor(): string | undefined { return this.compiled.vendor; }
   get icmpErrorLimit(): IcmpErrorLimit | null { return this.compiled.icmpErrorLimit; }
+  get behaviour(): FamilyBehaviour { return this.compiled.behaviour; }
   get chosen(): ChosenValues { return this.compiled.chosen; }
   get synLayout(): SynLayoutModel { return this.compiled.synLayout; }
   get lines(): Readonly<Record<LineName, TcpLineModel>> { return this.compiled.lines; }
@@ -309,7 +318,7 @@ export class OsDbPersonality implements HostPersonality {
   }
 
   nextIpId(kind: IpIdKind, timeMs: number): number {
-    const counter = kind === 'tcp-open' ? this.tcpOpenIds : kind === 'tcp-closed' ? this.tcpClosedIds : this.icmpIds;
+    const counter = kind === 'tcp-open' ? this.tcpOpenIds : kind === 'tcp-closed' ? this.tcpClosedIds : kind === 'udp' ? this.udpIds : this.icmpIds;
     return counter.next(timeMs);
   }
 
