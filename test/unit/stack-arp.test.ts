@@ -2,6 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arpFrame, BROADCAST_MAC, ipFrame, icmpMessage, type ParsedFrame } from '../helpers/frames';
+import { FAMILY_BEHAVIOURS } from '../../daemon/src/personality/behaviour/tables';
+import type { FamilyId } from '../../daemon/src/personality/behaviour/types';
+import type { HostPersonality } from '../../daemon/src/personality/host-personality';
+import { LinuxLikePersonality } from '../../daemon/src/personality/linux-like-personality';
 import { CLAIM_RANGE, CLIENT_IP, CLIENT_MAC, DECOY_IP, DECOY2_IP, Harness, linuxTemplate } from './stack-harness';
 
 const OTHER_MAC = '02:00:5e:00:00:77';
@@ -32,7 +36,7 @@ test('ARP request for a bound host gets one unicast reply from the host MAC (bui
   assert.equal(h.eventsOf('arp.reply').length, 1);
 });
 
-test('ARP requests that a real stack ignores get no reply', () => {
+test('ARP requests that a real Linux ignores get no reply from a Linux decoy', () => {
   const h = new Harness();
   h.take();
   const junk: Array<[string, Buffer]> = [
@@ -45,8 +49,6 @@ test('ARP requests that a real stack ignores get no reply', () => {
     ['sender 127.0.0.1', whoHas(DECOY_IP, '127.0.0.1')],
     ['sender 127.9.9.9', whoHas(DECOY_IP, '127.9.9.9')],
     ['sender 224.0.0.1', whoHas(DECOY_IP, '224.0.0.1')],
-    ['multicast sender MAC', whoHas(DECOY_IP, CLIENT_IP, '01:00:5e:00:00:01', { ethSrc: CLIENT_MAC })],
-    ['broadcast sender MAC', whoHas(DECOY_IP, CLIENT_IP, BROADCAST_MAC, { ethSrc: CLIENT_MAC })],
     ['unicast to another host', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { ethDst: OTHER_MAC })],
     ['truncated (27 bytes of ARP, no padding)', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { pad: false }).subarray(0, 41)],
     ['target not a decoy', whoHas('198.51.100.50')],
@@ -216,4 +218,93 @@ test('templates still answer ARP when ICMP is blocked (ARP is not filtered by po
   h.take();
   h.feed(whoHas(DECOY_IP));
   assert.equal(h.take().length, 1);
+});
+
+/** A Linux-like host whose ARP behaviour is another family's (the table is all that differs). */
+function withFamily(family: FamilyId): (seed: number) => HostPersonality {
+  return (seed) => {
+    const p = new LinuxLikePersonality(seed, 86400, 0);
+    Object.defineProperty(p, 'behaviour', { value: FAMILY_BEHAVIOURS[family] });
+    return p;
+  };
+}
+
+/** The arp-fingerprint probes (royhills/arp-scan) plus a few more, keyed as the tables name them. */
+function oddities(decoyMac: string): Array<[string, Buffer]> {
+  return [
+    ['sender 127.0.0.1', whoHas(DECOY_IP, '127.0.0.1')],
+    ['sender 0.0.0.0', whoHas(DECOY_IP, '0.0.0.0')],
+    ['sender 255.255.255.255', whoHas(DECOY_IP, '255.255.255.255')],
+    ['sender off-subnet', whoHas(DECOY_IP, '1.0.0.1')],
+    ['hardware type 6', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { htype: 6 })],
+    ['hardware type 255', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { htype: 255 })],
+    ['protocol length 6', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { plen: 6 })],
+    ['hardware length 8', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { hlen: 8 })],
+    ['sender 240.0.0.1', whoHas(DECOY_IP, '240.0.0.1')],
+    ['multicast sender MAC', whoHas(DECOY_IP, CLIENT_IP, '01:00:5e:00:00:01', { ethSrc: CLIENT_MAC })],
+    ['unicast to our MAC', whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { ethDst: decoyMac })],
+  ];
+}
+
+/** Expected answers per family, in `oddities` order (1 = answered), from the tables' sources. */
+const EXPECTED: Partial<Record<FamilyId, string>> = {
+  'linux': '01011000111',
+  'windows-xp': '11111000001',
+  'windows-10': '01011000001',
+  'freebsd': '11111000101',
+  'darwin': '11110000101',
+  'openbsd': '11110011101',
+  'netbsd': '10111100101',
+  'solaris': '11111100001',
+  'cisco-ios': '00001000001',
+  'embedded': '11110000111',
+};
+
+test('each family answers the ARP oddities as its table says', () => {
+  for (const [family, want] of Object.entries(EXPECTED) as Array<[FamilyId, string]>) {
+    const h = new Harness({ personality: withFamily(family) });
+    h.take();
+    const got = oddities(h.macOf(DECOY_IP)).map(([, frame]) => {
+      h.feed(frame);
+      return replies(h.take()).length > 0 ? '1' : '0';
+    }).join('');
+    assert.equal(got, want, family);
+  }
+});
+
+test('a DAD probe for a static decoy gets the RFC 5227 answer (target IP 0.0.0.0) where the family gives one', () => {
+  const h = new Harness({ personality: withFamily('linux') });
+  const mac = h.macOf(DECOY_IP);
+  h.take();
+  h.feed(whoHas(DECOY_IP, '0.0.0.0'));
+  const out = replies(h.take());
+  assert.equal(out.length, 1);
+  assert.equal(out[0].dst, CLIENT_MAC);
+  assert.deepEqual(out[0].arp, { htype: 1, ptype: 0x0800, op: 2, sha: mac, spa: DECOY_IP, tha: CLIENT_MAC, tpa: '0.0.0.0' });
+  // The decoy keeps the address: it is still answered afterwards.
+  h.feed(whoHas(DECOY_IP));
+  assert.equal(replies(h.take()).length, 1);
+});
+
+test('FreeBSD answers hardware type 6 with hardware type 6 (the request turned round); Linux with 1', () => {
+  for (const [family, htype] of [['freebsd', 6], ['linux', 1]] as Array<[FamilyId, number]>) {
+    const h = new Harness({ personality: withFamily(family) });
+    h.take();
+    h.feed(whoHas(DECOY_IP, CLIENT_IP, CLIENT_MAC, { htype: 6 }));
+    const out = replies(h.take());
+    assert.equal(out.length, 1, family);
+    assert.equal(out[0].arp?.htype, htype, family);
+  }
+});
+
+test('odd ARP is answered but never believed: a probe with a multicast sender MAC does not release a claimed address', () => {
+  const h = new Harness({ personality: withFamily('linux') });
+  h.take();
+  // A well-formed request from 127.0.0.1 or with hardware type 6 must not mark owners either.
+  h.feed(whoHas(DECOY_IP, '127.0.0.1', OTHER_MAC, { ethSrc: OTHER_MAC }));
+  h.feed(whoHas(DECOY2_IP, DECOY_IP, OTHER_MAC, { ethSrc: OTHER_MAC, htype: 6 }));
+  assert.equal(h.eventsOf('arp.release').length, 0);
+  h.take();
+  h.feed(whoHas(DECOY_IP));
+  assert.equal(replies(h.take()).length, 1);
 });

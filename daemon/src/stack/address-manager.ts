@@ -1,4 +1,5 @@
 import type { ClaimSettings } from '../config/types';
+import type { ArpBehaviour } from '../personality/behaviour/types';
 import type { DecoyEvent, EventSink } from '../events/event';
 import { ipToString, isMulticastMac, macEquals, macToNumber, macToString } from '../wire/address';
 import { ArpOp, type ArpView, ARP_LEN, writeArp } from '../wire/arp';
@@ -139,16 +140,14 @@ export class AddressManager {
     const sip = arp.senderIp;
     const tip = arp.targetIp;
     const shaOff = arp.senderMacOffset;
-    // Linux ignores ARP whose sender hardware address is multicast/broadcast.
-    if (isMulticastMac(frame, shaOff)) return;
-
-    if (sip !== 0) {
-      if (!isUsableUnicast(sip)) return; // 255.255.255.255, 127/8, multicast, class E: real stacks ignore
-      this.noteOwner(sip, frame, shaOff, now);
-    } else if (arp.op === ArpOp.REQUEST) {
-      // An RFC 5227 probe: someone is about to take `tip`. A claimed address yields to it; no reply is sent.
+    // Address state (owners, probes, claims) is learnt only from well-formed ARP with a unicast
+    // sender MAC and a usable sender IP: odd requests may still be answered, never believed.
+    const believable = arp.isEthernetIpv4 && !isMulticastMac(frame, shaOff);
+    if (believable && sip !== 0 && isUsableUnicast(sip)) this.noteOwner(sip, frame, shaOff, now);
+    else if (believable && sip === 0 && arp.op === ArpOp.REQUEST) {
+      // An RFC 5227 probe: someone is about to take `tip`. A claimed address yields to it; a static
+      // binding answers it if its family does (the prober then sees the address in use).
       this.noteProbeFor(tip, frame, shaOff, now);
-      return;
     }
 
     if (arp.op !== ArpOp.REQUEST) return;
@@ -157,10 +156,11 @@ export class AddressManager {
     const host = this.table.get(tip);
     if (host !== undefined) {
       // Like Linux (PACKET_OTHERHOST), never answer a request unicast to another station's MAC.
-      if (isMulticastMac(frame, ETH_DST) || macEquals(frame, ETH_DST, host.mac, 0)) this.reply(host, arp, frame, now);
+      if (!isMulticastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, host.mac, 0)) return;
+      if (answersArp(host.personality.behaviour.arp, arp, frame, host.ip)) this.reply(host, arp, frame, now);
       return;
     }
-    this.considerClaim(tip, arp, frame, now);
+    if (believable && sip !== 0 && isUsableUnicast(sip)) this.considerClaim(tip, arp, frame, now);
   }
 
   /**
@@ -339,6 +339,8 @@ export class AddressManager {
     const shaOff = arp.senderMacOffset;
     writeEthernet(buf, frame, shaOff, host.mac, EtherType.ARP);
     writeArp(buf, ETH_HEADER_LEN, ArpOp.REPLY, host.mac, host.ip, frame, shaOff, arp.senderIp);
+    // BSD stacks turn the request buffer round, so the reply keeps the request's hardware type.
+    if (host.personality.behaviour.arp.replyHardwareType === 'echo-request') buf.writeUInt16BE(arp.hardwareType, ETH_HEADER_LEN);
     this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
     if (this.events.wants('arp.reply')) {
       this.emit({ kind: 'arp.reply', time: now, address: host.ipText, mac: host.macText, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, shaOff) });
@@ -372,6 +374,27 @@ export class AddressManager {
 
   /** Callers check `events.wants` first, so events nobody records are never built (texts, strings). */
   private emit(e: DecoyEvent): void { this.events.emit(e); }
+}
+
+/**
+ * Whether a host of this ARP family answers `arp` (a request for its address `ownIp`), by the
+ * request's hardware type and lengths, its sender MAC and the class of its sender IP.
+ */
+export function answersArp(b: ArpBehaviour, arp: ArpView, frame: Buffer, ownIp: number): boolean {
+  if (b.hardwareTypes !== 'any' && !b.hardwareTypes.includes(arp.hardwareType)) return false;
+  if (!b.ignoreLengths && (arp.hardwareLength !== 6 || arp.protocolLength !== 4)) return false;
+  if (!b.multicastSenderMac && isMulticastMac(frame, arp.senderMacOffset)) return false;
+  const sip = arp.senderIp;
+  const a = sip >>> 24;
+  if (sip === 0) return b.senderZero;
+  if (sip === 0xffffffff) return b.senderBroadcast;
+  if (a === 127) return b.senderLoopback;
+  if (a === 0) return b.senderZeroNet;
+  if (a >= 240) return b.senderClassE;
+  if (a >= 224) return b.senderMulticast;
+  // decoyd knows no netmask: the decoy's /24 stands for its subnet.
+  if ((sip ^ ownIp) >>> 8 !== 0) return b.senderOffSubnet;
+  return true;
 }
 
 /** Unicast IPv4 a host may use: not 0/8, 127/8, multicast, class E or broadcast. */

@@ -9,20 +9,30 @@ export class ArpView {
   buf: Buffer = Buffer.alloc(0);
   off = 0;
 
-  /** Check that this is an Ethernet/IPv4 ARP packet a real stack would accept. */
+  /**
+   * Check that this is an IPv4 ARP request or reply laid out as Ethernet/IPv4 (28 bytes). The
+   * hardware type and the two length bytes are left to the host's family (some stacks answer
+   * hardware type 6 or wrong lengths; see `isEthernetIpv4`); no stack answers another protocol
+   * or opcode.
+   */
   wrap(buf: Buffer, off: number, available: number): number {
     this.buf = buf;
     this.off = off;
     if (available < ARP_LEN) return Malformed.TRUNCATED;
-    // hardware type 1 (Ethernet), protocol 0x0800, hlen 6, plen 4: Linux and Windows drop anything else.
-    if (buf.readUInt16BE(off) !== 1 || buf.readUInt16BE(off + 2) !== 0x0800 || buf[off + 4] !== 6 || buf[off + 5] !== 4) {
-      return Malformed.BAD_ARP_FORMAT;
-    }
+    if (buf.readUInt16BE(off + 2) !== 0x0800) return Malformed.BAD_ARP_FORMAT;
     const op = this.op;
     if (op !== ArpOp.REQUEST && op !== ArpOp.REPLY) return Malformed.BAD_ARP_FORMAT;
     return Malformed.OK;
   }
 
+  /** Hardware type 1, hlen 6, plen 4: the only shape decoyd learns addresses from. */
+  get isEthernetIpv4(): boolean {
+    return this.hardwareType === 1 && this.buf[this.off + 4] === 6 && this.buf[this.off + 5] === 4;
+  }
+
+  get hardwareType(): number { return this.buf.readUInt16BE(this.off); }
+  get hardwareLength(): number { return this.buf[this.off + 4] as number; }
+  get protocolLength(): number { return this.buf[this.off + 5] as number; }
   get op(): number { return this.buf.readUInt16BE(this.off + 6); }
   get senderMacOffset(): number { return this.off + 8; }
   get senderIp(): number { return this.buf.readUInt32BE(this.off + 14); }
