@@ -264,6 +264,8 @@ export interface ParsedArp {
 
 export interface ParsedIpv4 {
   headerLength: number;
+  /** Option bytes between the fixed header and the payload. */
+  options: Buffer;
   tos: number;
   totalLength: number;
   id: number;
@@ -318,7 +320,7 @@ export function parseFrame(frame: Buffer): ParsedFrame {
   if (total < hl || total > body.length) { problems.push(`IP total length ${total} vs ${body.length}`); return out; }
   const fragField = body.readUInt16BE(6);
   const ip: ParsedIpv4 = {
-    headerLength: hl, tos: body[1], totalLength: total, id: body.readUInt16BE(4),
+    headerLength: hl, options: Buffer.from(body.subarray(20, Math.max(20, hl))), tos: body[1], totalLength: total, id: body.readUInt16BE(4),
     df: (fragField & 0x4000) !== 0, mf: (fragField & 0x2000) !== 0, fragOffset: (fragField & 0x1fff) * 8,
     ttl: body[8], proto: body[9], src: ipText(body.readUInt32BE(12)), dst: ipText(body.readUInt32BE(16)),
     headerChecksumOk: checksum16(body.subarray(0, hl)) === 0,

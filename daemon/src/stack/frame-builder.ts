@@ -1,3 +1,4 @@
+import { internetChecksum } from '../wire/checksum';
 import { ETH_HEADER_LEN, EtherType, padFrame, writeEthernet } from '../wire/ethernet';
 import { IPV4_MIN_HEADER, writeIpv4, type Ipv4HeaderFields } from '../wire/ipv4';
 import { Ipv4Fragmenter } from './ipv4-fragmenter';
@@ -51,6 +52,35 @@ export class FrameBuilder {
     writeEthernet(this.buf, dstMac, dstMacOff, srcMac, EtherType.IPV4);
     if (fragment) this.fragmenter.sendFragments(this.buf, L4_OFF + l4Length);
     else this.send(this.buf, padFrame(this.buf, L4_OFF + l4Length));
+  }
+
+  /**
+   * As finishIpv4, for a datagram with IP options: `optionsLength` (a multiple of 4, at most 40)
+   * option bytes from `options`, and an L4 payload already at L4_OFF + optionsLength. Only for
+   * datagrams that fit the MTU (callers drop the options otherwise).
+   */
+  finishIpv4WithOptions(
+    dstMac: Buffer, dstMacOff: number, srcMac: Buffer,
+    protocol: number, src: number, dst: number, options: Buffer, optionsLength: number, l4Length: number,
+    ttl: number, df: boolean, id: number, tos: number,
+  ): void {
+    const ip = this.ip;
+    ip.tos = tos;
+    ip.totalLength = IPV4_MIN_HEADER + optionsLength + l4Length;
+    ip.id = id;
+    ip.df = df;
+    ip.ttl = ttl;
+    ip.protocol = protocol;
+    ip.src = src;
+    ip.dst = dst;
+    writeIpv4(this.buf, IP_OFF, ip);
+    options.copy(this.buf, L4_OFF, 0, optionsLength);
+    this.buf[IP_OFF] = 0x40 | ((IPV4_MIN_HEADER + optionsLength) >> 2);
+    this.buf[IP_OFF + 10] = 0;
+    this.buf[IP_OFF + 11] = 0;
+    this.buf.writeUInt16BE(internetChecksum(this.buf, IP_OFF, L4_OFF + optionsLength), IP_OFF + 10);
+    writeEthernet(this.buf, dstMac, dstMacOff, srcMac, EtherType.IPV4);
+    this.send(this.buf, padFrame(this.buf, L4_OFF + optionsLength + l4Length));
   }
 
   /** Transmit a frame whose bytes (from offset 0) are already written. */

@@ -4,15 +4,21 @@ import { ipToString, macToString } from '../wire/address';
 import { internetChecksum } from '../wire/checksum';
 import { ETH_DST, ETH_SRC } from '../wire/ethernet';
 import { finishIcmp, ICMP_HEADER_LEN, IcmpType, type IcmpView } from '../wire/icmp';
-import { IpProto, type Ipv4View } from '../wire/ipv4';
+import { IPV4_MIN_HEADER, IpProto, type Ipv4View } from '../wire/ipv4';
+import { MAX_IP_OPTIONS, msSinceMidnightUtc, reflectEchoOptions } from './ip-options';
 import type { DecoyHost } from './decoy-table';
 import type { IcmpErrorLimiter } from './icmp-error-limiter';
-import { type FrameBuilder, L4_OFF, MAX_FRAME, MAX_L4_LENGTH } from './frame-builder';
+import { type FrameBuilder, L4_OFF, MAX_FRAME, MAX_L4_LENGTH, MTU } from './frame-builder';
 
-/** ICMP for decoys: echo replies and the unreachable errors a host sends, all shaped by the personality. */
+/** An ICMP timestamp message: header, originate, receive, transmit. */
+const TIMESTAMP_LEN = 20;
+
+/** ICMP for decoys: echo and timestamp replies and the unreachable errors a host sends, shaped by the personality and its family. */
 export class IcmpResponder {
   private readonly echoIn: IcmpEchoIn = { code: 0, ipDf: false, ipTtl: 0, ipTos: 0, timeMs: 0 };
   private readonly echoOut: IcmpEchoReply = { code: 0, ttl: 64, df: false, ipId: 0, tos: 0 };
+  /** Scratch for an echo reply's reflected IP options. */
+  private readonly options = Buffer.alloc(MAX_IP_OPTIONS);
   private readonly unreach: UdpUnreachableReply = {
     ttl: 64, df: false, ipId: 0, tos: 0, unused: 0, totalLength: 576, quotedTotalLength: -1, quotedIpId: -1,
     quotedIpChecksum: 'G', quotedUdpChecksum: -1, corruptQuotedPayload: false, quotedTtlDecrement: 0,
@@ -27,30 +33,65 @@ export class IcmpResponder {
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, icmp: IcmpView, timeMs: number): void {
     let answer = 'none';
     if (icmp.type === IcmpType.ECHO_REQUEST && host.template.icmpOpen) {
-      const req = this.echoIn;
-      req.code = icmp.code;
-      req.ipDf = ip.df;
-      req.ipTtl = ip.ttl;
-      req.ipTos = ip.tos;
-      req.timeMs = timeMs;
-      const out = this.echoOut;
-      // Any echo that reassembled is answered in full: a reply above the MTU leaves as fragments.
-      if (host.personality.respondIcmpEcho(req, out) && icmp.length <= MAX_L4_LENGTH) {
+      if (this.echoShape(host, ip, icmp.code, timeMs) && icmp.length <= MAX_L4_LENGTH) {
+        const out = this.echoOut;
+        const optLen = this.replyOptions(host, ip, icmp.length, timeMs);
+        const l4 = L4_OFF + optLen;
         const buf = this.tx.buf;
-        frame.copy(buf, L4_OFF, icmp.off, icmp.off + icmp.length);
-        buf[L4_OFF] = IcmpType.ECHO_REPLY;
-        buf[L4_OFF + 1] = out.code;
-        finishIcmp(buf, L4_OFF, icmp.length);
-        this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, icmp.length, out.ttl, out.df, out.ipId, out.tos);
+        // Any echo that reassembled is answered in full: a reply above the MTU leaves as fragments.
+        frame.copy(buf, l4, icmp.off, icmp.off + icmp.length);
+        buf[l4] = IcmpType.ECHO_REPLY;
+        buf[l4 + 1] = out.code;
+        finishIcmp(buf, l4, icmp.length);
+        if (optLen > 0) this.tx.finishIpv4WithOptions(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, this.options, optLen, icmp.length, out.ttl, out.df, out.ipId, out.tos);
+        else this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, icmp.length, out.ttl, out.df, out.ipId, out.tos);
         answer = 'echo-reply';
       }
+    } else if (icmp.type === IcmpType.TIMESTAMP && icmp.code === 0 && host.template.icmpOpen) {
+      // RFC 792 timestamp: originate copied, receive = transmit = ms since midnight UT. The reply is
+      // 20 bytes whatever the request carried (Linux icmp_timestamp; it needs the originate field).
+      if (icmp.dataLength >= 4 && host.personality.behaviour.icmp.timestampReply && this.echoShape(host, ip, 0, timeMs)) {
+        const out = this.echoOut;
+        const buf = this.tx.buf;
+        frame.copy(buf, L4_OFF, icmp.off, icmp.off + ICMP_HEADER_LEN + 4);
+        buf[L4_OFF] = IcmpType.TIMESTAMP_REPLY;
+        buf[L4_OFF + 1] = 0;
+        const now = msSinceMidnightUtc(timeMs);
+        buf.writeUInt32BE(now, L4_OFF + 12);
+        buf.writeUInt32BE(now, L4_OFF + 16);
+        finishIcmp(buf, L4_OFF, TIMESTAMP_LEN);
+        this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, TIMESTAMP_LEN, out.ttl, out.df, out.ipId, out.tos);
+        answer = 'timestamp-reply';
+      }
     }
+    // Address mask (17) and information (15) requests, and unknown types: no family answers by default.
     if (this.events.wants('icmp')) {
       this.events.emit({
         kind: 'icmp', time: timeMs, srcMac: macToString(frame, ETH_SRC), dstMac: macToString(frame, ETH_DST),
         srcIp: ipToString(ip.src), dstIp: host.ipText, type: icmp.type, code: icmp.code, answer,
       });
     }
+  }
+
+  /** The IP shape of an ICMP reply (echo or timestamp) from the IE model, into echoOut; false when the host stays silent. */
+  private echoShape(host: DecoyHost, ip: Ipv4View, code: number, timeMs: number): boolean {
+    const req = this.echoIn;
+    req.code = code;
+    req.ipDf = ip.df;
+    req.ipTtl = ip.ttl;
+    req.ipTos = ip.tos;
+    req.timeMs = timeMs;
+    return host.personality.respondIcmpEcho(req, this.echoOut);
+  }
+
+  /** The reply's reflected IP options (record route, timestamp) into `this.options`; 0 when none or they would not fit one frame. */
+  private replyOptions(host: DecoyHost, ip: Ipv4View, l4Length: number, timeMs: number): number {
+    const reqOpts = ip.headerLength - IPV4_MIN_HEADER;
+    if (reqOpts <= 0) return 0;
+    const mode = host.personality.behaviour.icmp.echoOptions;
+    if (mode === 'strip') return 0;
+    const n = reflectEchoOptions(ip.buf, ip.off + IPV4_MIN_HEADER, reqOpts, host.ip, timeMs, mode === 'record-twice' ? 2 : 1, this.options);
+    return IPV4_MIN_HEADER + n + l4Length <= MTU ? n : 0;
   }
 
   /**

@@ -114,7 +114,7 @@ const NEIGH_SOLARIS: NeighbourBehaviour = { reachableMs: 300_000, delayFirstProb
  * 1/s (net.ipv4.icmp_ratelimit 1000, XRLIM_BURST_FACTOR 6).
  */
 const ICMP_LINUX: IcmpBehaviour = {
-  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record',
+  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record-twice',
   errorLimit: { scope: 'peer', burst: 6, intervalMs: 1000 }, unknownTypes: 'ignore', basis: 'lab',
 };
 
@@ -124,13 +124,13 @@ const ICMP_LINUX: IcmpBehaviour = {
  * "UDP scan": Windows does not limit them, unlike Linux and Solaris).
  */
 const ICMP_WINDOWS: IcmpBehaviour = {
-  timestampReply: false, addressMaskReply: false, informationReply: false, echoOptions: 'record',
+  timestampReply: false, addressMaskReply: false, informationReply: false, echoOptions: 'record-once',
   errorLimit: null, unknownTypes: 'ignore', basis: 'documented',
 };
 
 /** FreeBSD sys/netinet/ip_icmp.c: tstamprepl 1, maskrepl 0, icmplim 200/s for the whole host. */
 const ICMP_FREEBSD: IcmpBehaviour = {
-  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record',
+  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record-once',
   errorLimit: { scope: 'host', burst: 200, intervalMs: 5 }, unknownTypes: 'ignore', basis: 'source',
 };
 
@@ -146,13 +146,13 @@ const ICMP_OPENBSD: IcmpBehaviour = {
 
 /** Solaris ndd: ip_respond_to_timestamp 0, ip_respond_to_address_mask_broadcast 0, ip_icmp_err_interval 100 ms / burst 10. */
 const ICMP_SOLARIS: IcmpBehaviour = {
-  timestampReply: false, addressMaskReply: false, informationReply: false, echoOptions: 'record',
+  timestampReply: false, addressMaskReply: false, informationReply: false, echoOptions: 'record-once',
   errorLimit: { scope: 'host', burst: 10, intervalMs: 10 }, unknownTypes: 'ignore', basis: 'documented',
 };
 
 /** Cisco IOS: timestamp replies on, "ip mask-reply" off, "ip icmp rate-limit unreachable" 500 ms. */
 const ICMP_CISCO_IOS: IcmpBehaviour = {
-  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record',
+  timestampReply: true, addressMaskReply: false, informationReply: false, echoOptions: 'record-once',
   errorLimit: { scope: 'host', burst: 1, intervalMs: 500 }, unknownTypes: 'ignore', basis: 'documented',
 };
 

@@ -88,11 +88,12 @@ export interface IcmpBehaviour {
   /** Answer information requests (type 15, obsolete by RFC 6918). */
   informationReply: boolean;
   /**
-   * Record route and timestamp options in an echo request: 'record' fills them in the reply as
-   * Linux does (its address, or time, once on input and once on output); 'strip' answers without
-   * options. Other options are never echoed.
+   * Record route and timestamp options in an echo request: 'record-twice' fills them in the reply
+   * as Linux does (its address, or time, once on input and once on output); 'record-once' as BSD
+   * (ip_dooptions on input, icmp_reflect copies them); 'strip' answers without options. Other
+   * options are never echoed.
    */
-  echoOptions: 'record' | 'strip';
+  echoOptions: 'record-twice' | 'record-once' | 'strip';
   /** Rate limit of ICMP errors (unreachables), or null when the family has none. */
   errorLimit: IcmpErrorLimitSpec | null;
   /** Unknown ICMP types and codes are silently dropped by every family; kept explicit for the tables. */
