@@ -194,7 +194,8 @@ export class Engine {
       return;
     }
     if (ip.isFragment) {
-      const r = this.reassembler.add(frame, ip, timeMs);
+      const ipb = host.personality.behaviour.ipv4;
+      const r = this.reassembler.add(frame, ip, timeMs, ipb.overlap, ipb.reassemblyTimeoutMs);
       if (r.status === 'dropped') this.drop(r.reason, timeMs, src, ip.dst);
       if (r.status !== 'complete') return;
       // Continue with the reassembled datagram in its own buffer.

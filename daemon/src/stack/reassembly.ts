@@ -1,3 +1,4 @@
+import type { OverlapPolicy } from '../personality/behaviour/types';
 import { internetChecksum } from '../wire/checksum';
 import { ETH_HEADER_LEN } from '../wire/ethernet';
 import type { Ipv4View } from '../wire/ipv4';
@@ -9,13 +10,18 @@ interface Fragment {
 
 interface Pending {
   key: string;
-  firstAt: number;
+  /** When this partial datagram is forgotten (its host's family timeout, within the configured bound). */
+  expiresAt: number;
+  policy: OverlapPolicy;
   /** Copy of the Ethernet + IP header of the offset-0 fragment, once seen. */
   head: Buffer | null;
+  /** In arrival order: the overlap policies need it. */
   fragments: Fragment[];
   /** Payload length, known once the last fragment (MF=0) arrives; -1 before. */
   totalPayload: number;
+  /** Bytes held, overlaps counted twice (the memory bound). */
   bytes: number;
+  overlapped: boolean;
 }
 
 export type ReassemblyResult =
@@ -26,9 +32,10 @@ export type ReassemblyResult =
 const PENDING: ReassemblyResult = { status: 'pending' };
 
 /**
- * Bounded IPv4 reassembly with Linux's policy: overlapping fragments poison the datagram
- * (RFC 5722 style, as Linux has done since 2018), oversize datagrams and misaligned
- * non-final fragments are dropped, and partial datagrams expire.
+ * Bounded IPv4 reassembly with the destination's overlap policy (OverlapPolicy): Linux's 'drop'
+ * (overlapping fragments poison the datagram, as Linux has done since 2018), or the first / last /
+ * BSD rules of older and other stacks. For every policy, oversize datagrams, misaligned non-final
+ * fragments and fragments beyond a known end are dropped, and partial datagrams expire.
  */
 export class Reassembler {
   private readonly pending = new Map<string, Pending>();
@@ -36,13 +43,17 @@ export class Reassembler {
   constructor(
     private readonly maxDatagrams: number,
     private readonly maxBytes: number,
+    /** Upper bound on how long any partial datagram is kept (limits.reassemblyTimeoutMs). */
     private readonly timeoutMs: number,
   ) {}
 
   get size(): number { return this.pending.size; }
 
-  /** Feed one fragment whose frame starts at 0 and IP header at ETH_HEADER_LEN. */
-  add(frame: Buffer, ip: Ipv4View, now: number): ReassemblyResult {
+  /**
+   * Feed one fragment whose frame starts at 0 and IP header at ETH_HEADER_LEN, for a host whose
+   * family reassembles with `policy` and forgets partial datagrams after `timeoutMs`.
+   */
+  add(frame: Buffer, ip: Ipv4View, now: number, policy: OverlapPolicy = 'drop', timeoutMs = this.timeoutMs): ReassemblyResult {
     const key = `${ip.src}:${ip.dst}:${ip.id}:${ip.protocol}`;
     const offset = ip.fragmentOffset;
     const len = ip.payloadLength;
@@ -56,15 +67,18 @@ export class Reassembler {
         const oldest = this.pending.keys().next();
         if (!oldest.done) this.pending.delete(oldest.value);
       }
-      p = { key, firstAt: now, head: null, fragments: [], totalPayload: -1, bytes: 0 };
+      p = { key, expiresAt: now + Math.min(timeoutMs, this.timeoutMs), policy, head: null, fragments: [], totalPayload: -1, bytes: 0, overlapped: false };
       this.pending.set(key, p);
     }
     for (const f of p.fragments) {
-      if (offset < f.offset + f.data.length && f.offset < offset + len) return this.poison(key, 'overlapping-fragment');
+      if (offset < f.offset + f.data.length && f.offset < offset + len) {
+        if (p.policy === 'drop') return this.poison(key, 'overlapping-fragment');
+        p.overlapped = true;
+      }
     }
     if (!ip.mf) {
       if (p.totalPayload >= 0 && p.totalPayload !== offset + len) return this.poison(key, 'conflicting-last-fragment');
-      // Fragments queued before the end was known must lie inside it, or the byte count below lies.
+      // Fragments queued before the end was known must lie inside it.
       for (const f of p.fragments) if (f.offset + f.data.length > offset + len) return this.poison(key, 'fragment-beyond-end');
       p.totalPayload = offset + len;
     }
@@ -72,15 +86,18 @@ export class Reassembler {
     p.bytes += len;
     if (p.bytes > this.maxBytes) return this.poison(key, 'reassembly-too-large');
     p.fragments.push({ offset, data: Buffer.from(frame.subarray(ip.payloadOffset, ip.payloadOffset + len)) });
-    if (offset === 0) p.head = Buffer.from(frame.subarray(0, ETH_HEADER_LEN + ip.headerLength));
+    // The header comes from the offset-0 fragment whose bytes win under the policy.
+    if (offset === 0 && (p.head === null || p.policy === 'last')) p.head = Buffer.from(frame.subarray(0, ETH_HEADER_LEN + ip.headerLength));
 
-    if (p.totalPayload < 0 || p.head === null || p.bytes !== p.totalPayload) return PENDING;
-    // No overlaps and the byte count equals the datagram length: coverage is complete.
+    if (p.totalPayload < 0 || p.head === null) return PENDING;
+    // Without overlaps the byte count equals the datagram length exactly when coverage is complete.
+    if (p.overlapped ? !covers(p.fragments, p.totalPayload) : p.bytes !== p.totalPayload) return PENDING;
     this.pending.delete(key);
     const hl = p.head.length - ETH_HEADER_LEN;
     const out = Buffer.alloc(p.head.length + p.totalPayload);
     p.head.copy(out, 0);
-    for (const f of p.fragments) f.data.copy(out, p.head.length + f.offset);
+    if (p.overlapped) assembleOverlapping(p.fragments, p.policy, out, p.head.length, p.totalPayload);
+    else for (const f of p.fragments) f.data.copy(out, p.head.length + f.offset);
     const ipOff = ETH_HEADER_LEN;
     out.writeUInt16BE(hl + p.totalPayload, ipOff + 2);
     out[ipOff + 6] &= 0x40; // keep DF, clear MF and offset
@@ -91,11 +108,11 @@ export class Reassembler {
     return { status: 'complete', frame: out, length: out.length };
   }
 
-  /** Forget partial datagrams older than the timeout. Linux would send ICMP time exceeded (reassembly) only if fragment 0 arrived; decoyd stays silent. */
+  /** Forget partial datagrams past their time. Linux would send ICMP time exceeded (reassembly) if fragment 0 arrived; decoyd stays silent. */
   expire(now: number): number {
     let n = 0;
     for (const [key, p] of this.pending) {
-      if (now - p.firstAt < this.timeoutMs) break; // insertion order = age order
+      if (now < p.expiresAt) continue;
       this.pending.delete(key);
       n++;
     }
@@ -105,5 +122,35 @@ export class Reassembler {
   private poison(key: string, reason: string): ReassemblyResult {
     this.pending.delete(key);
     return { status: 'dropped', reason };
+  }
+}
+
+/** Whether the fragments cover [0, total) without a hole. */
+function covers(fragments: readonly Fragment[], total: number): boolean {
+  const sorted = [...fragments].sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  for (const f of sorted) {
+    if (f.offset > end) return false;
+    end = Math.max(end, f.offset + f.data.length);
+  }
+  return end >= total;
+}
+
+/**
+ * Lay overlapping fragments (arrival order) into `out` at `base`: 'first' keeps the bytes that came
+ * first, 'last' the newest; 'bsd' (ip_reass) gives each byte to the fragment that starts lowest,
+ * the earlier one on a tie.
+ */
+function assembleOverlapping(fragments: readonly Fragment[], policy: OverlapPolicy, out: Buffer, base: number, total: number): void {
+  const owner = new Int32Array(total).fill(-1);
+  for (const f of fragments) {
+    for (let i = 0; i < f.data.length; i++) {
+      const at = f.offset + i;
+      const o = owner[at] as number;
+      const take = o < 0 || policy === 'last' || (policy === 'bsd' && o > f.offset);
+      if (!take) continue;
+      owner[at] = f.offset;
+      out[base + at] = f.data[i] as number;
+    }
   }
 }

@@ -106,7 +106,8 @@ export interface IcmpBehaviour {
  * - drop: any overlap discards the whole datagram (Linux since 4.19, RFC 5722 style);
  * - first: bytes already received win;
  * - last: the newest fragment wins;
- * - bsd: a fragment starting at or after a queued one replaces its bytes; one starting before keeps them.
+ * - bsd: each byte belongs to the fragment that starts lowest, the earlier one on a tie (BSD ip_reass
+ *   trims a new fragment's front against its predecessor and the overlapped succeeding fragments).
  */
 export type OverlapPolicy = 'drop' | 'first' | 'last' | 'bsd';
 
