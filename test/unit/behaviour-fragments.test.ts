@@ -49,6 +49,9 @@ test('each overlap policy keeps the bytes its stack keeps', () => {
   for (const p of ['drop', 'first', 'last', 'bsd'] as OverlapPolicy[]) {
     assert.equal(run(p, [frag(16, 'C', 8, false), frag(0, 'A', 16, true)]), 'AAAAAAAAAAAAAAAACCCCCCCC', p);
   }
+  // Linux: a fragment wholly inside queued bytes is a duplicate, dropped alone; the datagram completes.
+  assert.equal(run('drop', [frag(0, 'A', 16, true), frag(0, 'A', 16, true), frag(16, 'C', 8, false)]), 'AAAAAAAAAAAAAAAACCCCCCCC');
+  assert.equal(run('drop', [frag(0, 'A', 24, true), frag(8, 'B', 8, true), frag(24, 'C', 8, false)]), 'AAAAAAAAAAAAAAAAAAAAAAAACCCCCCCC');
   // A hole stays pending under any policy.
   assert.equal(run('first', [frag(0, 'A', 8, true), frag(16, 'C', 8, false)]), 'pending');
 });

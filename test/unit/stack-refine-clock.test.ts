@@ -28,7 +28,7 @@ test('a UDP service reply draws its IP ID at the engine clock time', () => {
     assert.equal(out[0].udp?.payload.toString(), 'what time is it');
     assert.equal(spies.length, 1);
     const last = spies[0].ipIdTimes.at(-1);
-    assert.deepEqual(last, { kind: 'tcp-open', timeMs: T0 + offset }, 'the harness clock, not Date.now()');
-    assert.equal(out[0].ip?.id, (spies[0].nextIpId('icmp', h.now) - 1) & 0xffff, 'the reply carries that IP ID');
+    assert.deepEqual(last, { kind: 'udp', timeMs: T0 + offset }, 'the harness clock, not Date.now()');
+    assert.equal(out[0].ip?.id, (spies[0].nextIpId('udp', h.now) - 1) & 0xffff, 'the reply carries that IP ID');
   }
 });

@@ -157,6 +157,8 @@ export class AddressManager {
     if (host !== undefined) {
       // Like Linux (PACKET_OTHERHOST), never answer a request unicast to another station's MAC.
       if (!isMulticastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, host.mac, 0)) return;
+      // Safety over fidelity: Linux answers a group sender MAC (measured), decoyd never sends to a group.
+      if (isMulticastMac(frame, shaOff)) return;
       if (answersArp(host.personality.behaviour.arp, arp, frame, host.ip)) this.reply(host, arp, frame, now);
       return;
     }

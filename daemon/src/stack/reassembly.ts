@@ -70,12 +70,15 @@ export class Reassembler {
       p = { key, expiresAt: now + Math.min(timeoutMs, this.timeoutMs), policy, head: null, fragments: [], totalPayload: -1, bytes: 0, overlapped: false };
       this.pending.set(key, p);
     }
-    for (const f of p.fragments) {
-      if (offset < f.offset + f.data.length && f.offset < offset + len) {
-        if (p.policy === 'drop') return this.poison(key, 'overlapping-fragment');
-        p.overlapped = true;
-      }
+    let overlaps = false;
+    for (const f of p.fragments) if (offset < f.offset + f.data.length && f.offset < offset + len) overlaps = true;
+    if (overlaps && p.policy === 'drop') {
+      // Linux (inet_frag_queue_insert): a fragment wholly inside bytes already queued is a duplicate,
+      // dropped on its own; any other overlap discards the datagram.
+      if (insideCovered(p.fragments, offset, offset + len)) return PENDING;
+      return this.poison(key, 'overlapping-fragment');
     }
+    if (overlaps) p.overlapped = true;
     if (!ip.mf) {
       if (p.totalPayload >= 0 && p.totalPayload !== offset + len) return this.poison(key, 'conflicting-last-fragment');
       // Fragments queued before the end was known must lie inside it.
@@ -123,6 +126,23 @@ export class Reassembler {
     this.pending.delete(key);
     return { status: 'dropped', reason };
   }
+}
+
+/** Whether [start, end) lies inside one contiguous stretch of queued bytes. */
+function insideCovered(fragments: readonly Fragment[], start: number, end: number): boolean {
+  let reach = start;
+  let grew = true;
+  // Walk forward over queued fragments holding the byte at `reach`; at most one pass per fragment.
+  while (grew && reach < end) {
+    grew = false;
+    for (const f of fragments) {
+      if (f.offset <= reach && f.offset + f.data.length > reach) {
+        reach = f.offset + f.data.length;
+        grew = true;
+      }
+    }
+  }
+  return reach >= end;
 }
 
 /** Whether the fragments cover [0, total) without a hole. */

@@ -51,7 +51,7 @@ export interface ArpBehaviour {
   senderClassE: boolean;
   /** Sender IP in 0/8 other than 0.0.0.0. */
   senderZeroNet: boolean;
-  /** Sender hardware address (and frame source) a multicast MAC. */
+  /** Sender hardware address a group MAC. Recorded for the tables; decoyd never answers one (it does not send to groups). */
   multicastSenderMac: boolean;
   /** Hardware types accepted (1 Ethernet, 6 IEEE 802), or 'any' (tests 6 and 7). */
   hardwareTypes: readonly number[] | 'any';
