@@ -52,6 +52,8 @@ test('each overlap policy keeps the bytes its stack keeps', () => {
   // Linux: a fragment wholly inside queued bytes is a duplicate, dropped alone; the datagram completes.
   assert.equal(run('drop', [frag(0, 'A', 16, true), frag(0, 'A', 16, true), frag(16, 'C', 8, false)]), 'AAAAAAAAAAAAAAAACCCCCCCC');
   assert.equal(run('drop', [frag(0, 'A', 24, true), frag(8, 'B', 8, true), frag(24, 'C', 8, false)]), 'AAAAAAAAAAAAAAAAAAAAAAAACCCCCCCC');
+  // A second last fragment with another end is corruption, even inside queued bytes.
+  assert.equal(run('drop', [frag(0, 'A', 8, true), frag(16, 'C', 16, false), frag(16, 'C', 8, false)]), 'dropped:conflicting-last-fragment');
   // A hole stays pending under any policy.
   assert.equal(run('first', [frag(0, 'A', 8, true), frag(16, 'C', 8, false)]), 'pending');
 });

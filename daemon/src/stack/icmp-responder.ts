@@ -47,9 +47,9 @@ export class IcmpResponder {
         else this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, icmp.length, out.ttl, out.df, out.ipId, out.tos);
         answer = 'echo-reply';
       }
-    } else if (icmp.type === IcmpType.TIMESTAMP && icmp.code === 0 && host.template.icmpOpen) {
+    } else if (icmp.type === IcmpType.TIMESTAMP && host.template.icmpOpen) {
       // RFC 792 timestamp: originate copied, receive = transmit = ms since midnight UT. The reply is
-      // 20 bytes whatever the request carried (Linux icmp_timestamp; it needs the originate field).
+      // 20 bytes with code 0 whatever the request carried (Linux icmp_timestamp; it needs the originate field).
       if (icmp.dataLength >= 4 && host.personality.behaviour.icmp.timestampReply && this.echoShape(host, ip, 0, timeMs)) {
         const out = this.echoOut;
         const buf = this.tx.buf;

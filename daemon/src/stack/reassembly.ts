@@ -70,6 +70,18 @@ export class Reassembler {
       p = { key, expiresAt: now + Math.min(timeoutMs, this.timeoutMs), policy, head: null, fragments: [], totalPayload: -1, bytes: 0, overlapped: false };
       this.pending.set(key, p);
     }
+    // The end checks come first, as in Linux's ip_frag_queue: a second, different last fragment is
+    // corruption even when its bytes are already queued.
+    let pendingEnd = -1;
+    if (!ip.mf) {
+      if (p.totalPayload >= 0 && p.totalPayload !== offset + len) return this.poison(key, 'conflicting-last-fragment');
+      // Fragments queued before the end was known must lie inside it.
+      for (const f of p.fragments) if (f.offset + f.data.length > offset + len) return this.poison(key, 'fragment-beyond-end');
+      pendingEnd = offset + len;
+    }
+    const end = pendingEnd >= 0 ? pendingEnd : p.totalPayload;
+    if (end >= 0 && offset + len > end) return this.poison(key, 'fragment-beyond-end');
+    if (pendingEnd >= 0) p.totalPayload = pendingEnd;
     let overlaps = false;
     for (const f of p.fragments) if (offset < f.offset + f.data.length && f.offset < offset + len) overlaps = true;
     if (overlaps && p.policy === 'drop') {
@@ -79,13 +91,6 @@ export class Reassembler {
       return this.poison(key, 'overlapping-fragment');
     }
     if (overlaps) p.overlapped = true;
-    if (!ip.mf) {
-      if (p.totalPayload >= 0 && p.totalPayload !== offset + len) return this.poison(key, 'conflicting-last-fragment');
-      // Fragments queued before the end was known must lie inside it.
-      for (const f of p.fragments) if (f.offset + f.data.length > offset + len) return this.poison(key, 'fragment-beyond-end');
-      p.totalPayload = offset + len;
-    }
-    if (p.totalPayload >= 0 && offset + len > p.totalPayload) return this.poison(key, 'fragment-beyond-end');
     p.bytes += len;
     if (p.bytes > this.maxBytes) return this.poison(key, 'reassembly-too-large');
     p.fragments.push({ offset, data: Buffer.from(frame.subarray(ip.payloadOffset, ip.payloadOffset + len)) });
