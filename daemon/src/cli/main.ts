@@ -13,6 +13,7 @@ import { servicesCommand } from './services';
 const USAGE = `usage:
   decoyd run --config FILE [--interface IF] [--user NAME]   run in the foreground, JSON log lines on stdout
   decoyd check FILE                                         validate a config and print the resolved hosts
+  decoyd audit --static FILE [--json]                       lint a config for contradictions a scanner would see (exit 3 on a high one)
   decoyd lab [--config FILE]                                build the demo lab of network namespaces and run decoyd in it
   decoyd personalities search TEXT                          list nmap-os-db fingerprints whose name or class matches
   decoyd personalities show NAME [--address IP]             the concrete values a host of that personality uses
@@ -118,6 +119,16 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'personalities': return personalitiesCommand(rest);
     case 'services': return servicesCommand(rest);
+    case 'audit': {
+      const { auditCommand } = await import('./audit-command');
+      try {
+        process.exitCode = auditCommand(rest, (text) => process.stdout.write(text));
+      } catch (err) {
+        if (err instanceof ConfigError) fail(err.message);
+        throw new UsageError(err instanceof Error ? err.message : String(err));
+      }
+      return;
+    }
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(USAGE);
       return;
