@@ -8,6 +8,7 @@ import { ipIdClassName } from './generators';
 import { describeAnswer } from './syn-layout';
 import { flagLetters } from './tcp-line';
 import type { OsDbPersonality } from './os-personality';
+import type { FamilyBehaviour } from '../behaviour/types';
 
 const SYN_EXAMPLES: Array<[string, number, number]> = [
   ['MSS only (port scan SYN)', OptBit.M, 1460],
@@ -82,5 +83,21 @@ export function describePersonality(p: OsDbPersonality): string {
       `  UDP closed: TTL ${u.ttl} DF=${u.df ? 'Y' : 'N'} IPL=${hex(u.ipl)} UN=${hex(u.unused)} RIPL=${ripl} RID=${u.rid < 0 ? 'G' : hex(u.rid)} RIPCK=${u.ripck} RUCK=${u.ruck < 0 ? 'G' : hex(u.ruck)} RUD=${u.rud ? 'I' : 'G'}`,
     );
   }
+  out.push(...describeBehaviour(p.behaviour));
   return out.join('\n');
+}
+
+/** The family table's lines (personalities/README.md gives the sources). */
+function describeBehaviour(b: FamilyBehaviour): string[] {
+  const a = b.arp;
+  const yes = (v: boolean): string => (v ? 'answered' : 'ignored');
+  const limit = b.icmp.errorLimit;
+  const t = b.tcp.timing;
+  return [
+    `  family: ${b.label} (${b.family})`,
+    `  ARP: sender 127/8 ${yes(a.senderLoopback)}, 0.0.0.0 ${yes(a.senderZero)}, 255.255.255.255 ${yes(a.senderBroadcast)}, off-subnet ${yes(a.senderOffSubnet)}; hardware types ${a.hardwareTypes === 'any' ? 'any' : a.hardwareTypes.join(',')}; wrong lengths ${yes(a.ignoreLengths)}`,
+    `  ICMP: timestamp ${yes(b.icmp.timestampReply)}, mask ${yes(b.icmp.addressMaskReply)}, echo options ${b.icmp.echoOptions}; errors ${limit === null ? 'not limited' : `${limit.scope === 'peer' ? 'per peer' : 'per host'}, burst ${limit.burst}, then 1 per ${limit.intervalMs} ms`}`,
+    `  IPv4: fragment overlaps ${b.ipv4.overlap}, reassembly timeout ${b.ipv4.reassemblyTimeoutMs / 1000} s; UDP IP ID ${b.udp.ipId}`,
+    `  TCP (for the TCP layer): SYN/ACK resent at ${t.synAckRetransmitMs.join(', ')} ms; RTO ${t.initialRtoMs}/${t.minRtoMs}/${t.maxRtoMs} ms; ${t.maxDataRetries} retries; TIME_WAIT ${t.timeWaitMs / 1000} s; delayed ACK ${t.delayedAckMs} ms; data after close ${b.tcp.dataAfterClose}`,
+  ];
 }
