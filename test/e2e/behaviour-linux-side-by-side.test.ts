@@ -302,6 +302,42 @@ test('a Linux decoy answers odd ARP, ICMP, IP options and fragments like the rea
         assert.equal((r.get(0x7101) ?? []).length, 1, 'the kernel answers a clean fragmented echo');
       });
 
+      await t.test('neighbour probing: a peer learnt from its ARP request is asked again by unicast 5 s after use', async () => {
+        // A peer nobody answers for (the kernel's probes go unanswered, as the decoy's do).
+        const peerMac = '02:aa:bb:cc:dd:ee';
+        const peerIp = '198.51.100.77';
+        const frames: Buffer[] = [];
+        for (const tg of [real, decoy]) {
+          frames.push(arpFrame({ op: 1, sha: peerMac, spa: peerIp, tpa: tg.ip }));
+          frames.push(icmpFrame(tg.mac, peerMac, peerIp, tg.ip, icmpMessage(8, 0, 0x01020001, Buffer.alloc(8))));
+        }
+        const got = await injectAndCapture(lab, frames, { filter: `ether dst ${peerMac}`, gapMs: 100, waitMs: 9300 });
+        const timeline = (tg: Target): { echoAt: number; probes: Array<{ at: number; hex: string }> } => {
+          const mine = got.filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac)));
+          const echo = mine.find((g) => g.frame.readUInt16BE(12) === 0x0800);
+          const probes = mine.filter((g) => g.frame.readUInt16BE(12) === 0x0806 && g.frame.readUInt16BE(20) === 1);
+          return {
+            echoAt: echo?.timeMs ?? NaN,
+            probes: probes.map((g) => ({ at: g.timeMs, hex: fromTarget([g], tg)[0] ?? '' })),
+          };
+        };
+        const r = timeline(real);
+        const dc = timeline(decoy);
+        t.diagnostic(`kernel probes at ${r.probes.map((p) => (p.at - r.echoAt).toFixed(0)).join(', ')} ms; decoy at ${dc.probes.map((p) => (p.at - dc.echoAt).toFixed(0)).join(', ')} ms after the echo reply`);
+        assert.equal(r.probes.length, 3, 'the kernel sends three unicast probes');
+        assert.equal(dc.probes.length, r.probes.length, 'as many probes');
+        assert.deepEqual(dc.probes.map((p) => p.hex), r.probes.map((p) => p.hex), 'the same probe frames');
+        // Timing within tolerance: the first after delay_first_probe_time (5 s), then one a second.
+        for (const tl of [r, dc]) {
+          const first = (tl.probes[0]?.at ?? 0) - tl.echoAt;
+          assert.ok(first > 4500 && first < 7000, `first probe ${first.toFixed(0)} ms after the reply`);
+          for (let i = 1; i < tl.probes.length; i++) {
+            const gap = (tl.probes[i]?.at ?? 0) - (tl.probes[i - 1]?.at ?? 0);
+            assert.ok(gap > 700 && gap < 1600, `probe gap ${gap.toFixed(0)} ms`);
+          }
+        }
+      });
+
       await t.test('data for a connection that does not exist gets the same reset', async () => {
         // After close the socket is gone (TIME_WAIT aside): a data segment meets no socket. The RST
         // shape for data on a connection the application closed while still established is the

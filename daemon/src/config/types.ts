@@ -120,6 +120,8 @@ export interface Limits {
   maxDelayMs: number;
   /** Hosts made on demand from the `default` template for unbound addresses in virtual networks. */
   maxTopologyHosts: number;
+  /** Neighbour-cache entries (decoy, peer) across all decoys, for the families that re-probe peers. */
+  maxNeighbours: number;
 }
 
 export interface ClaimSettings {
@@ -173,6 +175,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxDelayedFrames: 2048,
   maxDelayMs: 2000,
   maxTopologyHosts: 4096,
+  maxNeighbours: 4096,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

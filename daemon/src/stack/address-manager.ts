@@ -6,6 +6,7 @@ import { ArpOp, type ArpView, ARP_LEN, writeArp } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, EtherType, writeEthernet } from '../wire/ethernet';
 import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
 import type { FrameBuilder } from './frame-builder';
+import type { NeighbourCache } from './neighbour-cache';
 
 const BROADCAST = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ZERO_MAC = Buffer.alloc(6);
@@ -78,6 +79,8 @@ export class AddressManager {
     private readonly opts: AddressManagerOptions,
     private readonly createHost: (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed') => DecoyHost,
     private readonly onReady: () => void,
+    /** Families that re-probe peers learn them from the requests they answer. */
+    private readonly neighbours: NeighbourCache | null = null,
   ) {}
 
   /** Register static bindings; probing starts at `now` (or they go live at once when probing is off). */
@@ -150,7 +153,12 @@ export class AddressManager {
       this.noteProbeFor(tip, frame, shaOff, now);
     }
 
-    if (arp.op !== ArpOp.REQUEST) return;
+    if (arp.op !== ArpOp.REQUEST) {
+      // A peer's reply to one of our neighbour probes confirms it.
+      const to = this.table.get(tip);
+      if (believable && to !== undefined && isUsableUnicast(sip) && macEquals(frame, ETH_DST, to.mac, 0)) this.neighbours?.confirm(to, sip, now);
+      return;
+    }
     if (!isUsableUnicast(tip) || tip === sip) return; // gratuitous announcements need no answer
 
     const host = this.table.get(tip);
@@ -280,6 +288,7 @@ export class AddressManager {
   private release(host: DecoyHost, now: number, reason: string, otherMac: string | undefined): void {
     this.table.remove(host.ip);
     if (reason !== 'shutdown') this.opts.onRelease?.(host);
+    this.neighbours?.forget(host);
     if (host.origin === 'claimed') this.table.unregisterMac(host);
     const b = this.statics.get(host.ip);
     if (b !== undefined && reason !== 'shutdown') {
@@ -344,6 +353,7 @@ export class AddressManager {
     // BSD stacks turn the request buffer round, so the reply keeps the request's hardware type.
     if (host.personality.behaviour.arp.replyHardwareType === 'echo-request') buf.writeUInt16BE(arp.hardwareType, ETH_HEADER_LEN);
     this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
+    if (arp.isEthernetIpv4 && isUsableUnicast(arp.senderIp)) this.neighbours?.learnFromRequest(host, arp.senderIp, frame, shaOff, now);
     if (this.events.wants('arp.reply')) {
       this.emit({ kind: 'arp.reply', time: now, address: host.ipText, mac: host.macText, peerIp: ipToString(arp.senderIp), peerMac: macToString(frame, shaOff) });
     }

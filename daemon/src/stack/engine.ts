@@ -9,7 +9,12 @@ import { malformedName, Malformed } from '../wire/malformed';
 import { TcpView } from '../wire/tcp';
 import { UdpView } from '../wire/udp';
 import { AddressManager, type ClaimRangeRuntime, isUsableUnicast } from './address-manager';
-import type { DecoyHost, DecoyTable, TemplateRuntime } from './decoy-table';
+import { type DecoyHost, type DecoyTable, PortState, type TemplateRuntime } from './decoy-table';
+import { NeighbourCache } from './neighbour-cache';
+
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
 import { FrameBuilder } from './frame-builder';
 import { IcmpErrorLimiter } from './icmp-error-limiter';
 import { IcmpResponder } from './icmp-responder';
@@ -67,6 +72,7 @@ export class Engine {
   private readonly icmp: IcmpResponder;
   private readonly udp: UdpHandler;
   private readonly reassembler: Reassembler;
+  private readonly neighbours: NeighbourCache;
   private readonly arpView = new ArpView();
   private readonly ipView = new Ipv4View();
   /** A second IPv4 view for a reassembled datagram (its own buffer), reused like the others. */
@@ -87,6 +93,12 @@ export class Engine {
       : new VirtualRouting(opts.routing, opts.table, opts.limits, opts.send, opts.events, this.random, now, opts.routingTimer);
     this.routing = routing;
     this.tx = new FrameBuilder(routing === null ? opts.send : (frame, length) => routing.egress(frame, length));
+    this.neighbours = new NeighbourCache(this.tx, opts.limits.maxNeighbours, this.random);
+    this.tx.onIpv4 = (src, dst, mac, macOff) => {
+      // Hosts behind the virtual routers are never on the LAN: they ARP for nobody.
+      const h = opts.table.get(src);
+      if (h !== undefined && routing?.isVirtual(src) !== true) this.neighbours.used(h, dst, mac, macOff, now());
+    };
     this.addresses = new AddressManager(opts.table, this.tx, opts.events, {
       settings: opts.claim,
       claimRanges: opts.claimRanges,
@@ -95,7 +107,7 @@ export class Engine {
       reprobeAfterMs: 60000,
       announceIntervalMs: 2000,
       onRelease: (host) => this.tcp.releaseHost(host),
-    }, opts.createHost, opts.onReady);
+    }, opts.createHost, opts.onReady, this.neighbours);
     this.tcp = new TcpEngine(this.tx, opts.events, opts.limits, now);
     this.icmp = new IcmpResponder(this.tx, opts.events, new IcmpErrorLimiter(opts.limits.maxIcmpLimitPeers));
     this.udp = new UdpHandler(this.tx, this.icmp, opts.events, now);
@@ -138,6 +150,7 @@ export class Engine {
   tick(now: number): void {
     this.addresses.tick(now);
     this.dhcp?.tick(now);
+    this.neighbours.tick(now);
     this.tcp.tick(now);
     this.reassembler.expire(now);
     this.routing?.runDue(now);
@@ -216,7 +229,12 @@ export class Engine {
         status = this.tcpView.wrap(frame, off, len);
         // A real stack drops a bad checksum silently; it is recorded (nmap --badsum probes for firewalls this way).
         if (status === Malformed.OK && !this.tcpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
-        if (status === Malformed.OK) this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
+        if (status === Malformed.OK) {
+          // An acknowledgement to an open port stands for TCP's forward-progress confirmation of the peer.
+          const f = this.tcpView.flags;
+          if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && host.template.tcp[this.tcpView.dstPort] === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
+          this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
+        }
         break;
       case IpProto.UDP:
         status = this.udpView.wrap(frame, off, len);

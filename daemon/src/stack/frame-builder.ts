@@ -22,6 +22,8 @@ export class FrameBuilder {
   readonly buf = Buffer.alloc(L4_OFF + MAX_L4_LENGTH + 64);
   private readonly ip: Ipv4HeaderFields = { tos: 0, totalLength: 0, id: 0, df: false, ttl: 64, protocol: 0, src: 0, dst: 0 };
   private readonly fragmenter: Ipv4Fragmenter;
+  /** Told of every IPv4 datagram sent (the neighbour cache counts it as use of the peer's entry). */
+  onIpv4: ((src: number, dst: number, dstMac: Buffer, dstMacOff: number) => void) | null = null;
 
   constructor(private readonly send: (frame: Buffer, length: number) => void) {
     this.fragmenter = new Ipv4Fragmenter(MTU, send);
@@ -37,6 +39,7 @@ export class FrameBuilder {
     protocol: number, src: number, dst: number, l4Length: number,
     ttl: number, df: boolean, id: number, tos: number,
   ): void {
+    this.onIpv4?.(src, dst, dstMac, dstMacOff);
     const totalLength = IPV4_MIN_HEADER + l4Length;
     const fragment = totalLength > MTU;
     const ip = this.ip;
@@ -64,6 +67,7 @@ export class FrameBuilder {
     protocol: number, src: number, dst: number, options: Buffer, optionsLength: number, l4Length: number,
     ttl: number, df: boolean, id: number, tos: number,
   ): void {
+    this.onIpv4?.(src, dst, dstMac, dstMacOff);
     const ip = this.ip;
     ip.tos = tos;
     ip.totalLength = IPV4_MIN_HEADER + optionsLength + l4Length;

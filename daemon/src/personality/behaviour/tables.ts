@@ -88,10 +88,10 @@ const ARP_EMBEDDED: ArpBehaviour = {
 };
 
 // ------------------------------------------------------------------------------------------------
-// Neighbour cache (documented values; decoyd does not ARP for peers yet)
+// Neighbour cache (stack/neighbour-cache.ts re-probes peers for the families with delayFirstProbeMs > 0)
 
 /** Linux net.ipv4.neigh.default: base_reachable_time 30 s, delay_first_probe_time 5 s, ucast_solicit 3. */
-const NEIGH_LINUX: NeighbourBehaviour = { reachableMs: 30_000, delayFirstProbeMs: 5_000, unicastProbes: 3, basis: 'documented' };
+const NEIGH_LINUX: NeighbourBehaviour = { reachableMs: 30_000, delayFirstProbeMs: 5_000, unicastProbes: 3, basis: 'lab' };
 /** Windows Vista+ (RFC 4861-style IPv4 neighbour cache): BaseReachableTime 30 s. */
 const NEIGH_WINDOWS: NeighbourBehaviour = { reachableMs: 30_000, delayFirstProbeMs: 5_000, unicastProbes: 3, basis: 'documented' };
 /** Windows XP/2003: ArpCacheLife 120 s for used entries (KB 949589), no unicast re-probe. */

@@ -62,7 +62,7 @@ export interface ArpBehaviour {
   basis: Basis;
 }
 
-/** ARP cache timers (documentation; decoyd learns peers from incoming frames and does not ARP for them yet). */
+/** ARP cache timers: the families with delayFirstProbeMs > 0 re-probe peers by unicast (stack/neighbour-cache.ts). */
 export interface NeighbourBehaviour {
   /** How long an entry is trusted after confirmation, ms (Linux base_reachable_time, randomised ×0.5–1.5). */
   reachableMs: number;
