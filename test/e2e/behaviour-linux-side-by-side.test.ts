@@ -29,7 +29,8 @@ templates:
   linux:
     personality: "Linux 4.15 - 5.6"
     defaults: { tcp: reset, udp: reset, icmp: open }
-${FAMILY_DECOYS.map((d) => `  ${d.template}:\n    personality: "${d.personality}"\n    defaults: { tcp: reset, udp: reset, icmp: open }`).join('\n')}
+    ports: [{ proto: tcp, port: 80, action: open }]
+${FAMILY_DECOYS.map((d) => `  ${d.template}:\n    personality: "${d.personality}"\n    defaults: { tcp: reset, udp: reset, icmp: open }\n    ports: [{ proto: tcp, port: 80, action: open }]`).join('\n')}
 hosts:
   - { address: ${DECOY_IP}, template: linux }
 ${FAMILY_DECOYS.map((d) => `  - { address: ${d.ip}, template: ${d.template} }`).join('\n')}
@@ -395,6 +396,35 @@ test('Windows, FreeBSD and Cisco decoys answer the arp-fingerprint probes as the
       // The published rows: Linux 2.6.24+ with a route / Vista 01010100000, XP 11110100000, Cisco IOS 00000100000.
       assert.equal(bits[0], '01010100000');
       for (let i = 1; i < hosts.length; i++) if (hosts[i]?.family !== 'windows-10') assert.notEqual(bits[i], bits[0], `${hosts[i]?.family} looks like Linux`);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
+test('an unanswered SYN/ACK is retransmitted on each family\'s schedule (Linux 1, 3, 7 s; Windows 10 1, 3 s; Cisco 2, 6 s)', { skip: needsRoot.skip }, async (t) => {
+  await withLab(t, {}, async (lab) => {
+    const d = await startDaemon(lab, CONFIG);
+    try {
+      const hosts = [{ ip: DECOY_IP, family: 'linux' as FamilyId }, ...FAMILY_DECOYS.filter((h) => h.family !== 'windows-xp')];
+      const targets: Target[] = [];
+      for (const h of hosts) targets.push({ ip: h.ip, mac: await decoyMac(d, h.ip) });
+      // A SYN from a peer nobody answers for: no RST ever comes back, so the decoys retransmit.
+      const peerMac = '02:aa:bb:cc:dd:01';
+      const frames = targets.map((tg, i) => tcpFrame(tg.mac, peerMac, '198.51.100.78', tg.ip, { srcPort: 41000 + i, dstPort: 80, seq: 5000, ack: 0, flags: Flag.SYN, window: 64240 }));
+      const got = await injectAndCapture(lab, frames, { filter: `tcp and ether dst ${peerMac}`, gapMs: 10, waitMs: 8500 });
+      const lines: string[] = [];
+      hosts.forEach((h, i) => {
+        const tg = targets[i] as Target;
+        const times = got.filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac)) && ((g.frame[47] as number) & 0x12) === 0x12).map((g) => g.timeMs);
+        const offsets = times.map((x) => x - (times[0] as number));
+        lines.push(`${h.family.padEnd(11)} ${offsets.map((o) => o.toFixed(0)).join(', ')}`);
+        // Within the 8.5 s watched: every scheduled retransmission, at its time (±600 ms).
+        const want = [0, ...FAMILY_BEHAVIOURS[h.family].tcp.timing.synAckRetransmitMs.filter((ms) => ms < 8000)];
+        assert.equal(offsets.length, want.length, `${h.family}: ${offsets.length} SYN/ACKs, want ${want.length}`);
+        want.forEach((ms, k) => assert.ok(Math.abs((offsets[k] as number) - ms) < 600, `${h.family}: SYN/ACK ${k} at ${offsets[k]} ms, want ${ms}`));
+      });
+      t.diagnostic(`SYN/ACK times (ms after the first):\n${lines.join('\n')}`);
     } finally {
       await d.stop();
     }

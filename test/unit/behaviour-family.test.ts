@@ -6,6 +6,7 @@ import { behaviourOf, familyOf } from '../../daemon/src/personality/behaviour/fa
 import { FAMILY_BEHAVIOURS } from '../../daemon/src/personality/behaviour/tables';
 import type { FamilyId } from '../../daemon/src/personality/behaviour/types';
 import { loadOsDb } from '../../daemon/src/personality/osdb/parse';
+import { OsDbPersonality } from '../../daemon/src/personality/model/os-personality';
 import type { OsClass } from '../../daemon/src/personality/osdb/types';
 
 const cls = (vendor: string, family: string, generation: string, deviceType: string): OsClass => ({ vendor, family, generation, deviceType });
@@ -52,6 +53,10 @@ test('the demo personalities get the families the README lists', { skip: existsS
     const fp = db.fingerprints.find((f) => f.name === name);
     assert.ok(fp, name);
     assert.equal(behaviourOf(fp.classes, fp.cpes).family, family, name);
+    // The TCP layer's timing seam reads the family's table.
+    const p = new OsDbPersonality(fp, { seed: 1 });
+    assert.equal(p.behaviour.family, family, name);
+    assert.deepEqual(p.tcpTiming, FAMILY_BEHAVIOURS[family].tcp.timing, name);
   }
 });
 

@@ -130,7 +130,7 @@ export interface UdpBehaviour {
 
 /**
  * TCP timers, structurally identical to stack/tcp/timing.ts's TcpTimingProfile (owned by the TCP
- * socket layer; the lead wires these values into it by family).
+ * socket layer, which reads them through HostPersonality.tcpTiming).
  */
 export interface TcpTimingProfile {
   /** Cumulative delays after the first SYN/ACK at which it is sent again (Linux [1000,3000,7000,15000,31000]). */

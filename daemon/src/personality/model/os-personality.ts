@@ -20,6 +20,7 @@ import {
   UdpUnreachableReply,
 } from '../host-personality';
 import type { FamilyBehaviour } from '../behaviour/types';
+import type { TcpTimingProfile } from '../../stack/tcp/timing';
 import type { OsFingerprint } from '../osdb/types';
 import { ChosenValues, chooseValues } from './choose';
 import {
@@ -117,6 +118,8 @@ export class OsDbPersonality implements HostPersonality {
   get vendor(): string | undefined { return this.compiled.vendor; }
   get icmpErrorLimit(): IcmpErrorLimit | null { return this.compiled.icmpErrorLimit; }
   get behaviour(): FamilyBehaviour { return this.compiled.behaviour; }
+  /** The TCP layer's timing seam: the family's retransmission, TIME_WAIT and delayed-ACK values. */
+  get tcpTiming(): TcpTimingProfile { return this.compiled.behaviour.tcp.timing; }
   get chosen(): ChosenValues { return this.compiled.chosen; }
   get synLayout(): SynLayoutModel { return this.compiled.synLayout; }
   get lines(): Readonly<Record<LineName, TcpLineModel>> { return this.compiled.lines; }
