@@ -33,6 +33,10 @@ templates:
     personality: "Linux 4.15 - 5.6"
     ports:
       - { proto: tcp, port: 80, action: open }
+  iis-on-linux:
+    personality: "Linux 4.15 - 5.6"
+    ports:
+      - { proto: tcp, port: 80, action: open, service: { name: http, product: "Microsoft IIS httpd", version: "10.0" } }
 hosts:
   - { address: 198.51.100.10, template: linux-sql }
   - { address: 198.51.100.20, template: win-canon }
@@ -41,6 +45,7 @@ hosts:
   - { address: 198.51.100.50, template: web }
   - { address: 198.51.100.51, template: web }
   - { address: 198.51.100.52, template: web }
+  - { address: 198.51.100.60, template: iis-on-linux }
 claim:
   - { range: 198.51.100.128/25, template: web }
 `;
@@ -69,6 +74,7 @@ test('every planted contradiction is reported, on its host', { skip }, () => {
   assert.equal(r.hosts.find((h) => h.address === '198.51.100.20')?.findings.find((f) => f.code === 'mac-vendor-contradicts-os')?.severity, 'high');
   assert.ok(codesOf('198.51.100.30').includes('banner-names-other-os'), 'a Cisco banner on FreeBSD');
   assert.ok(codesOf('198.51.100.40').includes('all-ports-open'));
+  assert.ok(codesOf('198.51.100.60').includes('banner-names-other-os'), 'an IIS identity on a Linux stack');
   assert.deepEqual(codesOf('198.51.100.50'), [], 'a plain web server is clean');
   const pop = r.population.map((f) => f.code);
   assert.ok(pop.includes('identical-hosts'), 'three identical web hosts');

@@ -157,10 +157,15 @@ function auditTemplateHost(address: string, t: TemplateConfig, data: StaticAudit
     if (rule !== undefined && !rule[0].includes(group)) {
       findings.push({ severity: rule[2], code: 'service-of-other-os', message: `${p.proto}/${p.port} (${rule[1]}) is open on a ${family} stack` });
     }
-    if (p.service?.kind === 'banner') {
+    // What the service says about its OS: a raw banner, or an identity's product, version, info and os fields.
+    const svc = p.service;
+    const said = svc?.kind === 'banner' ? svc.banner
+      : svc?.kind === 'identity' ? [svc.identity.product, svc.identity.version, svc.identity.info, svc.identity.os].filter((x) => x !== undefined).join(' ')
+      : '';
+    if (said !== '') {
       for (const [re, bannerGroup] of BANNER_OS) {
-        if (re.test(p.service.banner) && bannerGroup !== group) {
-          findings.push({ severity: 'high', code: 'banner-names-other-os', message: `${p.proto}/${p.port} banner ${JSON.stringify(p.service.banner.trim())} names ${bannerGroup}, the stack is ${family}` });
+        if (re.test(said) && bannerGroup !== group) {
+          findings.push({ severity: 'high', code: 'banner-names-other-os', message: `${p.proto}/${p.port} ${svc?.kind === 'banner' ? 'banner' : 'identity'} ${JSON.stringify(said.trim())} names ${bannerGroup}, the stack is ${family}` });
           break;
         }
       }
