@@ -11,7 +11,7 @@ cd "$ROOT"
 
 REQUIRED_COMMANDS=(node npm ip tcpdump nmap hping3 arping ethtool nft sysctl ping ss dnsmasq socat tc traceroute tcptraceroute)
 E2E_TEST_TIMEOUT_MS=300000
-UNIT_TEST_TIMEOUT_MS=120000
+UNIT_TEST_TIMEOUT_MS=300000
 
 say() { printf '\n== %s\n' "$*"; }
 
