@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { DecoydConfig, PortRule, TemplateConfig } from './config/types';
 import { chooseMac, loadMacPrefixes } from './config/mac';
+import { ScanDetector } from './detect/detector';
+import { ServiceProbeTable } from './detect/service-probes';
 import type { EventSink } from './events/event';
 import type { Link } from './link/link';
 import type { PersonalitySource } from './personality/factory';
@@ -55,6 +57,8 @@ export interface DaemonParts {
   captureNetworks: string[];
   /** MACs of the DHCP clients, for the capture filter (their addresses are not known in advance). */
   dhcpClientMacs: string[];
+  /** The scan detector (null when `detect.enabled` is false); `stats()` feeds /metrics. */
+  detector: ScanDetector | null;
 }
 
 /** The template a router or linked address without a binding of its own answers with. */
@@ -101,6 +105,7 @@ export function assemble(
     if (cidr === null || template === undefined) throw new Error(`${c.origin}: bad claim ${c.range} ${c.template}`);
     return { network: cidr.network, size: cidr.size, template };
   });
+  const detector = cfg.detect.enabled ? new ScanDetector(cfg.detect, events, ServiceProbeTable.load(cfg.detect.serviceProbes)) : null;
   const bound = cfg.hosts.map((h) => {
     const template = templates.get(h.template);
     if (template === undefined) throw new Error(`${h.origin}: unknown template ${h.template}`);
@@ -113,12 +118,16 @@ export function assemble(
     return new DecoyHost(ip, spec.mac, template, 'dhcp', factoryFor(template));
   };
   const { staticHosts, routing } = splitTopology(cfg, bound, templates, createHost);
-  const engine = new Engine({ limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost, routing });
+  const engine = new Engine({
+    limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost, routing,
+    observer: detector ?? undefined,
+  });
   return {
     engine, table, templates, staticHosts,
     virtualHosts: routing ? [...routing.hosts.values()] : [],
     captureNetworks: captureNetworksFor(cfg),
     dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
+    detector,
   };
 }
 
@@ -239,10 +248,13 @@ export class Daemon {
 
   start(now = Date.now()): void {
     const engine = this.parts.engine;
+    const detector = this.parts.detector;
     let lastTick = now;
     const tick = (at: number): void => {
       lastTick = at;
       engine.tick(at);
+      // Classification and reports run here, off the per-packet path (at most once a second).
+      detector?.tick(at);
     };
     // Under sustained traffic the capture callback can hold the event loop for seconds, so timers
     // (retransmission, announcements, timeouts) also run from the frame path when they are overdue.
@@ -284,6 +296,7 @@ export class Daemon {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const now = Date.now();
+    this.parts.detector?.flush(now);
     this.parts.engine.tcp.closeAll();
     // DHCPRELEASE goes out while the link is still open.
     this.parts.engine.dhcp?.stop(now);

@@ -17,7 +17,7 @@ import { emptyTopology } from '../../daemon/src/config/topology';
 import { cpus } from 'node:os';
 import { assemble, Daemon } from '../../daemon/src/daemon';
 import { DEFAULT_MAC_PREFIXES_FILE, DEFAULT_OSDB_FILE } from '../../daemon/src/config/model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type DecoydConfig, type HostBinding, type TemplateConfig } from '../../daemon/src/config/types';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type DecoydConfig, type HostBinding, type TemplateConfig } from '../../daemon/src/config/types';
 import type { DecoyEvent, DecoyEventKind, EventSink } from '../../daemon/src/events/event';
 import type { FrameHandler, Link } from '../../daemon/src/link/link';
 import { openPersonalitySource } from '../../daemon/src/personality/source';
@@ -124,6 +124,7 @@ function benchConfig(hostCount: number, firstHost = BENCH_NETWORK): DecoydConfig
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM, probeBeforeBind: true },
     log: { level: 'warn' },
+    detect: { ...DEFAULT_DETECT },
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type DecoydConfig, type DhcpBinding, type TemplateConfig } from '../../daemon/src/config/types';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type DecoydConfig, type DhcpBinding, type TemplateConfig } from '../../daemon/src/config/types';
 import { emptyTopology } from '../../daemon/src/config/topology';
 import { loadMacPrefixes } from '../../daemon/src/config/mac';
 import { compileTemplate, dhcpClientSpecs, dhcpInterfaceProblems } from '../../daemon/src/daemon';
@@ -203,7 +203,7 @@ test('dhcp_families_fingerprints_and_hostnames_follow_the_nmap_class', () => {
   const cfg: DecoydConfig = {
     source: 'test', osDb: [], macPrefixes: '/usr/share/nmap/nmap-mac-prefixes', templates, hosts: [], claims: [],
     dhcp: [...[...templates.keys()].map((t, i): DhcpBinding => ({ template: t, origin: `test:${i}` })), { template: 't0', hostname: 'kiosk-7', origin: 'test:x' }],
-    limits: DEFAULT_LIMITS, claim: DEFAULT_CLAIM, log: { level: 'info' }, topology: emptyTopology(),
+    limits: DEFAULT_LIMITS, claim: DEFAULT_CLAIM, log: { level: 'info' }, detect: DEFAULT_DETECT, topology: emptyTopology(),
   };
   const prefixes = loadMacPrefixes(cfg.macPrefixes);
   const specs = dhcpClientSpecs(cfg, source, prefixes, new Set());

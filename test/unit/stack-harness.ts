@@ -11,9 +11,10 @@ import { Engine } from '../../daemon/src/stack/engine';
 import { hostSeed } from '../../daemon/src/personality/model/prng';
 import { LinuxLikePersonality } from '../../daemon/src/personality/linux-like-personality';
 import type { HostPersonality } from '../../daemon/src/personality/host-personality';
-import { type ClaimSettings, DEFAULT_CLAIM, DEFAULT_LIMITS, type DecoydConfig, type Limits, type TemplateConfig } from '../../daemon/src/config/types';
+import { type ClaimSettings, DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type DecoydConfig, type Limits, type TemplateConfig } from '../../daemon/src/config/types';
 import type { DecoyEvent, EventSink } from '../../daemon/src/events/event';
 import { BuiltinPersonalitySource } from '../../daemon/src/personality/factory';
+import type { PacketObserver } from '../../daemon/src/detect/observation';
 import { macText, parseFrame, type ParsedFrame } from '../helpers/frames';
 
 export const T0 = 1_700_000_000_000;
@@ -53,6 +54,8 @@ export interface HarnessOptions {
    * instead of the harness's own composition with the injected clock and fixed MACs.
    */
   viaAssemble?: boolean;
+  /** Sees every packet to a decoy, as the scan detector does (harness composition only). */
+  observer?: PacketObserver;
   /** Each host's personality (default: the built-in Linux-like one, booted a day before T0). */
   personality?: (seed: number, host: DecoyHost) => HostPersonality;
   /** A virtual topology; its delay queue is run by `advance` (no timers). */
@@ -92,6 +95,7 @@ export class Harness {
       claim: { ...DEFAULT_CLAIM, probeBeforeBind: false, ...o.claim },
       log: { level: 'info' },
       dhcp: [],
+      detect: { ...DEFAULT_DETECT },
       topology: o.topology ?? emptyTopology(),
     };
     const sink: EventSink = { wants: () => true, emit: (e) => { this.events.push(e); } };
@@ -122,7 +126,7 @@ export class Harness {
       const { staticHosts, routing } = splitTopology(cfg, bound, compiled, createHost);
       const engine = new Engine({
         limits: cfg.limits, claim: cfg.claim, claimRanges, table, events: sink, send, createHost, onReady,
-        now: () => this.now, random: o.random ?? (() => 0.5), routing, routingTimer: null,
+        now: () => this.now, random: o.random ?? (() => 0.5), routing, routingTimer: null, observer: o.observer,
       });
       this.parts = { engine, table, staticHosts };
     }

@@ -8,6 +8,7 @@ import { ipToString, parseIp } from '../wire/address';
 import type { SourcePos } from './errors';
 import {
   DEFAULT_CLAIM,
+  DEFAULT_DETECT,
   DEFAULT_LIMITS,
   type DecoydConfig,
   type IcmpAction,
@@ -88,6 +89,7 @@ export function emptyConfig(source: string): DecoydConfig {
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM },
     log: { level: 'info' },
+    detect: { ...DEFAULT_DETECT },
     topology: emptyTopology(),
     serviceProbes: DEFAULT_SERVICE_PROBES_FILE,
   };

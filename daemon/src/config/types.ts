@@ -151,6 +151,8 @@ export interface DecoydConfig {
   limits: Limits;
   claim: ClaimSettings;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  /** Scan detection and tool attribution (daemon/src/detect/). */
+  detect: DetectConfig;
   /** Virtual routers and the networks behind them; empty when every host sits on the LAN. */
   topology: TopologyConfig;
   /** nmap-service-probes file that service identities are built from (default /usr/share/nmap/nmap-service-probes). */
@@ -158,6 +160,61 @@ export interface DecoydConfig {
   /** Pins the per-deployment seed of identity fillers; default derived from the machine. */
   serviceSeed?: string;
 }
+
+/**
+ * Scan detector thresholds and bounds. A flow is one source's packets of one scan style; it is
+ * reported once a threshold is met within `windowSeconds` of its first packet, and ends after
+ * `idleSeconds` without packets.
+ */
+export interface DetectConfig {
+  enabled: boolean;
+  /** Sources tracked at once; the least recently seen is forgotten first. */
+  maxSources: number;
+  /** Flows (source × scan style) tracked at once, all sources together. */
+  maxFlows: number;
+  /** Distinct targets counted exactly per flow (beyond it the count is a lower bound). */
+  maxTargetsPerFlow: number;
+  /** Half-open and established handshakes remembered (connect scans, and ACKs that belong to a connection). */
+  maxHandshakes: number;
+  /** Seconds from a flow's first packet within which a threshold must be met. */
+  windowSeconds: number;
+  /** Seconds without packets after which a flow (campaign) ends and is reported a last time. */
+  idleSeconds: number;
+  /** Least seconds between two reports of a growing campaign. */
+  updateSeconds: number;
+  /** Distinct destination ports that make a port scan (TCP, UDP). */
+  minPorts: number;
+  /** Distinct decoys that make a sweep (TCP, UDP, ICMP and ARP). */
+  minTargets: number;
+  /** Distinct IP protocols that make a protocol scan. */
+  minProtocols: number;
+  /** Distinct Nmap OS probe shapes (of 16) that make OS detection. */
+  minOsProbes: number;
+  /** Distinct Nmap service probe strings that make version probing. */
+  minServiceProbes: number;
+  /** Targets and ports listed in an event (the counts are exact). */
+  sampleSize: number;
+  /** nmap-service-probes, read at start for the version-probe strings. */
+  serviceProbes: string;
+}
+
+export const DEFAULT_DETECT: DetectConfig = {
+  enabled: true,
+  maxSources: 4096,
+  maxFlows: 1024,
+  maxTargetsPerFlow: 1024,
+  maxHandshakes: 8192,
+  windowSeconds: 60,
+  idleSeconds: 30,
+  updateSeconds: 10,
+  minPorts: 10,
+  minTargets: 5,
+  minProtocols: 5,
+  minOsProbes: 3,
+  minServiceProbes: 2,
+  sampleSize: 16,
+  serviceProbes: '/usr/share/nmap/nmap-service-probes',
+};
 
 export const DEFAULT_LIMITS: Limits = {
   maxConnections: 65536,

@@ -21,12 +21,12 @@ import {
   parsePortAction,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type ClaimSettings, type DetectConfig, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
 const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
 const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
@@ -92,6 +92,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
     const seed = r.string(top.service_seed, ['service_seed']);
     if (seed !== undefined) config.serviceSeed = seed;
   }
+  if (top.detect !== undefined) config.detect = readDetect(r, top.detect, baseDir);
   if (top.log !== undefined) {
     const log = r.mapping(top.log, ['log'], ['level']);
     if (log && log.level !== undefined) {
@@ -345,4 +346,38 @@ function readClaimSettings(r: YamlReader, value: unknown): ClaimSettings {
   if (m.probeBeforeBind !== undefined) settings.probeBeforeBind = r.boolean(m.probeBeforeBind, at('probeBeforeBind')) ?? settings.probeBeforeBind;
   if (m.probeWaitMs !== undefined) settings.probeWaitMs = r.integer(m.probeWaitMs, at('probeWaitMs'), 0, 60_000) ?? settings.probeWaitMs;
   return settings;
+}
+
+/** Lower and upper bounds of each numeric `detect:` key (a flow table must hold one source's 12 styles). */
+const DETECT_RANGES: Record<Exclude<keyof DetectConfig, 'enabled' | 'serviceProbes'>, [number, number]> = {
+  maxSources: [1, 10_000_000],
+  maxFlows: [12, 1_000_000],
+  maxTargetsPerFlow: [1, 1_000_000],
+  maxHandshakes: [16, 16_777_216],
+  windowSeconds: [1, 86_400],
+  idleSeconds: [1, 86_400],
+  updateSeconds: [1, 86_400],
+  minPorts: [1, 65_536],
+  minTargets: [1, 1_000_000],
+  minProtocols: [1, 256],
+  minOsProbes: [1, 16],
+  minServiceProbes: [1, 256],
+  sampleSize: [1, 1024],
+};
+
+function readDetect(r: YamlReader, value: unknown, baseDir: string): DetectConfig {
+  const detect: DetectConfig = { ...DEFAULT_DETECT };
+  const m = r.mapping(value, ['detect'], Object.keys(DEFAULT_DETECT));
+  if (!m) return detect;
+  if (m.enabled !== undefined) detect.enabled = r.boolean(m.enabled, ['detect', 'enabled']) ?? detect.enabled;
+  if (m.serviceProbes !== undefined) {
+    const file = r.string(m.serviceProbes, ['detect', 'serviceProbes']);
+    if (file !== undefined) detect.serviceProbes = path.resolve(baseDir, file);
+  }
+  for (const [key, [min, max]] of Object.entries(DETECT_RANGES) as [keyof typeof DETECT_RANGES, [number, number]][]) {
+    if (m[key] === undefined) continue;
+    const n = r.integer(m[key], ['detect', key], min, max);
+    if (n !== undefined) detect[key] = n;
+  }
+  return detect;
 }

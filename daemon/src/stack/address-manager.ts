@@ -375,6 +375,11 @@ export class AddressManager {
     this.tx.sendRaw(ETH_HEADER_LEN + ARP_LEN);
   }
 
+  /** A bound decoy or an address in a claim range: what the scan detector watches ARP for. */
+  isDecoyAddress(ip: number): boolean {
+    return this.table.has(ip) || this.inClaimRange(ip);
+  }
+
   private rangeOf(ip: number): ClaimRangeRuntime | undefined {
     for (const r of this.opts.claimRanges) if (ip >= r.network && ip < r.network + r.size) return r;
     return undefined;

@@ -1,7 +1,8 @@
 import type { ClaimSettings, Limits } from '../config/types';
 import type { EventSink } from '../events/event';
 import { ipToString, isMulticastMac, macEquals, macToNumber } from '../wire/address';
-import { ArpView } from '../wire/arp';
+import { PacketObservation, type PacketObserver } from '../detect/observation';
+import { ArpOp, ArpView } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
 import { IcmpView, UnreachableCode } from '../wire/icmp';
 import { IpProto, Ipv4View } from '../wire/ipv4';
@@ -46,6 +47,8 @@ export interface EngineOptions {
   routing?: RoutingSpec;
   /** How the topology's delay queue is woken; null leaves it to `tick` and `routing.runDue` (tests). */
   routingTimer?: RoutingTimer | null;
+  /** Sees every packet to a decoy and every ARP who-has for a decoy or claim-range address (the scan detector). */
+  observer?: PacketObserver;
 }
 
 export interface EngineCounters {
@@ -84,10 +87,14 @@ export class Engine {
   private readonly icmpView = new IcmpView();
   private readonly random: () => number;
   private lastIdleCheck = 0;
+  private readonly observer: PacketObserver | undefined;
+  /** Refilled for every observed packet: the observer copies what it keeps. */
+  private readonly observation = new PacketObservation();
 
   constructor(private readonly opts: EngineOptions) {
     const now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
+    this.observer = opts.observer;
     // With a topology, every frame a decoy sends passes the routers on its way out (egress hook).
     const routing = opts.routing === undefined || opts.routing.tables.empty ? null
       : new VirtualRouting(opts.routing, opts.table, opts.limits, opts.send, opts.events, this.random, now, opts.routingTimer);
@@ -138,6 +145,7 @@ export class Engine {
     const type = etherType(frame);
     if (type === EtherType.ARP) {
       if (this.arpView.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN) === Malformed.OK) {
+        if (this.observer !== undefined) this.observeArp(timeMs);
         this.addresses.handleArp(this.arpView, frame, timeMs);
       } else {
         this.counters.dropped++;
@@ -230,6 +238,7 @@ export class Engine {
         // A real stack drops a bad checksum silently; it is recorded (nmap --badsum probes for firewalls this way).
         if (status === Malformed.OK && !this.tcpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
         if (status === Malformed.OK) {
+          if (this.observer !== undefined) this.observer.observe(this.observation.fromTcp(ip, this.tcpView, timeMs));
           // An acknowledgement to an open port stands for TCP's forward-progress confirmation of the peer.
           const f = this.tcpView.flags;
           if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && host.template.tcp[this.tcpView.dstPort] === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
@@ -239,19 +248,34 @@ export class Engine {
       case IpProto.UDP:
         status = this.udpView.wrap(frame, off, len);
         if (status === Malformed.OK && !this.udpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
-        if (status === Malformed.OK) this.udp.handle(host, frame, ip, this.udpView, timeMs);
+        if (status === Malformed.OK) {
+          if (this.observer !== undefined) this.observer.observe(this.observation.fromUdp(ip, this.udpView, timeMs));
+          this.udp.handle(host, frame, ip, this.udpView, timeMs);
+        }
         break;
       case IpProto.ICMP:
         status = this.icmpView.wrap(frame, off, len);
-        if (status === Malformed.OK) this.icmp.handle(host, frame, ip, this.icmpView, timeMs);
+        if (status === Malformed.OK) {
+          if (this.observer !== undefined) this.observer.observe(this.observation.fromIcmp(ip, this.icmpView, timeMs));
+          this.icmp.handle(host, frame, ip, this.icmpView, timeMs);
+        }
         break;
       default:
         // No such transport: a host answers protocol unreachable (nmap -sO reads this as closed).
         status = Malformed.OK;
+        if (this.observer !== undefined) this.observer.observe(this.observation.fromOtherIp(ip, timeMs));
         this.icmp.sendUnreachable(host, frame, ip, UnreachableCode.PROTOCOL, timeMs);
         break;
     }
     if (status !== Malformed.OK) this.drop(malformedName(status), timeMs, ip.src, ip.dst);
+  }
+
+  /** Who-has for a decoy or claim-range address from a real sender (not a probe, not gratuitous). */
+  private observeArp(timeMs: number): void {
+    const arp = this.arpView;
+    if (arp.op !== ArpOp.REQUEST || arp.senderIp === 0 || arp.senderIp === arp.targetIp) return;
+    if (!this.addresses.isDecoyAddress(arp.targetIp)) return;
+    (this.observer as PacketObserver).observe(this.observation.fromArpRequest(arp, timeMs));
   }
 
   private drop(reason: string, timeMs: number, src: number, dst: number): void {

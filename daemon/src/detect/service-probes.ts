@@ -1,0 +1,88 @@
+/**
+ * The TCP probe strings of Nmap's version detection, read at run time from the installed
+ * `nmap-service-probes` (service_scan.cc sends each `Probe TCP <name> q|…|` string as the first
+ * data on a fresh connection). A segment whose payload is exactly one of them is a version probe.
+ */
+import { readFileSync } from 'node:fs';
+import type { PacketObservation } from './observation';
+import { OBSERVED_PAYLOAD_BYTES } from './observation';
+
+export const DEFAULT_SERVICE_PROBES_FILE = '/usr/share/nmap/nmap-service-probes';
+
+export interface ServiceProbe {
+  name: string;
+  bytes: Buffer;
+}
+
+export class ServiceProbeTable {
+  /** Probes by their first byte, so a payload is compared with a handful of candidates at most. */
+  private readonly byFirstByte: ServiceProbe[][] = Array.from({ length: 256 }, () => []);
+  readonly probes: ServiceProbe[] = [];
+
+  constructor(probes: readonly ServiceProbe[]) {
+    for (const p of probes) {
+      if (p.bytes.length === 0) continue; // the NULL probe sends nothing
+      this.probes.push(p);
+      (this.byFirstByte[p.bytes[0] as number] as ServiceProbe[]).push(p);
+    }
+  }
+
+  /** Index into `probes` of the probe `obs`'s payload is exactly, or -1. O(candidates × 64 bytes). */
+  match(obs: PacketObservation): number {
+    const len = obs.payloadLength;
+    if (len === 0) return -1;
+    const candidates = this.byFirstByte[obs.payload[0] as number] as ServiceProbe[];
+    for (const p of candidates) {
+      if (p.bytes.length !== len) continue;
+      const n = len < OBSERVED_PAYLOAD_BYTES ? len : OBSERVED_PAYLOAD_BYTES;
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (p.bytes[i] !== obs.payload[i]) { same = false; break; }
+      }
+      if (same) return this.probes.indexOf(p);
+    }
+    return -1;
+  }
+
+  static parse(text: string): ServiceProbeTable {
+    const probes: ServiceProbe[] = [];
+    for (const line of text.split('\n')) {
+      const m = /^Probe TCP (\S+) q\|(.*)\|/.exec(line);
+      if (m === null) continue;
+      probes.push({ name: m[1] as string, bytes: unescapeProbe(m[2] as string) });
+    }
+    return new ServiceProbeTable(probes);
+  }
+
+  /** Reads the file; an unreadable file gives an empty table (version probing is then not recognised). */
+  static load(file = DEFAULT_SERVICE_PROBES_FILE): ServiceProbeTable {
+    try {
+      return ServiceProbeTable.parse(readFileSync(file, 'latin1'));
+    } catch {
+      return new ServiceProbeTable([]);
+    }
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, number> = { '0': 0, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '|': 124 };
+
+/** nmap-service-probes string escapes (service_scan.cc cstring_unescape): \0 \a \b \f \n \r \t \v \\ \| \xHH. */
+export function unescapeProbe(text: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c !== '\\' || i + 1 >= text.length) { out.push(c.charCodeAt(0) & 0xff); continue; }
+    const e = text[i + 1] as string;
+    if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 2, i + 4))) {
+      out.push(parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else if (SIMPLE_ESCAPES[e] !== undefined) {
+      out.push(SIMPLE_ESCAPES[e] as number);
+      i += 1;
+    } else {
+      out.push(e.charCodeAt(0) & 0xff);
+      i += 1;
+    }
+  }
+  return Buffer.from(out);
+}
