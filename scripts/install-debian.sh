@@ -10,12 +10,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 # Build: libpcap-dev + build-essential + python3 (node-gyp, for the pcap addon).
-# Run/tests: nmap (also brings /usr/share/nmap/nmap-os-db), hping3, arping (Habets), iproute2 (ip, ss),
+# Run/tests: nmap (also brings /usr/share/nmap/nmap-os-db and nmap-service-probes), hping3, masscan, zmap, arping (Habets), iproute2 (ip, ss),
 # tcpdump, ethtool, nftables, p0f; procps (sysctl) and iputils-ping for the lab and fixture capture;
 # dnsmasq-base (the binary without the system service) as the DHCP server the DHCP-decoy test runs in its lab;
 # socat, the client of the TCP socket-layer lab tests;
 # traceroute and tcptraceroute for the virtual-topology tests.
-PACKAGES=(libpcap-dev nmap hping3 arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute)
+PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute)
 NODE_MAJOR_MIN=20
 
 log() { printf 'install-debian: %s\n' "$*"; }

@@ -105,7 +105,7 @@ export function assemble(
     if (cidr === null || template === undefined) throw new Error(`${c.origin}: bad claim ${c.range} ${c.template}`);
     return { network: cidr.network, size: cidr.size, template };
   });
-  const detector = cfg.detect.enabled ? new ScanDetector(cfg.detect, events, ServiceProbeTable.load(cfg.detect.serviceProbes)) : null;
+  const detector = cfg.detect.enabled ? new ScanDetector(cfg.detect, events, serviceProbesFor(cfg, events)) : null;
   const bound = cfg.hosts.map((h) => {
     const template = templates.get(h.template);
     if (template === undefined) throw new Error(`${h.origin}: unknown template ${h.template}`);
@@ -215,6 +215,17 @@ export function splitTopology(
     else if (router.isEntry) staticHosts.push(createHost(router.ip, fallback, 'static'));
   }
   return { staticHosts, routing: { tables, hosts, defaultTemplate } };
+}
+
+/** Nmap's service probe strings; without the file the detector runs but cannot recognise version probing. */
+function serviceProbesFor(cfg: DecoydConfig, events: EventSink): ServiceProbeTable {
+  try {
+    return ServiceProbeTable.load(cfg.detect.serviceProbes);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    events.emit({ kind: 'daemon.error', time: Date.now(), message: `detect.serviceProbes: ${why}; version probing will not be recognised` });
+    return new ServiceProbeTable([]);
+  }
 }
 
 /** /24s holding static hosts plus every claim range: what the capture filter lets through. */

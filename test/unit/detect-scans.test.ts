@@ -5,59 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_DETECT, type DetectConfig } from '../../daemon/src/config/types';
-import { ScanDetector } from '../../daemon/src/detect/detector';
-import { ServiceProbeTable } from '../../daemon/src/detect/service-probes';
-import type { DecoyEvent, EventSink, ScanDetectedEvent } from '../../daemon/src/events/event';
 import { arpFrame, Flag, icmpFrame, icmpMessage, ipFrame, ipNum, linuxSynOptions, tcpFrame, udpFrame, BROADCAST_MAC } from '../helpers/frames';
-import { Harness } from './stack-harness';
-
-const SCANNER_MAC = '02:00:5e:00:00:42';
-const DECOYS = Array.from({ length: 12 }, (_, i) => `198.51.100.${10 + i}`);
-const PROBES = ServiceProbeTable.load();
-
-/** Deterministic generator (xorshift32) so every run crafts the same frames. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
-
-class Rig {
-  readonly events: DecoyEvent[] = [];
-  readonly detector: ScanDetector;
-  readonly h: Harness;
-
-  constructor(cfg: Partial<DetectConfig> = {}) {
-    const sink: EventSink = { wants: () => true, emit: (e) => { this.events.push(e); } };
-    this.detector = new ScanDetector({ ...DEFAULT_DETECT, ...cfg }, sink, PROBES);
-    this.h = new Harness({ observer: this.detector, hosts: DECOYS.map((address) => ({ address, template: 'linux' })) });
-  }
-
-  mac(ip: string): string { return this.h.macOf(ip); }
-
-  feed(frame: Buffer): void { this.h.feed(frame); this.h.now += 2; }
-
-  /** Runs the detector's timer `seconds` later (flows stay running unless idle). */
-  tick(seconds = 1.5): void {
-    this.h.now += seconds * 1000;
-    this.detector.tick(this.h.now);
-  }
-
-  scans(): ScanDetectedEvent[] {
-    return this.events.filter((e): e is ScanDetectedEvent => e.kind === 'scan.detected');
-  }
-
-  only(src: string): ScanDetectedEvent {
-    const mine = this.scans().filter((e) => e.srcIp === src);
-    assert.ok(mine.length > 0, `no scan.detected for ${src}; events: ${JSON.stringify(this.scans())}`);
-    return mine[mine.length - 1] as ScanDetectedEvent;
-  }
-}
+import { DECOYS, Rig, rng, SCANNER_MAC } from './detect-rig';
 
 const mss1460 = Buffer.from([2, 4, 5, 0xb4]);
 
@@ -181,7 +130,7 @@ test('connect scan: kernel SYNs completed by the handshake ACK are tcp-connect',
   const e = r.only('198.51.100.8');
   assert.equal(e.scanType, 'tcp-connect');
   assert.equal(e.tool, undefined);
-  assert.ok(e.evidence.some((x) => /3 completed by an ACK, 0 reset/.test(x)), e.evidence.join('; '));
+  assert.ok(e.evidence.some((x) => /3 completed by an ACK, 0 reset by the scanner/.test(x)), e.evidence.join('; '));
   // The handshake ACKs and the closing RSTs are no ACK scan.
   assert.equal(r.scans().filter((s) => s.scanType === 'tcp-ack').length, 0);
 });
@@ -198,7 +147,7 @@ test('SYN scan resets: the scanner kernel RSTs our SYN/ACK', () => {
   r.tick();
   const e = r.only('198.51.100.9');
   assert.equal(e.scanType, 'tcp-syn');
-  assert.ok(e.evidence.some((x) => /0 completed by an ACK, 2 reset/.test(x)), e.evidence.join('; '));
+  assert.ok(e.evidence.some((x) => /0 completed by an ACK, 2 reset by the scanner/.test(x)), e.evidence.join('; '));
 });
 
 test('UDP scan by nmap: one source port, random TTL', () => {

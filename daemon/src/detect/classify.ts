@@ -105,7 +105,7 @@ export function attribute(flow: Flow, scanType: string, cfg: DetectConfig, probe
         if (scanType === 'ping-sweep-tcp') evidence.push(`only ports ${flow.ports.sample(2).join(',')} across decoys: TCP ping (nmap -PS443 -PA80)`);
       }
       if (flow.category === Category.TCP_SYN) {
-        evidence.push(`handshakes: ${flow.handshakes} completed by an ACK, ${flow.handshakeResets} reset after our SYN/ACK`);
+        evidence.push(`handshakes: ${flow.handshakes} completed by an ACK, ${flow.handshakeResets} reset by the scanner after the decoy's reply`);
         if (scanType === 'tcp-connect') evidence.push(`${flow.marks[Mark.KERNEL_SYN]}/${flow.packets} SYNs carry a kernel's option set (connect())`);
       }
   }
@@ -127,6 +127,7 @@ function decideTool(flow: Flow, evidence: string[]): string | undefined {
     evidence.push(`ip.id = (dst ^ dport ^ seq) & 0xffff on ${of(flow, Mark.IPID_MASSCAN)} (masscan templ-pkt.c template_set_target_ipv4)`);
     if (share(flow, Mark.TTL_255) >= 0.9) evidence.push(`initial TTL 255 on ${of(flow, Mark.TTL_255)} (masscan default_tcp_template)`);
     if (share(flow, Mark.WIN_1024) >= 0.9) evidence.push(`window 1024 on ${of(flow, Mark.WIN_1024)} (masscan default_tcp_template)`);
+    if (flow.resetsWindow1200 > 0) evidence.push(`its resets carry window 1200 on ${flow.resetsWindow1200}/${flow.handshakeResets} (masscan templ-pkt.c tcp_create_packet)`);
     return 'masscan';
   }
   // zmap <= 4.0 stamps every IPv4 packet with 54321, whatever the probe module.

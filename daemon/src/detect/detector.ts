@@ -104,10 +104,13 @@ export class ScanDetector implements PacketObserver {
       return Category.TCP_SYN;
     }
     if ((f & Flag.RST) !== 0) {
-      // The scanner's kernel resetting our SYN/ACK: the mark of a half-open (SYN) scan.
+      // The scanner resetting after our reply (its kernel, or a tool's own stack): a half-open (SYN) scan.
       if (this.handshakes.expects(s, d, sp, dp, obs.seq)) {
         const syn = this.sources.get(s)?.flows[Category.TCP_SYN];
-        if (syn) syn.handshakeResets++;
+        if (syn) {
+          syn.handshakeResets++;
+          if (obs.window === 1200) syn.resetsWindow1200++;
+        }
       }
       this.handshakes.forget(s, d, sp, dp);
       return -1;

@@ -41,6 +41,8 @@ export class Flow {
   /** SYNs answered by the scanner with the handshake's ACK (connect) or with a RST (SYN scan). */
   handshakes = 0;
   handshakeResets = 0;
+  /** Of those resets, how many carried window 1200 (masscan's own stack). */
+  resetsWindow1200 = 0;
   /** Set at the first report; the same for every later report of this campaign. */
   scanId: string | null = null;
   reportedAt = 0;
@@ -70,6 +72,7 @@ export class Flow {
     this.serviceProbeCount = 0;
     this.handshakes = 0;
     this.handshakeResets = 0;
+    this.resetsWindow1200 = 0;
     this.scanId = null;
     this.reportedAt = 0;
     this.packetsAtReport = 0;

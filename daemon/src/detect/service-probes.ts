@@ -54,13 +54,9 @@ export class ServiceProbeTable {
     return new ServiceProbeTable(probes);
   }
 
-  /** Reads the file; an unreadable file gives an empty table (version probing is then not recognised). */
+  /** Reads the file (throws when it cannot be read). */
   static load(file = DEFAULT_SERVICE_PROBES_FILE): ServiceProbeTable {
-    try {
-      return ServiceProbeTable.parse(readFileSync(file, 'latin1'));
-    } catch {
-      return new ServiceProbeTable([]);
-    }
+    return ServiceProbeTable.parse(readFileSync(file, 'latin1'));
   }
 }
 
