@@ -1,6 +1,6 @@
 /**
  * Real scanners from distinct addresses against the running daemon: nmap (-sS, -sF, -sX, -O, -sU,
- * -sV, -sn -PE), masscan, zmap and hping3. Each source must show up in the log as a scan.detected
+ * -sV, -sn -PE, -sn over ARP), masscan, zmap and hping3. Each source must show up in the log as a scan.detected
  * with the right scan type and tool. The extra scanner addresses live on the scanner's veth inside
  * the lab namespace only.
  */
@@ -48,7 +48,7 @@ async function decoyMac(lab: Lab, ip: string): Promise<string> {
 
 test('real scanners from distinct addresses are detected with the right scan type and tool', { skip: needsRoot.skip, timeout: 240_000 }, async (t) => {
   await withLab(t, {}, async (lab) => {
-    const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21'];
+    const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21', '198.51.100.22'];
     for (const src of sources) await lab.exec(lab.scannerNs, ['ip', 'addr', 'add', `${src}/24`, 'dev', lab.scannerIf]);
     const d = await startDaemon(lab, CONFIG);
     try {
@@ -89,6 +89,12 @@ test('real scanners from distinct addresses are detected with the right scan typ
           argv: [['nmap', '-n', '-sn', '-PE', '--disable-arp-ping', '-e', ifName, '-S', '198.51.100.21', ...DECOYS]],
           expect: [{ src: '198.51.100.21', scanType: 'ping-sweep-icmp', tool: 'nmap' }],
         },
+        {
+          // On the LAN nmap discovers hosts by ARP (NmapOps implicitARPPing); ARP carries no tool marks.
+          name: 'nmap -sn (ARP)',
+          argv: [['nmap', '-n', '-sn', '-e', ifName, '-S', '198.51.100.22', ...DECOYS]],
+          expect: [{ src: '198.51.100.22', scanType: 'arp-sweep', tool: undefined }],
+        },
       ];
 
       for (const step of steps) {
@@ -99,7 +105,7 @@ test('real scanners from distinct addresses are detected with the right scan typ
           assert.ok(r.code === 0 || r.code === 124, `${step.name}: ${argv.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 400)}`);
         }
         for (const e of step.expect) {
-          const line = await d.waitForEvent(scanFrom(d, e), 8000);
+          const line = await d.waitForEvent(scanFrom(d, e), 15_000);
           t.diagnostic(`${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s): ${e.src} ${line.scanType} tool=${String(line.tool)} ports=${String(line.portCount)} targets=${String(line.targetCount)} | ${(line.evidence as string[]).join('; ')}`);
           assert.equal(line.tool, e.tool, `${step.name}: tool for ${e.src}: ${JSON.stringify(line)}`);
         }
