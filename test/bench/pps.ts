@@ -387,8 +387,8 @@ async function machineLine(): Promise<string> {
 async function runStartup(): Promise<string> {
   const r = await runCommand(process.execPath, ['--expose-gc', STARTUP_JS, '--json'], { timeoutMs: STARTUP_TIMEOUT_MS });
   if (r.code !== 0) return `Startup: failed (${r.timedOut ? `timed out after ${STARTUP_TIMEOUT_MS} ms` : `exit ${r.code ?? r.signal}`}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  const figures = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { engine: EngineFigures; startup: StartupFigures };
-  return `${formatEngine(figures.engine)}\n\n${formatStartup(figures.startup)}`;
+  const figures = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { engine: EngineFigures; engineNoDetect: EngineFigures; startup: StartupFigures };
+  return `${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n\n${formatStartup(figures.startup)}`;
 }
 
 async function runFlood(): Promise<string> {

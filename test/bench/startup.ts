@@ -77,6 +77,8 @@ export interface EngineFigures {
   ms: number;
   cpuMs: number;
   synAcks: number;
+  /** Whether the scan detector observed the packets. */
+  detect: boolean;
 }
 
 /** A Link that sends nothing: it counts frames and keeps the receive handler for direct calls. */
@@ -254,10 +256,11 @@ export async function runStartupBench(): Promise<StartupFigures> {
  * is made and torn down every time, as in the hping3 flood, with frames prebuilt so the loop
  * measures the engine only.
  */
-export function runEngineBench(): EngineFigures {
+export function runEngineBench(detect = true): EngineFigures {
   const decoyIp = BENCH_NETWORK + 10;
   const cfg = benchConfig(1, decoyIp);
   cfg.claim = { ...cfg.claim, probeBeforeBind: false };
+  cfg.detect = { ...cfg.detect, enabled: detect };
   const link = new CountingLink();
   const parts = assemble(cfg, openPersonalitySource(cfg, () => {}), new WarnLevelSink(), (f, n) => link.send(f, n), () => {});
   const daemon = new Daemon(parts, link);
@@ -286,7 +289,7 @@ export function runEngineBench(): EngineFigures {
     const ms = performance.now() - t0;
     const synAcks = link.frames - sentBefore;
     if (parts.engine.tcp.connectionCount !== 0) throw new Error(`${parts.engine.tcp.connectionCount} connections left after the RSTs`);
-    return { syns: ENGINE_PASSES * ENGINE_PORTS, ms, cpuMs: cpuMs() - c0, synAcks };
+    return { syns: ENGINE_PASSES * ENGINE_PORTS, ms, cpuMs: cpuMs() - c0, synAcks, detect };
   } finally {
     daemon.stop();
   }
@@ -325,18 +328,19 @@ export function formatStartup(f: StartupFigures): string {
 
 export function formatEngine(f: EngineFigures): string {
   const perSyn = (f.cpuMs * 1000) / f.syns;
-  return `Engine alone (in-process, no pcap): SYN to an open port + the peer's RST, ${f.syns} times: `
+  return `Engine alone (in-process, no pcap, scan detector ${f.detect ? 'on' : 'off'}): SYN to an open port + the peer's RST, ${f.syns} times: `
     + `${Math.round(f.syns / (f.ms / 1000)).toLocaleString('en-US')} SYN/ACK/s, ${perSyn.toFixed(2)} µs CPU per SYN (2 frames in, 1 out), ${f.synAcks} SYN/ACKs`;
 }
 
 if (require.main === module) {
   (async () => {
     const engine = runEngineBench();
+    const engineNoDetect = runEngineBench(false);
     const startup = await runStartupBench();
-    return { engine, startup };
+    return { engine, engineNoDetect, startup };
   })().then((figures) => {
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);
-    else process.stdout.write(`${formatEngine(figures.engine)}\n${formatStartup(figures.startup)}\n  (${cpus()[0]?.model ?? 'cpu?'}, node ${process.version})\n`);
+    else process.stdout.write(`${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n${formatStartup(figures.startup)}\n  (${cpus()[0]?.model ?? 'cpu?'}, node ${process.version})\n`);
     process.exit(0);
   }, (err: unknown) => {
     process.stderr.write(`in-process bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

@@ -106,7 +106,7 @@ export class ScanDetector implements PacketObserver {
     if ((f & Flag.RST) !== 0) {
       // The scanner resetting after our reply (its kernel, or a tool's own stack): a half-open (SYN) scan.
       if (this.handshakes.expects(s, d, sp, dp, obs.seq)) {
-        const syn = this.sources.get(s)?.flows[Category.TCP_SYN];
+        const syn = this.peekSource(s)?.flows[Category.TCP_SYN];
         if (syn) {
           syn.handshakeResets++;
           if (obs.window === 1200) syn.resetsWindow1200++;
@@ -122,7 +122,7 @@ export class ScanDetector implements PacketObserver {
     const state = this.handshakes.lookup(s, d, sp, dp);
     if (state === Handshake.PENDING && this.handshakes.expects(s, d, sp, dp, obs.seq)) {
       this.handshakes.establish(s, d, sp, dp);
-      const syn = this.sources.get(s)?.flows[Category.TCP_SYN];
+      const syn = this.peekSource(s)?.flows[Category.TCP_SYN];
       if (syn) syn.handshakes++;
       // A probe string may ride on the handshake's ACK; fall through to the payload check.
     } else if (state === Handshake.NONE) {
@@ -167,8 +167,14 @@ export class ScanDetector implements PacketObserver {
 
   // --- sources: a map plus a least-recently-seen list ---------------------------------------
 
+  /** The tracked source for `ip`, if any (the most recent one is checked first: scans come in runs). */
+  private peekSource(ip: number): SourceState | undefined {
+    const head = this.head;
+    return head !== null && head.ip === ip ? head : this.sources.get(ip);
+  }
+
   private sourceFor(ip: number, now: number): SourceState {
-    let s = this.sources.get(ip);
+    let s = this.peekSource(ip);
     if (s !== undefined) {
       s.lastSeen = now;
       if (s !== this.head) { this.unlink(s); this.pushHead(s); }
