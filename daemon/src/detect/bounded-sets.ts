@@ -137,3 +137,77 @@ export class PortBitmap {
     this.count = 0;
   }
 }
+
+/**
+ * A fixed-capacity map from an unsigned 32-bit key to an object, without allocation on insert or
+ * delete (a JS Map churned by a spoofed-source flood rehashes and feeds the garbage collector).
+ * Linear probing with backward-shift deletion, load factor <= 1/2.
+ */
+export class BoundedIntMap<V> {
+  private readonly keys: Uint32Array;
+  private readonly used: Uint8Array;
+  private readonly values: (V | undefined)[];
+  private readonly mask: number;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    let size = 4;
+    while (size < capacity * 2) size *= 2;
+    this.keys = new Uint32Array(size);
+    this.used = new Uint8Array(size);
+    this.values = new Array<V | undefined>(size).fill(undefined);
+    this.mask = size - 1;
+  }
+
+  get size(): number { return this.count; }
+
+  private home(key: number): number {
+    return (Math.imul(key ^ (key >>> 16), 0x45d9f3b) >>> 0) & this.mask;
+  }
+
+  get(key: number): V | undefined {
+    const k = key >>> 0;
+    for (let i = this.home(k); this.used[i] === 1; i = (i + 1) & this.mask) {
+      if (this.keys[i] === k) return this.values[i];
+    }
+    return undefined;
+  }
+
+  /** Inserts or replaces; false when the map is full and `key` is new. */
+  set(key: number, value: V): boolean {
+    const k = key >>> 0;
+    let i = this.home(k);
+    for (; this.used[i] === 1; i = (i + 1) & this.mask) {
+      if (this.keys[i] === k) { this.values[i] = value; return true; }
+    }
+    if (this.count >= this.capacity) return false;
+    this.used[i] = 1;
+    this.keys[i] = k;
+    this.values[i] = value;
+    this.count++;
+    return true;
+  }
+
+  delete(key: number): boolean {
+    const k = key >>> 0;
+    let i = this.home(k);
+    for (; this.used[i] === 1; i = (i + 1) & this.mask) {
+      if (this.keys[i] === k) break;
+    }
+    if (this.used[i] !== 1) return false;
+    // Backward shift: move later entries of the run into the hole when their home allows it.
+    let hole = i;
+    for (let j = (i + 1) & this.mask; this.used[j] === 1; j = (j + 1) & this.mask) {
+      const h = this.home(this.keys[j] as number);
+      const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (between) continue;
+      this.keys[hole] = this.keys[j] as number;
+      this.values[hole] = this.values[j];
+      hole = j;
+    }
+    this.used[hole] = 0;
+    this.values[hole] = undefined;
+    this.count--;
+    return true;
+  }
+}

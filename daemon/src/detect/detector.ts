@@ -8,6 +8,7 @@
 import type { DetectConfig } from '../config/types';
 import type { EventSink, ScanDetectedEvent } from '../events/event';
 import { ipToString } from '../wire/address';
+import { BoundedIntMap } from './bounded-sets';
 import { attribute, meetsThreshold, scanTypeOf } from './classify';
 import { Category, type CategoryCode, Flow, SourceState } from './flow';
 import { Handshake, HandshakeTable } from './handshake-table';
@@ -38,7 +39,7 @@ export interface DetectorStats {
 }
 
 export class ScanDetector implements PacketObserver {
-  private readonly sources = new Map<number, SourceState>();
+  private readonly sources: BoundedIntMap<SourceState>;
   private head: SourceState | null = null;
   private tail: SourceState | null = null;
   private readonly freeSources: SourceState[] = [];
@@ -54,6 +55,7 @@ export class ScanDetector implements PacketObserver {
 
   constructor(private readonly cfg: DetectConfig, private readonly events: EventSink, private readonly probes: ServiceProbeTable) {
     this.handshakes = new HandshakeTable(cfg.maxHandshakes);
+    this.sources = new BoundedIntMap(cfg.maxSources);
   }
 
   observe(obs: PacketObservation): void {
@@ -98,7 +100,10 @@ export class ScanDetector implements PacketObserver {
     this.matchedShape = osProbeShape(obs);
     if (this.matchedShape >= 0) return Category.OS;
     const f = obs.tcpFlags & (Flag.FIN | Flag.SYN | Flag.RST | Flag.PSH | Flag.ACK | Flag.URG);
-    const { srcIp: s, dstIp: d, srcPort: sp, dstPort: dp } = obs;
+    const s = obs.srcIp;
+    const d = obs.dstIp;
+    const sp = obs.srcPort;
+    const dp = obs.dstPort;
     if (f === Flag.SYN) {
       this.handshakes.syn(s, d, sp, dp, obs.seq);
       return Category.TCP_SYN;
@@ -213,7 +218,10 @@ export class ScanDetector implements PacketObserver {
 
   private evict(s: SourceState): void {
     this.counters.evictedSources++;
-    for (const flow of s.flows) if (flow !== null) this.releaseFlow(flow, false);
+    for (let c = 0; c < s.flows.length; c++) {
+      const flow = s.flows[c];
+      if (flow !== null && flow !== undefined) this.releaseFlow(flow, false);
+    }
     if (this.sources.get(s.ip) === s) this.removeSource(s);
   }
 
