@@ -38,8 +38,9 @@ function scanFrom(d: DaemonHandle, e: Expectation): (line: DaemonLogLine) => boo
   return (line) => line.kind === 'scan.detected' && line.srcIp === e.src && line.scanType === e.scanType;
 }
 
-async function decoyMac(lab: Lab, ip: string): Promise<string> {
-  await lab.exec(lab.scannerNs, ['ping', '-c', '1', '-W', '2', ip]);
+/** Learns a decoy's MAC with one ordinary ping from `from` (masscan and zmap need it as their gateway MAC). */
+async function decoyMac(lab: Lab, ip: string, from: string): Promise<string> {
+  await lab.exec(lab.scannerNs, ['ping', '-c', '1', '-W', '2', '-I', from, ip]);
   const neigh = (await lab.exec(lab.scannerNs, ['ip', 'neigh', 'show', ip])).stdout;
   const m = /lladdr (\S+)/.exec(neigh);
   assert.ok(m, `no neighbour entry for ${ip}: ${neigh}`);
@@ -48,15 +49,18 @@ async function decoyMac(lab: Lab, ip: string): Promise<string> {
 
 test('real scanners from distinct addresses are detected with the right scan type and tool', { skip: needsRoot.skip, timeout: 240_000 }, async (t) => {
   await withLab(t, {}, async (lab) => {
-    const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21', '198.51.100.22'];
+    const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21', '198.51.100.22', '198.51.100.23'];
     for (const src of sources) await lab.exec(lab.scannerNs, ['ip', 'addr', 'add', `${src}/24`, 'dev', lab.scannerIf]);
     const d = await startDaemon(lab, CONFIG);
     try {
       const ifName = lab.scannerIf;
       const nmap = (src: string, args: string[]): string[] => ['nmap', '-n', '-Pn', '-e', ifName, '-S', src, '--max-retries', '1', ...args];
       const macs = new Map<string, string>();
-      for (const ip of ['198.51.100.12', '198.51.100.13', '198.51.100.14', '198.51.100.15']) macs.set(ip, await decoyMac(lab, ip));
-      // Pings above came from 198.51.100.2 (the primary address): one host each, below every threshold.
+      for (const ip of ['198.51.100.12', '198.51.100.13', '198.51.100.14', '198.51.100.15']) macs.set(ip, await decoyMac(lab, ip, '198.51.100.23'));
+      // Four ordinary pings from .23 are a ping sweep by this config's threshold (3 decoys), but iputils ping
+      // carries no tool marks (56 data bytes, TTL 64): it must be reported without a tool.
+      const pings = await d.waitForEvent((l) => l.kind === 'scan.detected' && l.srcIp === '198.51.100.23' && l.scanType === 'ping-sweep-icmp', 15_000);
+      assert.equal(pings.tool, undefined, JSON.stringify(pings));
 
       const steps: Array<{ name: string; argv: string[][]; expect: Expectation[] }> = [
         { name: 'nmap -sS', argv: [nmap(lab.scannerIp, ['-sS', '-p', '1-200', DECOYS[0] as string])], expect: [{ src: lab.scannerIp, scanType: 'tcp-syn', tool: 'nmap' }] },
@@ -99,14 +103,19 @@ test('real scanners from distinct addresses are detected with the right scan typ
 
       for (const step of steps) {
         const started = Date.now();
+        const output: string[] = [];
         for (const argv of step.argv) {
           const r = await lab.exec(lab.scannerNs, argv, { timeoutMs: 60_000 });
+          output.push(`$ ${argv.join(' ')} -> ${String(r.code)}\n${r.stdout.slice(-600)}${r.stderr.slice(-600)}`);
           // timeout(1) ends masscan/zmap with 124 when they linger; anything else non-zero is a failure of the tool itself.
           assert.ok(r.code === 0 || r.code === 124, `${step.name}: ${argv.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 400)}`);
         }
         for (const e of step.expect) {
-          const line = await d.waitForEvent(scanFrom(d, e), 15_000);
-          t.diagnostic(`${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s): ${e.src} ${line.scanType} tool=${String(line.tool)} ports=${String(line.portCount)} targets=${String(line.targetCount)} | ${(line.evidence as string[]).join('; ')}`);
+          const line = await d.waitForEvent(scanFrom(d, e), 15_000).catch((err: unknown) => {
+            const seen = d.eventsOfKind('scan.detected').filter((l) => l.srcIp === e.src).map((l) => JSON.stringify(l));
+            throw new Error(`${step.name}: no ${e.scanType} from ${e.src}; its detections: ${seen.join('\n') || 'none'}\n${output.join('\n')}\n${String(err)}`);
+          });
+          t.diagnostic(`${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s): ${e.src} ${line.scanType} tool=${String(line.tool)} ports=${String(line.portCount)} targets=${String(line.targetCount)} span=${(Number(line.lastSeen) - Number(line.firstSeen)) / 1000}s | ${(line.evidence as string[]).join('; ')}`);
           assert.equal(line.tool, e.tool, `${step.name}: tool for ${e.src}: ${JSON.stringify(line)}`);
         }
       }

@@ -31,3 +31,14 @@ for (const [name, yaml, expected] of [
     assert.ok(lines.some((line) => expected.test(line)), `no line matched ${expected}:\n${lines.join('\n')}`);
   });
 }
+
+test('detect_honeyd_options', () => {
+  const cfg = configOf('x.conf', `create t\nbind 198.51.100.1 t\noption decoyd detect off\noption decoyd detect.minPorts 25\noption decoyd detect.idleSeconds 9\n`);
+  assert.equal(cfg.detect.enabled, false);
+  assert.equal(cfg.detect.minPorts, 25);
+  assert.equal(cfg.detect.idleSeconds, 9);
+  const bad = errorsOf('x.conf', `option decoyd detect.minOsProbes 40\noption decoyd detect.colour 1\noption decoyd detect maybe\n`);
+  assert.match(bad.lines.join('\n'), /detect\.minOsProbes must be an integer 1-16, got "40"/);
+  assert.match(bad.lines.join('\n'), /unknown decoyd option "detect\.colour"/);
+  assert.match(bad.lines.join('\n'), /detect must be on or off, got "maybe"/);
+});

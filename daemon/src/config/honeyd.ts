@@ -22,7 +22,8 @@
  *                                  an nmap -sV identity (config/honeyd-identity.ts)
  *   option decoyd KEY VALUE        interface, osdb (first replaces the default, later ones
  *                                  add), mac_prefixes, log_level, and any key of Limits or
- *                                  ClaimSettings, e.g. `option decoyd maxConnections 1000`.
+ *                                  ClaimSettings, e.g. `option decoyd maxConnections 1000`;
+ *                                  `detect on|off` and `detect.KEY VALUE` for the scan detector.
  *
  * Everything else Honeyd knows (route, annotate, dynamic, delete, scripts, proxy,
  * subsystems, tarpit, uid/gid, spoof, ...) is reported as not supported, never ignored.
@@ -50,7 +51,7 @@ import {
   type Located,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_LIMITS, type ClaimSettings, type DhcpBinding, type Limits, type PortRule, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectNumberKey, type DhcpBinding, type Limits, type PortRule, type TemplateConfig } from './types';
 
 export type ReadText = (file: string) => string;
 
@@ -376,7 +377,27 @@ class HoneydParser {
       return;
     }
     if (key in DEFAULT_CLAIM) return this.claimSetting(key as keyof ClaimSettings, value, pos);
+    if (key === 'detect' || key.startsWith('detect.')) return this.detectSetting(key.slice('detect.'.length), value, pos);
     this.error(pos, `unknown decoyd option "${key}"`);
+  }
+
+  /** `option decoyd detect on|off`, `option decoyd detect.KEY VALUE` (the keys of YAML's `detect:`). */
+  private detectSetting(key: string, value: string, pos: SourcePos): void {
+    const detect = this.parsed.config.detect;
+    if (key === '' || key === 'enabled') {
+      if (value !== 'on' && value !== 'off' && value !== 'true' && value !== 'false') return this.error(pos, `detect must be on or off, got "${value}"`);
+      detect.enabled = value === 'on' || value === 'true';
+      return;
+    }
+    if (key === 'serviceProbes') {
+      detect.serviceProbes = path.resolve(path.dirname(pos.file), value);
+      return;
+    }
+    const range = (DETECT_RANGES as Record<string, [number, number] | undefined>)[key];
+    if (range === undefined) return this.error(pos, `unknown decoyd option "detect.${key}"`);
+    const n = integerOf(value, range[0], range[1]);
+    if (n === undefined) return this.error(pos, `detect.${key} must be an integer ${range[0]}-${range[1]}, got "${value}"`);
+    detect[key as DetectNumberKey] = n;
   }
 
   private claimSetting(key: keyof ClaimSettings, value: string, pos: SourcePos): void {

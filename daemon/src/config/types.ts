@@ -216,6 +216,25 @@ export const DEFAULT_DETECT: DetectConfig = {
   serviceProbes: '/usr/share/nmap/nmap-service-probes',
 };
 
+export type DetectNumberKey = Exclude<keyof DetectConfig, 'enabled' | 'serviceProbes'>;
+
+/** Lower and upper bounds of each numeric `detect:` key (a flow table must hold one source's 12 styles). */
+export const DETECT_RANGES: Record<DetectNumberKey, [number, number]> = {
+  maxSources: [1, 10_000_000],
+  maxFlows: [12, 1_000_000],
+  maxTargetsPerFlow: [1, 1_000_000],
+  maxHandshakes: [16, 16_777_216],
+  windowSeconds: [1, 86_400],
+  idleSeconds: [1, 86_400],
+  updateSeconds: [1, 86_400],
+  minPorts: [1, 65_536],
+  minTargets: [1, 1_000_000],
+  minProtocols: [1, 256],
+  minOsProbes: [1, 16],
+  minServiceProbes: [1, 256],
+  sampleSize: [1, 1024],
+};
+
 export const DEFAULT_LIMITS: Limits = {
   maxConnections: 65536,
   maxConnectionsPerSource: 4096,

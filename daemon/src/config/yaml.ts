@@ -21,7 +21,7 @@ import {
   parsePortAction,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type ClaimSettings, type DetectConfig, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectConfig, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
@@ -348,22 +348,6 @@ function readClaimSettings(r: YamlReader, value: unknown): ClaimSettings {
   return settings;
 }
 
-/** Lower and upper bounds of each numeric `detect:` key (a flow table must hold one source's 12 styles). */
-const DETECT_RANGES: Record<Exclude<keyof DetectConfig, 'enabled' | 'serviceProbes'>, [number, number]> = {
-  maxSources: [1, 10_000_000],
-  maxFlows: [12, 1_000_000],
-  maxTargetsPerFlow: [1, 1_000_000],
-  maxHandshakes: [16, 16_777_216],
-  windowSeconds: [1, 86_400],
-  idleSeconds: [1, 86_400],
-  updateSeconds: [1, 86_400],
-  minPorts: [1, 65_536],
-  minTargets: [1, 1_000_000],
-  minProtocols: [1, 256],
-  minOsProbes: [1, 16],
-  minServiceProbes: [1, 256],
-  sampleSize: [1, 1024],
-};
 
 function readDetect(r: YamlReader, value: unknown, baseDir: string): DetectConfig {
   const detect: DetectConfig = { ...DEFAULT_DETECT };

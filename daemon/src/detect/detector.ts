@@ -298,7 +298,7 @@ export class ScanDetector implements PacketObserver {
   private report(flow: Flow, now: number): void {
     const scanType = scanTypeOf(flow, this.cfg);
     const srcIp = ipToString((flow.source as SourceState).ip);
-    if (flow.scanId === null) flow.scanId = `${srcIp}/${scanType}/${flow.firstSeen}`;
+    if (flow.scanId === null) flow.scanId = `${srcIp}/${scanType}/${Math.floor(flow.firstSeen)}`;
     flow.reportedAt = now;
     flow.packetsAtReport = flow.packets;
     this.counters.reports++;
