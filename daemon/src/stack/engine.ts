@@ -1,7 +1,7 @@
 import type { ClaimSettings, Limits } from '../config/types';
+import { PacketObservation, type PacketObserver } from '../detect/observation';
 import type { EventSink } from '../events/event';
 import { ipToString, isMulticastMac, macEquals, macToNumber } from '../wire/address';
-import { PacketObservation, type PacketObserver } from '../detect/observation';
 import { ArpOp, ArpView } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
 import { IcmpView, UnreachableCode } from '../wire/icmp';
