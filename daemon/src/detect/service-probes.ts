@@ -44,19 +44,26 @@ export class ServiceProbeTable {
     return -1;
   }
 
-  static parse(text: string): ServiceProbeTable {
+  /**
+   * Only the `Probe TCP` lines are decoded: the file is 2.5 MB of mostly match lines, and turning all
+   * of it into strings would leave megabytes of garbage on the heap just as the first scans arrive.
+   */
+  static parse(data: Buffer): ServiceProbeTable {
     const probes: ServiceProbe[] = [];
-    for (const line of text.split('\n')) {
-      const m = /^Probe TCP (\S+) q\|(.*)\|/.exec(line);
-      if (m === null) continue;
-      probes.push({ name: m[1] as string, bytes: unescapeProbe(m[2] as string) });
+    const marker = Buffer.from('Probe TCP ', 'latin1');
+    for (let at = data.indexOf(marker); at >= 0; at = data.indexOf(marker, at + 1)) {
+      if (at > 0 && data[at - 1] !== 0x0a) continue; // not at a line start
+      let end = data.indexOf(0x0a, at);
+      if (end < 0) end = data.length;
+      const m = /^Probe TCP (\S+) q\|(.*)\|/.exec(data.toString('latin1', at, end));
+      if (m !== null) probes.push({ name: m[1] as string, bytes: unescapeProbe(m[2] as string) });
     }
     return new ServiceProbeTable(probes);
   }
 
   /** Reads the file (throws when it cannot be read). */
   static load(file = DEFAULT_SERVICE_PROBES_FILE): ServiceProbeTable {
-    return ServiceProbeTable.parse(readFileSync(file, 'latin1'));
+    return ServiceProbeTable.parse(readFileSync(file));
   }
 }
 
