@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { DecoydConfig, PortRule, TemplateConfig } from './config/types';
 import { chooseMac, loadMacPrefixes } from './config/mac';
 import { ScanDetector } from './detect/detector';
-import { ServiceProbeTable } from './detect/service-probes';
+import { DEFAULT_SERVICE_PROBES_FILE, ServiceProbeTable } from './detect/service-probes';
 import type { EventSink } from './events/event';
 import type { Link } from './link/link';
 import type { PersonalitySource } from './personality/factory';
@@ -217,13 +217,16 @@ export function splitTopology(
   return { staticHosts, routing: { tables, hosts, defaultTemplate } };
 }
 
-/** Nmap's service probe strings; without the file the detector runs but cannot recognise version probing. */
+/**
+ * Nmap's service probe strings, from the same file the service identities use (`service_probes`);
+ * without it the detector runs but cannot recognise version probing.
+ */
 function serviceProbesFor(cfg: DecoydConfig, events: EventSink): ServiceProbeTable {
   try {
-    return ServiceProbeTable.load(cfg.detect.serviceProbes);
+    return ServiceProbeTable.load(cfg.serviceProbes ?? DEFAULT_SERVICE_PROBES_FILE);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    events.emit({ kind: 'daemon.error', time: Date.now(), message: `detect.serviceProbes: ${why}; version probing will not be recognised` });
+    events.emit({ kind: 'daemon.error', time: Date.now(), message: `service_probes: ${why}; version probing will not be recognised` });
     return new ServiceProbeTable([]);
   }
 }

@@ -389,10 +389,6 @@ class HoneydParser {
       detect.enabled = value === 'on' || value === 'true';
       return;
     }
-    if (key === 'serviceProbes') {
-      detect.serviceProbes = path.resolve(path.dirname(pos.file), value);
-      return;
-    }
     const range = (DETECT_RANGES as Record<string, [number, number] | undefined>)[key];
     if (range === undefined) return this.error(pos, `unknown decoyd option "detect.${key}"`);
     const n = integerOf(value, range[0], range[1]);

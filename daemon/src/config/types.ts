@@ -194,8 +194,6 @@ export interface DetectConfig {
   minServiceProbes: number;
   /** Targets and ports listed in an event (the counts are exact). */
   sampleSize: number;
-  /** nmap-service-probes, read at start for the version-probe strings. */
-  serviceProbes: string;
 }
 
 export const DEFAULT_DETECT: DetectConfig = {
@@ -213,10 +211,9 @@ export const DEFAULT_DETECT: DetectConfig = {
   minOsProbes: 3,
   minServiceProbes: 2,
   sampleSize: 16,
-  serviceProbes: '/usr/share/nmap/nmap-service-probes',
 };
 
-export type DetectNumberKey = Exclude<keyof DetectConfig, 'enabled' | 'serviceProbes'>;
+export type DetectNumberKey = Exclude<keyof DetectConfig, 'enabled'>;
 
 /** Lower and upper bounds of each numeric `detect:` key (a flow table must hold one source's 12 styles). */
 export const DETECT_RANGES: Record<DetectNumberKey, [number, number]> = {

@@ -92,7 +92,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
     const seed = r.string(top.service_seed, ['service_seed']);
     if (seed !== undefined) config.serviceSeed = seed;
   }
-  if (top.detect !== undefined) config.detect = readDetect(r, top.detect, baseDir);
+  if (top.detect !== undefined) config.detect = readDetect(r, top.detect);
   if (top.log !== undefined) {
     const log = r.mapping(top.log, ['log'], ['level']);
     if (log && log.level !== undefined) {
@@ -349,15 +349,11 @@ function readClaimSettings(r: YamlReader, value: unknown): ClaimSettings {
 }
 
 
-function readDetect(r: YamlReader, value: unknown, baseDir: string): DetectConfig {
+function readDetect(r: YamlReader, value: unknown): DetectConfig {
   const detect: DetectConfig = { ...DEFAULT_DETECT };
   const m = r.mapping(value, ['detect'], Object.keys(DEFAULT_DETECT));
   if (!m) return detect;
   if (m.enabled !== undefined) detect.enabled = r.boolean(m.enabled, ['detect', 'enabled']) ?? detect.enabled;
-  if (m.serviceProbes !== undefined) {
-    const file = r.string(m.serviceProbes, ['detect', 'serviceProbes']);
-    if (file !== undefined) detect.serviceProbes = path.resolve(baseDir, file);
-  }
   for (const [key, [min, max]] of Object.entries(DETECT_RANGES) as [keyof typeof DETECT_RANGES, [number, number]][]) {
     if (m[key] === undefined) continue;
     const n = r.integer(m[key], ['detect', key], min, max);
