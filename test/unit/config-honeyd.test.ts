@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../daemon/src/config/load';
-import { lexHoneydLine } from '../../daemon/src/config/honeyd-lexer';
+import { lexHoneyd } from '../../daemon/src/config/honeyd-lexer';
 import { behaviourOf, configOf, errorsOf, FIXTURES, REPO_ROOT } from './config-test-support';
 
 test('honeyd_and_yaml_fixtures_resolve_to_the_same_config', () => {
@@ -100,19 +100,22 @@ test('honeyd_default_template_without_claim_claims_nothing', () => {
   assert.deepEqual(claimed.claims.map((c) => [c.range, c.template]), [['198.51.100.0/25', 'default']]);
 });
 
-test('honeyd_comments_quotes_and_escapes', () => {
-  assert.deepEqual(lexHoneydLine('set t personality "A # not comment" # comment'), {
-    tokens: [
-      { text: 'set', quoted: false, col: 1 },
-      { text: 't', quoted: false, col: 5 },
-      { text: 'personality', quoted: false, col: 7 },
-      { text: 'A # not comment', quoted: true, col: 19 },
+test('honeyd_lexer_comments_quotes_and_positions', () => {
+  const { tokens } = lexHoneyd('set t personality "A # not comment" # comment\nadd');
+  assert.deepEqual(
+    tokens.map((t) => [t.kind, t.text, t.line, t.col]),
+    [
+      ['word', 'set', 1, 1],
+      ['word', 't', 1, 5],
+      ['word', 'personality', 1, 7],
+      ['string', 'A # not comment', 1, 19],
+      ['word', 'add', 2, 1],
+      ['eof', '', 2, 4],
     ],
-  });
-  const lexed = lexHoneydLine('x "a\\r\\n\\x41\\"\\\\"');
-  assert.ok('tokens' in lexed);
-  assert.equal(lexed.tokens[1].text, 'a\r\nA"\\');
-  assert.deepEqual(lexHoneydLine('x "open'), { error: 'unterminated quoted string', col: 3 });
+  );
+  // Honeyd strings have no escapes: a backslash is kept; banners unescape it later.
+  assert.equal(lexHoneyd('x "a\\r"').tokens[1].text, 'a\\r');
+  assert.deepEqual(lexHoneyd('x "open').tokens[1].kind, 'illegal');
 });
 
 const BROKEN: [string, string, RegExp][] = [

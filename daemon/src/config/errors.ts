@@ -15,6 +15,11 @@ export interface ConfigIssue extends SourcePos {
   /** Where in the YAML tree, e.g. `templates.web.ports[1].port`; absent for Honeyd syntax. */
   keyPath?: string;
   message: string;
+  /**
+   * On a warning: `decoyd run` refuses to start with it (the feature is parsed but running
+   * without it would answer wrongly); `decoyd check` still accepts the file.
+   */
+  blocksRun?: boolean;
 }
 
 /** `file:line[:col]: [keyPath: ]message` */
@@ -41,6 +46,16 @@ export class ConfigError extends Error {
 /** Collects issues in the order found; `throwIfAny` ends a stage that found problems. */
 export class IssueList {
   readonly items: ConfigIssue[] = [];
+  /** Warnings: the file is accepted, but the user must hear about these. */
+  readonly warnings: ConfigIssue[] = [];
+
+  warn(pos: SourcePos, message: string, options: { keyPath?: string; blocksRun?: boolean } = {}): void {
+    const issue: ConfigIssue = { file: pos.file, line: pos.line, message };
+    if (pos.col !== undefined) issue.col = pos.col;
+    if (options.keyPath !== undefined && options.keyPath !== '') issue.keyPath = options.keyPath;
+    if (options.blocksRun) issue.blocksRun = true;
+    this.warnings.push(issue);
+  }
 
   add(pos: SourcePos, message: string, keyPath?: string): void {
     const issue: ConfigIssue = { file: pos.file, line: pos.line, message };

@@ -4,13 +4,18 @@
  *   [info "…"] [hostname "…"] [os "…"] [devicetype "…"] [tls]
  */
 
-import type { HoneydToken } from './honeyd-lexer';
 import type { ServiceIdentitySpec, ServiceSpec } from './types';
+
+/** A word or quoted string of the extension, as the parser hands it over. */
+export interface IdentityToken {
+  text: string;
+  quoted: boolean;
+}
 
 const FIELDS = ['product', 'version', 'info', 'hostname', 'os', 'devicetype'] as const;
 
 /** The identity after `open`, or a message; undefined when the tokens are not a `service …` form. */
-export function honeydIdentity(extra: readonly HoneydToken[]): ServiceSpec | string | undefined {
+export function honeydIdentity(extra: readonly IdentityToken[]): ServiceSpec | string | undefined {
   if (extra.length === 0 || extra[0].quoted || extra[0].text !== 'service') return undefined;
   const usage = 'expected: open service NAME product "PRODUCT" [version "V"] [info "…"] [hostname "…"] [os "…"] [devicetype "…"] [tls]';
   if (extra.length < 2) return usage;

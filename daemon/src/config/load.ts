@@ -35,8 +35,20 @@ export interface LoadedConfig {
   macPrefixes?: MacPrefixes;
 }
 
-export function isHoneydSyntax(file: string): boolean {
-  return file.endsWith('.conf');
+/**
+ * `.conf` is Honeyd syntax and `.yaml`/`.yml` is YAML. Honeyd's own files often have other names
+ * (`config.sample`, `honeyd.conf.bloat`, `wireless`): those are Honeyd syntax when their first
+ * statement starts with a Honeyd directive word, else YAML.
+ */
+export function isHoneydSyntax(file: string, text?: string): boolean {
+  if (file.endsWith('.conf')) return true;
+  if (/\.ya?ml$/i.test(file) || text === undefined) return false;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    return /^(create|dynamic|clone|delete|set|add|bind|dhcp|annotate|route|include|option|claim)\s/.test(trimmed);
+  }
+  return false;
 }
 
 /** @throws ConfigError */
@@ -48,15 +60,15 @@ export function loadConfig(file: string, options: LoadOptions = {}): DecoydConfi
 export function loadConfigWithData(file: string, options: LoadOptions = {}): LoadedConfig {
   const issues = new IssueList();
   let parsed: ParsedConfig;
-  if (isHoneydSyntax(file)) {
-    parsed = parseHoneydConfig(file, issues);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file, line: 1, message: `cannot read: ${errorText(err)}` }]);
+  }
+  if (isHoneydSyntax(file, text)) {
+    parsed = parseHoneydConfig(file, issues, (f) => (f === file ? text : fs.readFileSync(f, 'utf8')));
   } else {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError([{ file, line: 1, message: `cannot read: ${errorText(err)}` }]);
-    }
     parsed = parseYamlConfig(text, file, issues);
   }
   const loaded: LoadedConfig = { config: parsed.config };

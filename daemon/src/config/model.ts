@@ -14,7 +14,6 @@ import {
   type IcmpAction,
   type PortAction,
   type Proto,
-  type ServiceSpec,
   type TemplateConfig,
 } from './types';
 
@@ -56,6 +55,8 @@ export interface ConfigOrigins {
   macPrefixes: Located | undefined;
   /** Where each port's service was given, by `template\0proto/port`. */
   services: Map<string, Located>;
+  /** Honeyd `annotate "NAME"` statements, for checking NAME against nmap-os-db. */
+  annotations: { personality: string; at: Located }[];
 }
 
 export interface ParsedConfig {
@@ -74,6 +75,7 @@ export function emptyOrigins(): ConfigOrigins {
     osDb: [undefined],
     macPrefixes: undefined,
     services: new Map(),
+    annotations: [],
   };
 }
 
@@ -86,6 +88,7 @@ export function emptyConfig(source: string): DecoydConfig {
     hosts: [],
     claims: [],
     dhcp: [],
+    realHosts: [],
     limits: { ...DEFAULT_LIMITS },
     claim: { ...DEFAULT_CLAIM },
     log: { level: 'info' },
@@ -101,15 +104,9 @@ export function newTemplate(name: string): TemplateConfig {
 
 /** A deep copy under a new name: later changes to either side never reach the other. */
 export function copyTemplate(source: TemplateConfig, name: string): TemplateConfig {
-  const copy: TemplateConfig = {
-    name,
-    dropRateIn: source.dropRateIn,
-    defaults: { ...source.defaults },
-    ports: source.ports.map((rule) => ({ ...rule, ...(rule.service ? { service: { ...rule.service } } : {}) })),
-  };
-  if (source.personality !== undefined) copy.personality = source.personality;
-  if (source.ethernet !== undefined) copy.ethernet = source.ethernet;
-  if (source.uptime !== undefined) copy.uptime = source.uptime;
+  // Templates are plain data (strings, numbers, arrays, objects), so structuredClone is a full copy.
+  const copy = structuredClone(source);
+  copy.name = name;
   return copy;
 }
 
@@ -193,19 +190,17 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 
 /** Equal behaviour, ignoring the name (port order counts: it is the order of the source). */
 export function sameTemplateContent(a: TemplateConfig, b: TemplateConfig): boolean {
-  if (a.personality !== b.personality || a.ethernet !== b.ethernet || a.uptime !== b.uptime) return false;
-  if (a.dropRateIn !== b.dropRateIn) return false;
-  if (a.defaults.tcp !== b.defaults.tcp || a.defaults.udp !== b.defaults.udp || a.defaults.icmp !== b.defaults.icmp) return false;
-  if (a.ports.length !== b.ports.length) return false;
-  return a.ports.every((p, i) => {
-    const q = b.ports[i];
-    return p.proto === q.proto && p.port === q.port && p.action === q.action && sameService(p.service, q.service);
-  });
+  return canonicalJson({ ...a, name: '' }) === canonicalJson({ ...b, name: '' });
 }
 
-function sameService(a: ServiceSpec | undefined, b: ServiceSpec | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'identity') return b.kind === 'identity' && JSON.stringify(a.identity) === JSON.stringify(b.identity);
-  return a.kind !== 'banner' || (b.kind === 'banner' && a.banner === b.banner);
+/** JSON with object keys sorted, so two equal values built in different orders compare equal. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -10,15 +10,26 @@ export type Proto = 'tcp' | 'udp';
 /** What a port does with traffic. Honeyd's `closed` is normalised to `reset`. */
 export type PortAction = 'open' | 'reset' | 'block';
 
-/** ICMP handling for a template: `open` answers echo (as the personality says), `block` stays silent. */
+/**
+ * ICMP handling for a template: `open` answers echo (as the personality says), `block` stays silent.
+ * Honeyd 1.6d's `closed`/`reset` also drops ICMP (1.5c answered), so the Honeyd reader maps it to `block`.
+ */
 export type IcmpAction = 'open' | 'block';
 
-/** The service behind an open port. Full emulators come later; these are the built-ins. */
+/** The service behind an open port. */
 export type ServiceSpec =
   | { kind: 'none' } // accept and discard (counts bytes)
   | { kind: 'banner'; banner: string } // send banner on connect, then discard
   | { kind: 'echo' } // echo every byte back
-  | { kind: 'identity'; identity: ServiceIdentitySpec }; // answer nmap's probes as this product (services/identity/)
+  | { kind: 'identity'; identity: ServiceIdentitySpec } // answer nmap's probes as this product (services/identity/)
+  /** Honeyd script: the command line as written, `$ipsrc`/`$ipdst`/`$sport`/`$dport`/`$date` unexpanded. */
+  | { kind: 'script'; command: string }
+  /** Honeyd `proxy HOST:PORT`; either side may be a `$variable` (`$ipsrc:23`), expanded per connection. */
+  | { kind: 'proxy'; target: string }
+  /** Honeyd `internal "module"`: an in-process Python module (Honeyd needs Python support for it). */
+  | { kind: 'internal'; module: string }
+  /** Honeyd `tarpit`: window 5, 64-byte MSS, one byte per segment; `inner` is what runs behind it. */
+  | { kind: 'tarpit'; inner?: ServiceSpec };
 
 /**
  * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly
@@ -35,6 +46,44 @@ export interface ServiceIdentitySpec {
   devicetype?: string;
   /** Serve the identity inside TLS (implied by `https` and `ssl/…` names). */
   tls: boolean;
+}
+
+/** Honeyd `add T subsystem "command" [shared] [restart]`. */
+export interface SubsystemSpec {
+  command: string;
+  /** One process for every host cloned from the template, instead of one per host. */
+  shared: boolean;
+  /** Start it again when it exits. */
+  restart: boolean;
+  origin: string;
+}
+
+/** When a dynamic template's rule applies (Honeyd `add T use T2 if CONDITION`). */
+export type DynamicCondition =
+  /** The source's passive OS guess matches this (p0f / pf.os) name. */
+  | { kind: 'os'; value: string }
+  /** The source address equals this address or lies in this CIDR. */
+  | { kind: 'ip'; value: string }
+  /** Local time of day, seconds since midnight, inclusive, no wrap past midnight (as Honeyd). */
+  | { kind: 'time'; value: { startSeconds: number; endSeconds: number } }
+  /** The packet's protocol. */
+  | { kind: 'proto'; value: 'tcp' | 'udp' | 'icmp' }
+  /** Honeyd `otherwise`: always matches. */
+  | { kind: 'default' };
+
+export interface DynamicRule {
+  /** The template used when the condition holds. */
+  template: string;
+  condition: DynamicCondition;
+  origin: string;
+}
+
+/** Honeyd `annotate "PERSONALITY" [no] finscan | fragment drop|old|new`. */
+export interface PersonalityAnnotation {
+  /** false: a FIN probe to a listening port goes through the state machine (RST, Windows-like). */
+  finscan?: boolean;
+  /** Fragment policy: drop all, or reassemble preferring old / new data on overlap. */
+  fragment?: 'drop' | 'old' | 'new';
 }
 
 export interface PortRule {
@@ -55,7 +104,33 @@ export interface TemplateConfig {
   /** Percentage (0-100) of inbound packets silently dropped, as Honeyd's `set T droprate in N`. */
   dropRateIn: number;
   defaults: { tcp: PortAction; udp: PortAction; icmp: IcmpAction };
+  /** What runs behind ports that take an `open` default (Honeyd `default tcp action "script"`, `tarpit open`). */
+  defaultServices?: { tcp?: ServiceSpec; udp?: ServiceSpec };
   ports: PortRule[];
+  /** Honeyd `set T personality random`: a personality is picked when the data files are read. */
+  personalityRandom?: boolean;
+  /** Honeyd `annotate` data for this template's personality, as it was at `set T personality`. */
+  annotation?: PersonalityAnnotation;
+  /** Percentage (0-100) of new inbound SYNs dropped (Honeyd `set T droprate syn N`). */
+  dropRateSyn?: number;
+  /** User and group the template's scripts and subsystems run as (Honeyd `set T uid N [gid M]`). */
+  uid?: number;
+  gid?: number;
+  /** RLIMIT_NOFILE for the template's scripts (Honeyd `set T maxfds N`, default 30). */
+  maxfds?: number;
+  /** Rewrite the source / destination address of what this template sends (Honeyd `set T spoof`). */
+  spoof?: { from?: string; to?: string };
+  subsystems?: SubsystemSpec[];
+  /** A dynamic template has no behaviour of its own: per packet, the first matching rule's template answers. */
+  dynamic?: boolean;
+  rules?: DynamicRule[];
+}
+
+/** Honeyd `bind IP to IF`: a real machine integrated into the virtual topology. */
+export interface RealHostBinding {
+  address: string;
+  interface: string;
+  origin: string;
 }
 
 export interface HostBinding {
@@ -148,6 +223,8 @@ export interface DecoydConfig {
   claims: ClaimRange[];
   /** Decoys whose addresses come from DHCP; one client each. */
   dhcp: DhcpBinding[];
+  /** Real machines in the virtual topology (Honeyd `bind IP to IF`); absent means none. */
+  realHosts?: RealHostBinding[];
   limits: Limits;
   claim: ClaimSettings;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

@@ -103,7 +103,9 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
     return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
-  return new BannerService(spec.banner);
+  if (spec.kind === 'banner') return new BannerService(spec.banner);
+  // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
+  return new DiscardService();
 }
 
 export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceContext): DatagramService | undefined {
@@ -114,5 +116,6 @@ export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceC
     const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
     return new IdentityDatagramService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
-  return new UdpBannerService(spec.banner);
+  if (spec.kind === 'banner') return new UdpBannerService(spec.banner);
+  return undefined;
 }
