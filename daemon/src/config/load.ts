@@ -6,7 +6,8 @@
  */
 
 import fs from 'node:fs';
-import { ConfigError, IssueList } from './errors';
+import { DEFAULT_PERSONALITY } from '../personality/source';
+import { ConfigError, IssueList, type ConfigIssue } from './errors';
 import { parseHoneydConfig } from './honeyd';
 import { MacPrefixes, loadMacPrefixes } from './mac-prefixes';
 import { DEFAULT_SERVICE_PROBES_FILE, type ParsedConfig } from './model';
@@ -14,6 +15,7 @@ import { identityProblem } from '../services/identity/check';
 import { serviceProbes } from '../services/probes/catalog';
 import type { ServiceProbeFile } from '../services/probes/service-probes';
 import { loadOsDbNames, type OsDbNames } from './osdb-names';
+import { applyPersonalityResolution, type PersonalityMapping } from './personality-resolve';
 import type { DecoydConfig } from './types';
 import { validateParsed } from './validate';
 import { parseYamlConfig } from './yaml';
@@ -26,6 +28,11 @@ export interface LoadOptions {
    * against nmap-mac-prefixes (default true). Unreadable data files are then errors too.
    */
   checkDataFiles?: boolean;
+  /**
+   * Honeyd syntax only: a personality name nmap-os-db lacks is an error instead of being
+   * resolved to the closest entry (`--strict-personalities`).
+   */
+  strictPersonalities?: boolean;
 }
 
 export interface LoadedConfig {
@@ -33,6 +40,10 @@ export interface LoadedConfig {
   /** Present when data files were checked. */
   osDbNames?: OsDbNames;
   macPrefixes?: MacPrefixes;
+  /** Accepted, but to be shown: 1.5c/1.6d differences, features parsed but not run, name mappings. */
+  warnings: ConfigIssue[];
+  /** Personality names that were not in nmap-os-db and what they became (Honeyd syntax). */
+  personalityMappings: PersonalityMapping[];
 }
 
 /**
@@ -66,17 +77,24 @@ export function loadConfigWithData(file: string, options: LoadOptions = {}): Loa
   } catch (err) {
     throw new ConfigError([{ file, line: 1, message: `cannot read: ${errorText(err)}` }]);
   }
-  if (isHoneydSyntax(file, text)) {
+  const honeyd = isHoneydSyntax(file, text);
+  if (honeyd) {
     parsed = parseHoneydConfig(file, issues, (f) => (f === file ? text : fs.readFileSync(f, 'utf8')));
   } else {
     parsed = parseYamlConfig(text, file, issues);
   }
-  const loaded: LoadedConfig = { config: parsed.config };
+  const loaded: LoadedConfig = { config: parsed.config, warnings: issues.warnings, personalityMappings: [] };
   if (options.checkDataFiles !== false) {
     loaded.osDbNames = readOsDb(parsed, issues);
     loaded.macPrefixes = readMacPrefixes(parsed, issues);
+    if (honeyd && loaded.osDbNames) {
+      loaded.personalityMappings = applyPersonalityResolution(parsed, loaded.osDbNames, issues, {
+        strict: options.strictPersonalities === true,
+        fallback: DEFAULT_PERSONALITY,
+      });
+    }
   }
-  validateParsed(parsed, issues, { osDbNames: loaded.osDbNames, macPrefixes: loaded.macPrefixes });
+  validateParsed(parsed, issues, { osDbNames: loaded.osDbNames, macPrefixes: loaded.macPrefixes, personalitiesResolved: honeyd });
   if (options.checkDataFiles !== false) checkIdentities(parsed, issues);
   issues.throwIfAny();
   return loaded;

@@ -6,9 +6,19 @@
 
 import fs from 'node:fs';
 
+/** One `Class vendor | family | generation | type` line. */
+export interface OsClass {
+  vendor: string;
+  family: string;
+  generation: string;
+  type: string;
+}
+
 export interface OsDbNameInfo {
   /** Vendor field of the entry's first `Class` line (`Microsoft`, `Cisco`, ...). */
   vendor: string | undefined;
+  /** The `Class` lines of the first entry with this name. */
+  classes: OsClass[];
   /** How many entries carry this exact name (nmap-os-db repeats some names). */
   count: number;
   file: string;
@@ -30,11 +40,13 @@ export function indexOsDbText(text: string, file: string, into: OsDbNames = new 
         seen.count++;
         pending = undefined;
       } else {
-        pending = { vendor: undefined, count: 1, file, line: i + 1 };
+        pending = { vendor: undefined, classes: [], count: 1, file, line: i + 1 };
         into.set(name, pending);
       }
-    } else if (pending && pending.vendor === undefined && line.startsWith('Class ')) {
-      pending.vendor = line.slice('Class '.length).split('|')[0].trim() || undefined;
+    } else if (pending && line.startsWith('Class ')) {
+      const [vendor = '', family = '', generation = '', type = ''] = line.slice('Class '.length).split('|').map((f) => f.trim());
+      if (pending.vendor === undefined) pending.vendor = vendor || undefined;
+      pending.classes.push({ vendor, family, generation, type });
     }
   }
   return into;

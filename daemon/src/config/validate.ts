@@ -16,6 +16,8 @@ export interface ValidationData {
   osDbNames?: OsDbNames;
   /** Vendor table to check ethernet vendor names against; skipped when absent. */
   macPrefixes?: MacPrefixes;
+  /** Personality names were already resolved or reported (Honeyd syntax: personality-resolve.ts). */
+  personalitiesResolved?: boolean;
 }
 
 export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: ValidationData = {}): void {
@@ -65,7 +67,7 @@ export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: Va
   });
 
   for (const [name, tmpl] of config.templates) {
-    if (tmpl.personality !== undefined && data.osDbNames && !data.osDbNames.has(tmpl.personality)) {
+    if (tmpl.personality !== undefined && data.osDbNames && !data.personalitiesResolved && !data.osDbNames.has(tmpl.personality)) {
       const at = origins.personality.get(name) ?? origins.templates.get(name);
       if (at) report(at, `unknown personality "${tmpl.personality}": no such Fingerprint in ${config.osDb.join(', ')}${suggestName(tmpl.personality, data.osDbNames)}`);
     }
@@ -91,7 +93,7 @@ export function hostInClaims(address: string, claims: readonly { range: string }
 function ethernetProblem(ethernet: string, prefixes: MacPrefixes | undefined): string | undefined {
   const mac = parseMac(ethernet);
   if (mac) return (mac[0] & 1) === 1 ? `ethernet ${ethernet} is a multicast address; a host needs a unicast MAC` : undefined;
-  if (/^[0-9a-f]{2}([:-][0-9a-f]{1,2})+$/i.test(ethernet)) return `"${ethernet}" is not a MAC address (expected six hex pairs like 00:11:22:33:44:55)`;
+  if (/^[0-9a-f*]{1,2}([:-][0-9a-f*]{1,2})+$/i.test(ethernet)) return `"${ethernet}" is not a MAC address (expected six hex pairs like 00:11:22:33:44:55)`;
   if (prefixes && prefixes.findVendor(ethernet).ouis.length === 0) return `unknown ethernet vendor "${ethernet}" (not in nmap-mac-prefixes)`;
   return undefined;
 }
