@@ -83,8 +83,8 @@ test('honeyd_include_is_relative_to_the_including_file', () => {
 
 test('honeyd_include_cycles_are_reported_not_followed', () => {
   for (const [file, pattern] of [
-    ['cycle/a.conf', /cycle\/b\.conf:2: include cycle: a\.conf -> b\.conf -> a\.conf$/],
-    ['cycle/self.conf', /cycle\/self\.conf:1: include cycle: self\.conf -> self\.conf$/],
+    ['cycle/a.conf', /cycle\/b\.conf:2:1: include cycle: a\.conf -> b\.conf -> a\.conf$/],
+    ['cycle/self.conf', /cycle\/self\.conf:1:1: include cycle: self\.conf -> self\.conf$/],
   ] as const) {
     assert.throws(
       () => loadConfig(path.join(FIXTURES, file), { checkDataFiles: false }),
@@ -118,44 +118,51 @@ test('honeyd_lexer_comments_quotes_and_positions', () => {
   assert.deepEqual(lexHoneyd('x "open').tokens[1].kind, 'illegal');
 });
 
+/** Each is an error naming file:line:column and what was expected. */
 const BROKEN: [string, string, RegExp][] = [
-  ['route', `route entry 198.51.100.1\n`, /:1: "route" is not supported by decoyd yet$/],
-  ['annotate', `# c\nannotate "Linux 4.15 - 5.6" fragment old\n`, /:2: "annotate" is not supported by decoyd yet$/],
-  ['subsystem', `create t\nadd t subsystem "/usr/sbin/sshd"\n`, /:2: "add \.\.\. subsystem" is not supported by decoyd yet$/],
-  ['set_subsystem', `create t\nset t subsystem "/bin/x"\n`, /:2: "set \.\.\. subsystem" is not supported by decoyd yet$/],
-  ['proxy', `create t\nadd t tcp port 80 proxy 198.51.100.9:80\n`, /:2: "proxy" is not supported by decoyd yet$/],
-  ['script', `create t\nadd t tcp port 80 "sh scripts/web.sh"\n`, /:2: script commands \("sh scripts\/web\.sh"\) are not supported by decoyd yet$/],
-  ['tarpit', `create t\nadd t tcp port 80 tarpit open\n`, /:2: "tarpit" is not supported by decoyd yet$/],
-  ['random_personality', `create t\nset t personality random\n`, /:2: "personality random" is not supported by decoyd yet$/],
-  ['uid', `create t\nset t uid 32767\n`, /:2: "set \.\.\. uid" is not supported by decoyd yet$/],
-  ['bind_to_interface', `bind 198.51.100.1 to eth0\n`, /:1: "bind ADDRESS to INTERFACE" is not supported/],
-  ['dynamic', `dynamic t\n`, /:1: "dynamic" is not supported by decoyd yet$/],
-  ['plugin_option', `option p0f key value\n`, /:1: plugin options are not supported/],
-  ['unknown_directive', `\n\nfrobnicate t\n`, /:3: unknown directive "frobnicate"$/],
-  ['unknown_template', `add nope tcp port 1 open\n`, /:1: unknown template "nope"$/],
-  ['unbound_address', `set 198.51.100.7 uptime 5\n`, /:1: 198\.51\.100\.7 is not bound to a template$/],
-  ['create_twice', `create t\ncreate t\n`, /:2: template "t" exists already \(created at .*x\.conf:1\)$/],
-  ['clone_onto_existing', `create a\ncreate b\nclone b a\n`, /:3: template "b" exists already/],
-  ['bad_port', `create t\nadd t tcp port http open\n`, /:2: expected a port number 1-65535, got "http"$/],
-  ['port_zero', `create t\nadd t tcp port 0 open\n`, /:2: expected a port number 1-65535, got "0"$/],
-  ['icmp_port', `create t\nadd t icmp port 1 open\n`, /:2: ports need tcp or udp, got "icmp"$/],
-  ['bad_action', `create t\nadd t tcp port 1 drop\n`, /:2: unknown action "drop"/],
-  ['duplicate_port', `create t\nadd t tcp port 22 open\nadd t tcp port 22 reset\n`, /:3: duplicate port tcp\/22 in template "t"$/],
-  ['icmp_reset', `create t\nset t default icmp action reset\n`, /:2: icmp default action must be open or block, got "reset"$/],
-  ['bad_default_proto', `create t\nset t default sctp action block\n`, /:2: unknown protocol "sctp"/],
-  ['unquoted_personality', `create t\nset t personality Linux\n`, /:2: expected: set TEMPLATE personality "Fingerprint name"$/],
-  ['droprate_high', `create t\nset t droprate in 150\n`, /:2: expected: set TEMPLATE droprate in PERCENT \(0-100\)$/],
-  ['bad_bind_address', `create t\nbind 198.51.100.256 t\n`, /:2: expected a dotted IPv4 address, got "198\.51\.100\.256"$/],
-  ['duplicate_bind', `create t\nbind 198.51.100.1 t\nbind 198.51.100.1 t\n`, /:3: 198\.51\.100\.1 is already bound \(at .*x\.conf:2\)$/],
-  ['bind_unknown_template', `bind 198.51.100.1 t\n`, /:1: unknown template "t"$/],
-  ['claim_host_bits', `create default\nclaim 198.51.100.1/24\n`, /:2: "198\.51\.100\.1\/24" has host bits set; the range is 198\.51\.100\.0\/24$/],
-  ['claim_unknown_template', `claim 198.51.100.0/24 nope\n`, /:1: unknown template "nope"$/],
-  ['claim_overlap', `create default\nclaim 198.51.100.0/25\nclaim 198.51.100.64/26\n`, /:3: range 198\.51\.100\.64\/26 overlaps 198\.51\.100\.0\/25/],
-  ['banner_on_closed_port', `create t\nadd t tcp port 1 reset banner "x"\n`, /:2: a service needs action "open"/],
-  ['unterminated_quote', `create t\nset t personality "Linux\n`, /:2: unterminated quoted string$/],
-  ['missing_include', `include nothere.conf\n`, /:1: cannot read .*nothere\.conf: ENOENT/],
-  ['bad_decoyd_option', `option decoyd maxConnections -1\n`, /:1: maxConnections must be a positive integer, got "-1"$/],
-  ['unknown_decoyd_option', `option decoyd colour blue\n`, /:1: unknown decoyd option "colour"$/],
+  ['set_subsystem', `create t\nset t subsystem "/bin/x"\n`, /:2:7: expected personality, .* \(subsystems are added: add TEMPLATE subsystem "command"\), got the keyword "subsystem"$/],
+  ['unknown_directive', `\n\nfrobnicate t\n`, /:3:1: expected a statement \(create, .*\), got the word "frobnicate"$/],
+  ['capitalised_directive', `Create t\n`, /:1:1: expected a statement .*, got the word "Create"$/],
+  ['unknown_template', `add nope tcp port 1 open\n`, /:1:5: unknown template "nope"$/],
+  ['unbound_address', `set 198.51.100.7 uptime 5\n`, /:1:5: 198\.51\.100\.7 is not bound to a template$/],
+  ['create_twice', `create t\ncreate t\n`, /:2:1: template "t" exists already \(created at .*x\.conf:1\)$/],
+  ['keyword_as_name', `create os\n`, /:1:8: expected a template name \("os" is a Honeyd keyword\), got the keyword "os"$/],
+  ['clone_onto_existing', `create a\ncreate b\nclone b a\n`, /:3:1: template "b" exists already/],
+  ['bad_port', `create t\nadd t tcp port http open\n`, /:2:16: expected a port number, got the word "http"$/],
+  ['port_zero', `create t\nadd t tcp port 0 open\n`, /:2:16: expected a port number 1-65535, got "0"$/],
+  ['bad_action', `create t\nadd t tcp port 1 drop\n`, /:2:18: expected an action: open, closed, filtered, block, reset, tarpit, proxy, internal or a quoted script command, got the keyword "drop"$/],
+  ['tarpit_block', `create t\nadd t tcp port 1 tarpit block\n`, /:2:25: expected open, proxy, internal or a script command after tarpit/],
+  ['bad_default_proto', `create t\nset t default sctp action block\n`, /:2:15: expected tcp, udp or icmp, got the word "sctp"$/],
+  ['unquoted_personality', `create t\nset t personality Linux\n`, /:2:19: expected a quoted personality name, e\.g\. "Linux 4\.15 - 5\.6", or random, got the word "Linux"$/],
+  ['droprate_high', `create t\nset t droprate in 150\n`, /:2:19: droprate 150 is over 100 percent$/],
+  ['bad_bind_address', `create t\nbind 198.51.100.256 t\n`, /:2:6: expected a dotted IPv4 address, got "198\.51\.100\.256"$/],
+  ['placeholder_bind', `create t\nbind <IP> t\n`, /:2:6: expected an IPv4 address to bind \(or a condition\), got the character "<" \(Honeyd: illegal token\)$/],
+  ['ipv6_bind', `create t\nbind 2001:db8::1 t\n`, /:2:6: expected an IPv4 address .*got "2001" \(IPv6 addresses are not Honeyd syntax/],
+  ['duplicate_bind', `create t\nbind 198.51.100.1 t\nbind 198.51.100.1 t\n`, /:3:6: 198\.51\.100\.1 is already bound \(at .*x\.conf:2\)$/],
+  ['bind_unknown_template', `bind 198.51.100.1 t\n`, /:1:19: unknown template "t"$/],
+  ['claim_host_bits', `create default\nclaim 198.51.100.1/24\n`, /:2:7: "198\.51\.100\.1\/24" has host bits set; the range is 198\.51\.100\.0\/24$/],
+  ['claim_unknown_template', `claim 198.51.100.0/24 nope\n`, /:1:23: unknown template "nope"$/],
+  ['claim_overlap', `create default\nclaim 198.51.100.0/25\nclaim 198.51.100.64/26\n`, /:3:7: range 198\.51\.100\.64\/26 overlaps 198\.51\.100\.0\/25/],
+  ['banner_on_closed_port', `create t\nadd t tcp port 1 reset banner "x"\n`, /:2:24: expected a statement .*, got the word "banner"$/],
+  ['banner_on_udp', `create t\nadd t udp port 1 open banner "x"\n`, /:2:18: a banner needs a tcp port$/],
+  ['bad_banner_escape', `create t\nadd t tcp port 1 open banner "a\\qb"\n`, /:2:30: unknown escape "\\q" in banner/],
+  ['unterminated_quote', `create t\nset t personality "Linux\n`, /:2:19: expected a quoted personality name.*, got a quote that is never closed$/],
+  ['empty_string', `create t\nadd t tcp port 1 ""\n`, /:2:18: expected an action: .*, got an empty quoted string ""/],
+  ['quote_inside_command', `create t\nadd t tcp port 1 "sh -c "x" y"\n`, /:2:26: expected a statement .*got the word "x" \(a double quote ends a Honeyd string/],
+  ['runaway_quote', `create t\nadd t tcp port 1 "sh a.sh\nadd t tcp port 2 "sh b.sh"\n`, /:3:19: expected a statement .*, got the word "sh" \(the quoted string before it runs from line 2 to line 3: is a closing quote missing\?\)$/],
+  ['missing_include', `include nothere.conf\n`, /:1:1: cannot read .*nothere\.conf: ENOENT/],
+  ['include_without_name', `include\n`, /:2:1: expected a file name after include, got the end of the file$/],
+  ['bad_decoyd_option', `option decoyd maxConnections -1\n`, /:1:30: maxConnections must be a positive integer, got "-1"$/],
+  ['unknown_decoyd_option', `option decoyd colour blue\n`, /:1:22: unknown decoyd option "colour"$/],
+  ['uid_zero', `create t\nset t uid 0\n`, /:2:11: bad uid 0: scripts never run as root$/],
+  ['maxfds_small', `create t\nset t maxfds 3\n`, /:2:14: maxfds must be more than 3, got 3$/],
+  ['use_on_plain_template', `create a\ncreate b\nadd a use b if tcp\n`, /:3:5: cannot add rules to "a": it is not a dynamic template/],
+  ['dhcp_without_mac', `create t\ndhcp t on eth0\n`, /:2:1: dhcp needs an ethernet address/],
+  ['latency_without_ms', `route entry 192.0.2.1\nroute 192.0.2.1 add net 192.0.2.0/24 192.0.2.2 latency 10\n`, /:3:1: expected "ms" after the latency/],
+  ['drop_thresholds', `route 192.0.2.1 add net 192.0.2.0/24 192.0.2.2 bandwidth 1Mbps drop between 20 ms - 10 ms\n`, /:1:77: drop between: the first delay must be smaller than the second$/],
+  ['overlapping_entries', `route entry 192.0.2.1\nroute entry 192.0.2.9\n`, /:2:13: entry 192\.0\.2\.9 overlaps the entry 192\.0\.2\.1/],
+  ['host_name_address', `create t\nbind "www.example.com" t\n`, /:2:6: "www\.example\.com": decoyd does not resolve host names/],
+  ['twelve_oclock_is_fine_but_13_is_not', `dynamic d\ncreate a\nadd d use a if time between 13:00pm - 1:00am\n`, /:3:29: bad time 13:00pm$/],
 ];
 
 for (const [name, conf, expected] of BROKEN) {
@@ -168,11 +175,11 @@ for (const [name, conf, expected] of BROKEN) {
   });
 }
 
-test('honeyd_unknown_personality_and_vendor_name_the_line', () => {
-  const { lines } = errorsOf('x.conf', `create t\nset t personality "Windows 99"\nset t ethernet "Zzyzxcorp"\n`, { checkDataFiles: true });
+test('honeyd_unknown_personality_with_strict_and_vendor_name_the_line', () => {
+  const { lines } = errorsOf('x.conf', `create t\nset t personality "Windows 99"\nset t ethernet "Zzyzxcorp"\n`, { checkDataFiles: true, strictPersonalities: true });
   assert.equal(lines.length, 2, lines.join('\n'));
-  assert.match(lines[0], /x\.conf:2: unknown personality "Windows 99"/);
-  assert.match(lines[1], /x\.conf:3: unknown ethernet vendor "Zzyzxcorp"/);
+  assert.match(lines[0], /x\.conf:2:19: unknown personality "Windows 99": no such Fingerprint in .*the closest entry is "Microsoft Windows/);
+  assert.match(lines[1], /x\.conf:3:16: unknown ethernet vendor "Zzyzxcorp"/);
 });
 
 test('socket_layer_bounds_are_limits_in_both_front_ends', () => {

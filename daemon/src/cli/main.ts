@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadConfigWithData } from '../config/load';
+import { formatIssue } from '../config/errors';
+import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
 import { Daemon, assemble, dhcpInterfaceProblems, interfaceExists } from '../daemon';
@@ -11,8 +12,11 @@ import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
 
 const USAGE = `usage:
-  decoyd run --config FILE [--interface IF] [--user NAME]   run in the foreground, JSON log lines on stdout
-  decoyd check FILE                                         validate a config and print the resolved hosts
+  decoyd run --config FILE [--interface IF] [--user NAME] [--strict-personalities]
+                                                            run in the foreground, JSON log lines on stdout
+  decoyd check [--strict-personalities] FILE                validate a config and print the resolved hosts
+      --strict-personalities: a Honeyd personality name that nmap-os-db lacks is an error
+                              (without it, the closest entry is used and the mapping printed)
   decoyd audit --static FILE [--json]                       lint a config for contradictions a scanner would see (exit 3 on a high one)
   decoyd lab [--config FILE]                                build the demo lab of network namespaces and run decoyd in it
   decoyd personalities search TEXT                          list nmap-os-db fingerprints whose name or class matches
@@ -31,19 +35,35 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-function readConfig(file: string): DecoydConfig {
+/** Loads for `run`: warnings go to stderr; a warning that blocks running ends the process. */
+function readConfig(file: string, strictPersonalities: boolean): DecoydConfig {
+  let loaded: LoadedConfig;
   try {
-    return loadConfig(file);
+    loaded = loadConfigWithData(file, { strictPersonalities });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  for (const w of loaded.warnings) process.stderr.write(`decoyd: warning: ${formatIssue(w)}\n`);
+  const blocking = loaded.warnings.filter((w) => w.blocksRun);
+  if (blocking.length > 0) {
+    fail(`refusing to run: ${blocking.length} feature${blocking.length === 1 ? '' : 's'} of this configuration would run wrongly without support decoyd lacks yet:\n${blocking.map(formatIssue).join('\n')}`);
+  }
+  return loaded.config;
 }
 
 function run(argv: string[]): void {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, interface: { type: 'string', short: 'i' }, user: { type: 'string', short: 'u' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      interface: { type: 'string', short: 'i' },
+      user: { type: 'string', short: 'u' },
+      'strict-personalities': { type: 'boolean' },
+    },
+  });
   if (values.config === undefined) throw new UsageError('run needs --config FILE');
-  const cfg = readConfig(values.config);
+  const cfg = readConfig(values.config, values['strict-personalities'] === true);
   const ifName = values.interface ?? cfg.interface;
   if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
   if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
@@ -97,10 +117,11 @@ function run(argv: string[]): void {
 }
 
 function check(argv: string[]): void {
-  const file = argv[0];
-  if (file === undefined) throw new UsageError('check needs FILE');
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'strict-personalities': { type: 'boolean' } } });
+  const file = positionals[0];
+  if (file === undefined || positionals.length > 1) throw new UsageError('check needs one FILE');
   try {
-    const loaded = loadConfigWithData(file);
+    const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true });
     process.stdout.write(describeConfig(loaded.config, loaded));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);

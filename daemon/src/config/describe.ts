@@ -9,7 +9,9 @@ import { chooseMac } from './mac';
 import type { MacPrefixes } from './mac-prefixes';
 import { parseCidrStrict } from './model';
 import type { OsDbNames } from './osdb-names';
-import type { DecoydConfig, PortRule, TemplateConfig } from './types';
+import { formatIssue, type ConfigIssue } from './errors';
+import type { PersonalityMapping } from './personality-resolve';
+import type { DecoydConfig, DynamicCondition, PortRule, ServiceSpec, TemplateConfig } from './types';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -17,6 +19,10 @@ export interface DescribeData {
   macPrefixes?: MacPrefixes;
   /** The daemon's MAC seed, if it uses one. */
   macSeed?: number;
+  /** Personality names that were not in nmap-os-db and what they became. */
+  personalityMappings?: readonly PersonalityMapping[];
+  /** Warnings from loading: listed last. */
+  warnings?: readonly ConfigIssue[];
 }
 
 export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): string {
@@ -63,6 +69,7 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
     out.push(`  template ${d.template} on ${on}: address from the LAN's DHCP server; ${mac}; ${name} (${d.origin})`);
   }
   out.push('');
+  describeHoneydExtras(out, cfg, data);
 
   describeTopology(out, cfg);
 
@@ -70,6 +77,13 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   for (const [key, value] of Object.entries(cfg.limits)) out.push(`  ${key.padEnd(24)}${value}`);
   out.push('claim settings');
   for (const [key, value] of Object.entries(cfg.claim)) out.push(`  ${key.padEnd(24)}${String(value)}`);
+  const warnings = data.warnings ?? [];
+  if (warnings.length > 0) {
+    const refusing = warnings.filter((w) => w.blocksRun).length;
+    out.push('');
+    out.push(`warnings (${warnings.length}${refusing > 0 ? `; ${refusing} make decoyd run refuse to start` : ''})`);
+    for (const w of warnings) out.push(`  ${formatIssue(w)}`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -125,7 +139,79 @@ function describeTemplate(
   const extras: string[] = [];
   if (tmpl.uptime !== undefined) extras.push(`uptime ${formatUptime(tmpl.uptime)}`);
   if (tmpl.dropRateIn > 0) extras.push(`drops ${tmpl.dropRateIn}% of inbound packets`);
+  if (tmpl.dropRateSyn !== undefined) extras.push(`drops ${tmpl.dropRateSyn}% of new SYNs (not run yet)`);
+  if (tmpl.uid !== undefined) extras.push(`scripts as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
+  if (tmpl.maxfds !== undefined) extras.push(`maxfds ${tmpl.maxfds}`);
+  if (tmpl.spoof) extras.push(`spoof${tmpl.spoof.from ? ` from ${tmpl.spoof.from}` : ''}${tmpl.spoof.to ? ` to ${tmpl.spoof.to}` : ''}`);
+  if (tmpl.annotation) extras.push(`annotate${tmpl.annotation.finscan === false ? ' no finscan' : tmpl.annotation.finscan ? ' finscan' : ''}${tmpl.annotation.fragment ? ` fragment ${tmpl.annotation.fragment}` : ''}`);
   if (extras.length > 0) out.push(`      ${extras.join('; ')}`);
+  const defaults = tmpl.defaultServices;
+  if (defaults?.tcp) out.push(`      other tcp    ${serviceText(defaults.tcp)}`);
+  if (defaults?.udp) out.push(`      other udp    ${serviceText(defaults.udp)}`);
+  for (const sub of tmpl.subsystems ?? []) {
+    out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (not run yet)`);
+  }
+  if (tmpl.dynamic) {
+    out.push(`      dynamic      ${(tmpl.rules ?? []).length} rules, first match answers (not run yet):`);
+    for (const rule of tmpl.rules ?? []) out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+  }
+}
+
+function serviceText(s: ServiceSpec): string {
+  switch (s.kind) {
+    case 'none':
+      return 'accept and discard';
+    case 'banner':
+      return `banner ${JSON.stringify(s.banner)}`;
+    case 'echo':
+      return 'echo';
+    case 'identity':
+      return `identity ${JSON.stringify(s.identity.product)}`;
+    case 'script':
+      return `script ${JSON.stringify(s.command)} (not run yet)`;
+    case 'proxy':
+      return `proxy ${s.target} (not run yet)`;
+    case 'internal':
+      return `internal ${JSON.stringify(s.module)} (not run yet)`;
+    case 'tarpit':
+      return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
+  }
+}
+
+function conditionText(c: DynamicCondition): string {
+  const clock = (sec: number): string => `${String(Math.floor(sec / 3600)).padStart(2, '0')}:${String(Math.floor((sec % 3600) / 60)).padStart(2, '0')}`;
+  switch (c.kind) {
+    case 'os':
+      return `source os = ${JSON.stringify(c.value)}`;
+    case 'ip':
+      return `source ip = ${c.value}`;
+    case 'time':
+      return `time ${clock(c.value.startSeconds)}-${clock(c.value.endSeconds)}`;
+    case 'proto':
+      return c.value;
+    case 'default':
+      return 'otherwise';
+  }
+}
+
+/** Personality mapping and real hosts (the topology is described by describeTopology). */
+function describeHoneydExtras(out: string[], cfg: DecoydConfig, data: DescribeData): void {
+  const mappings = data.personalityMappings ?? [];
+  if (mappings.length > 0) {
+    out.push(`personality mapping (${mappings.length}: names not in nmap-os-db)`);
+    for (const m of mappings) {
+      const users = m.templates.length > 0 ? `; templates ${m.templates.join(', ')}` : '';
+      out.push(`  "${m.wanted}" -> "${m.chosen}"`);
+      out.push(`      ${m.reason} (${m.origin}${users})`);
+    }
+    out.push('');
+  }
+  const real = cfg.realHosts ?? [];
+  if (real.length > 0) {
+    out.push(`real hosts in the topology (${real.length}, not run yet)`);
+    for (const r of real) out.push(`  ${r.address} on ${r.interface}  (${r.origin})`);
+    out.push('');
+  }
 }
 
 function macText(tmpl: TemplateConfig, osVendor: string | undefined, ip: number, data: DescribeData, sample: boolean): string {
@@ -154,7 +240,8 @@ function portList(ports: readonly PortRule[], action: PortRule['action'], withSe
         const tunnel = id.tls && id.name !== 'https' && id.name?.startsWith('ssl/') !== true ? 'ssl/' : '';
         return `${name} (${tunnel}${id.name ?? 'service'} ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version})`;
       }
-      return `${name} (${p.service.kind})`;
+      if (p.service.kind === 'echo' || p.service.kind === 'none') return `${name} (${p.service.kind})`;
+      return `${name} (${serviceText(p.service)})`;
     })
     .join(', ');
 }

@@ -225,7 +225,9 @@ class HoneydParser {
     }
     const after = this.cur.tokens[this.cur.tokens.indexOf(t) + 1];
     if (t.kind === 'number' && after?.kind === 'punct' && after.text === ':') message += ' (IPv6 addresses are not Honeyd syntax; they belong to the honeyd-ipv6 fork)';
-    if (t.kind === 'string' && before?.kind === 'string' && before.endLine === t.line) message += ' (a double quote ends a Honeyd string: commands cannot contain ")';
+    if (before?.kind === 'string' && before.line === t.line && before.endLine === t.line && t.col === before.col + before.text.length + 2) {
+      message += ' (a double quote ends a Honeyd string: commands cannot contain ")';
+    }
     this.issues.add(this.pos(t), message);
   }
 
