@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, type LoadOptions } from '../../daemon/src/config/load';
+import { formatIssue } from '../../daemon/src/config/errors';
+import { ConfigError, loadConfig, loadConfigWithData, type LoadedConfig, type LoadOptions } from '../../daemon/src/config/load';
 import type { DecoydConfig } from '../../daemon/src/config/types';
 
 /** dist/test/unit -> repository root. */
@@ -45,6 +46,17 @@ export function configOf(name: string, text: string, options: LoadOptions = { ch
   const dir = tempDir({ [name]: text });
   try {
     return loadConfig(path.join(dir, name), options);
+  } finally {
+    removeDir(dir);
+  }
+}
+
+/** Loads `text` as file `name`; it must be valid. Returns the config, its warnings as `file:line:col: message` lines, and the rest. */
+export function loadedOf(name: string, text: string, options: LoadOptions = { checkDataFiles: false }): LoadedConfig & { warningLines: string[] } {
+  const dir = tempDir({ [name]: text });
+  try {
+    const loaded = loadConfigWithData(path.join(dir, name), options);
+    return { ...loaded, warningLines: loaded.warnings.map((w) => formatIssue(w).slice(dir.length + 1)) };
   } finally {
     removeDir(dir);
   }

@@ -633,7 +633,8 @@ class HoneydParser {
       inner = { kind: 'proxy', target: this.proxyTarget() };
     } else if (t.kind === 'word' && !KEYWORDS.has(t.text)) {
       this.cur.next();
-      this.warn(t, `"${t.text}" is not a Honeyd action keyword: Honeyd (1.5c and 1.6d) runs it as a program, and so does decoyd's model (a script command "${t.text}")`);
+      // A path (`scripts/web.sh`) is plainly a command; a lone word (`allow`) more likely a mistaken keyword.
+      if (!t.text.includes('/')) this.warn(t, `"${t.text}" is not a Honeyd action keyword: Honeyd (1.5c and 1.6d) runs it as a program, and so does decoyd's model (a script command "${t.text}")`);
       inner = { kind: 'script', command: t.text };
     } else this.fail(expected);
     const service: ServiceSpec | undefined = tarpit ? (inner ? { kind: 'tarpit', inner } : { kind: 'tarpit' }) : inner;
