@@ -15,7 +15,8 @@
  *   5. device type (router, switch, firewall, ...) named in the wanted name;
  *   6. most words in common, then fewest other words; when no version counted, the newest;
  *      then the shorter name, then alphabetical order.
- * Vendor counts double when it is the entry's own (first Class line), not one of a combined entry's.
+ * Vendor and generation count double when they are the entry's own (its first Class line), not
+ * one of a combined entry's others.
  * A name that names no known vendor or family (`Unknown`) gets decoyd's default personality.
  * Every choice is reported as a warning naming the entry chosen (an error with --strict-personalities).
  */
@@ -213,7 +214,9 @@ function score(c: Candidate, w: Wanted): Score {
   const vendor = c.classes.length > 0 && w.vendors.has(c.classes[0].vendor) ? 2 : c.classes.some((k) => w.vendors.has(k.vendor)) ? 1 : 0;
   const familyClasses = w.family === undefined ? [] : c.classes.filter((k) => k.family.toLowerCase() === w.family?.toLowerCase());
   const family = familyClasses.length > 0 ? 1 : 0;
-  const generation = familyClasses.some((k) => generationFits(k.generation, w)) || (family === 0 && c.classes.some((k) => generationFits(k.generation, w))) ? 1 : 0;
+  // As with vendors, the entry's own (first) generation counts more than a combined entry's others.
+  const pool = family ? familyClasses : c.classes;
+  const generation = pool.length > 0 && generationFits(pool[0].generation, w) ? 2 : pool.some((k) => generationFits(k.generation, w)) ? 1 : 0;
   let distance = Number.MAX_SAFE_INTEGER;
   const familyAt = w.family === undefined ? -1 : findPhrase(c.name, w.family, false);
   const theirs = versionIn(familyAt >= 0 ? c.name.slice(familyAt + (w.family?.length ?? 0)) : c.name);
