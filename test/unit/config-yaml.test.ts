@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { loadConfig } from '../../daemon/src/config/load';
 import { DEFAULT_LIMITS } from '../../daemon/src/config/types';
-import { configOf, errorsOf, REPO_ROOT } from './config-test-support';
+import { configOf, errorsOf, loadedOf, REPO_ROOT } from './config-test-support';
 
 const BRIEF_EXAMPLE = `interface: hp0
 templates:
@@ -167,3 +167,65 @@ test('yaml_demo_and_example_configs_load_with_data_checks', () => {
     assert.ok(cfg.templates.size > 0 && cfg.hosts.length > 0, name);
   }
 });
+
+test('yaml_honeyd_template_features_uid_gid_droprate_syn_dynamic_dhcp', () => {
+  const loaded = loadedOf(
+    'x.yaml',
+    `templates:
+  linux: { personality: "Linux 4.15 - 5.6", uid: 1000, gid: 1001, droprate_syn: 5 }
+  win: { ethernet: "Dell" }
+  magic:
+    dynamic:
+      - { use: win, if: { source_os: "Windows" } }
+      - { use: linux, if: { source_ip: 198.51.100.0/28 } }
+      - { use: linux, if: { time: "00:00-05:30" } }
+      - { use: win, if: { proto: udp } }
+      - { use: linux }
+hosts:
+  - { address: 198.51.100.10, template: magic }
+dhcp:
+  - { template: win, interface: eth0, ethernet: "00:1d:09:0f:88:1f" }
+`,
+  );
+  const cfg = loaded.config;
+  const linux = cfg.templates.get('linux');
+  assert.deepEqual([linux?.uid, linux?.gid, linux?.dropRateSyn], [1000, 1001, 5]);
+  assert.deepEqual(
+    cfg.templates.get('magic')?.rules?.map((r) => [r.template, r.condition]),
+    [
+      ['win', { kind: 'os', value: 'Windows' }],
+      ['linux', { kind: 'ip', value: '198.51.100.0/28' }],
+      ['linux', { kind: 'time', value: { startSeconds: 0, endSeconds: 5 * 3600 + 1800 } }],
+      ['win', { kind: 'proto', value: 'udp' }],
+      ['linux', { kind: 'default' }],
+    ],
+  );
+  assert.deepEqual(cfg.dhcp?.map((d) => [d.template, d.interface, d.ethernet]), [['win', 'eth0', '00:1d:09:0f:88:1f']]);
+  assert.deepEqual(
+    loaded.warningLines.map((w) => `${w.slice(0, w.indexOf(': ', w.indexOf(': ') + 2))}${w.includes('parsed but not run yet') ? ' not run' : ''}${w.endsWith('(decoyd run refuses to start)') ? ', refused' : ''}`),
+    [
+      'x.yaml:2:81: templates.linux.droprate_syn not run',
+      'x.yaml:2:50: templates.linux.uid not run',
+      'x.yaml:6:7: templates.magic.dynamic not run, refused',
+      'x.yaml:14:5: dhcp[0] not run, refused',
+    ],
+  );
+});
+
+const YAML_HONEYD_ERRORS: [string, string, RegExp][] = [
+  ['dynamic_with_ports', `templates:\n  d: { dynamic: [], ports: [] }\n`, /x\.yaml:2:21: templates\.d\.ports: a dynamic template has no behaviour of its own/],
+  ['rule_unknown_template', `templates:\n  d: { dynamic: [{ use: nope }] }\n`, /x\.yaml:2: unknown template "nope" in a rule of dynamic template "d"/],
+  ['two_conditions', `templates:\n  a: ~\n  d: { dynamic: [{ use: a, if: { proto: tcp, source_os: "x" } }] }\n`, /templates\.d\.dynamic\[0\]\.if: expected exactly one of source_os, source_ip, time, proto/],
+  ['bad_time', `templates:\n  a: ~\n  d: { dynamic: [{ use: a, if: { time: "5am-6am" } }] }\n`, /\.if\.time: expected a local time range "HH:MM-HH:MM"/],
+  ['uid_zero', `templates:\n  a: { uid: 0 }\n`, /templates\.a\.uid: expected an integer 1-/],
+  ['gid_without_uid', `templates:\n  a: { gid: 5 }\n`, /templates\.a\.gid: gid needs uid/],
+  ['dhcp_unknown_key', `templates: { a: ~ }\ndhcp: [{ template: a, interface: eth0, mac: x }]\n`, /dhcp\[0\]\.mac: unknown key/],
+  ['dhcp_unknown_template', `dhcp: [{ template: a, interface: eth0 }]\n`, /x\.yaml:1: unknown template "a"/],
+];
+
+for (const [name, yaml, expected] of YAML_HONEYD_ERRORS) {
+  test(`yaml_rejects_${name}`, () => {
+    const { lines } = errorsOf('x.yaml', yaml);
+    assert.ok(lines.some((line) => expected.test(line)), `no line matched ${expected}:\n${lines.join('\n')}`);
+  });
+}

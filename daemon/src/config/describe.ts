@@ -126,6 +126,12 @@ function describeTemplate(
   data: DescribeData,
   sample = false,
 ): void {
+  if (tmpl.dynamic) {
+    // A dynamic template has no behaviour of its own; its rules' templates answer.
+    out.push(`      dynamic      ${(tmpl.rules ?? []).length} rules, first match answers (not run yet):`);
+    for (const rule of tmpl.rules ?? []) out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+    return;
+  }
   const info = tmpl.personality === undefined ? undefined : data.osDbNames?.get(tmpl.personality);
   let personality = tmpl.personality === undefined ? 'built-in default' : `"${tmpl.personality}"`;
   if (info?.vendor) personality += `  [class vendor ${info.vendor}]`;
@@ -150,10 +156,6 @@ function describeTemplate(
   if (defaults?.udp) out.push(`      other udp    ${serviceText(defaults.udp)}`);
   for (const sub of tmpl.subsystems ?? []) {
     out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (not run yet)`);
-  }
-  if (tmpl.dynamic) {
-    out.push(`      dynamic      ${(tmpl.rules ?? []).length} rules, first match answers (not run yet):`);
-    for (const rule of tmpl.rules ?? []) out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
   }
 }
 

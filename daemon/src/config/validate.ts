@@ -65,6 +65,17 @@ export function validateParsed(parsed: ParsedConfig, issues: IssueList, data: Va
       if (message) report(at.ethernet ?? at.template, message);
     }
   });
+  const at = (origin: string): Located => {
+    const i = origin.lastIndexOf(':');
+    return { pos: { file: origin.slice(0, i), line: Number(origin.slice(i + 1)) } };
+  };
+  for (const tmpl of config.templates.values()) {
+    for (const rule of tmpl.rules ?? []) {
+      const target = config.templates.get(rule.template);
+      if (!target) report(at(rule.origin), `unknown template "${rule.template}" in a rule of dynamic template "${tmpl.name}"`);
+      else if (target.dynamic) report(at(rule.origin), `a dynamic template's rule must name a plain template; "${rule.template}" is dynamic`);
+    }
+  }
 
   for (const [name, tmpl] of config.templates) {
     if (tmpl.personality !== undefined && data.osDbNames && !data.personalitiesResolved && !data.osDbNames.has(tmpl.personality)) {

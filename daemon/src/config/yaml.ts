@@ -21,13 +21,17 @@ import {
   parsePortAction,
   type ParsedConfig,
 } from './model';
-import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectConfig, type DhcpBinding, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
+import { noteFeature } from './runtime-support';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectConfig, type DhcpBinding, type DynamicCondition, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect'] as const;
-const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'defaults', 'ports'] as const;
+const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
+const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
+/** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
+const MAX_ID = 0xfffffffe;
 const PORT_KEYS = ['proto', 'port', 'action', 'service'] as const;
 const PORT_ACTIONS = 'open, reset (or closed) or block (or filtered)';
 /** Linux interface names: at most 15 bytes, no slash or blank. */
@@ -56,7 +60,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
     if (name !== undefined && !INTERFACE_PATTERN.test(name)) r.error(['interface'], `"${name}" is not a valid interface name`);
     else if (name !== undefined) config.interface = name;
   }
-  if (top.templates !== undefined) readTemplates(r, top.templates, parsed);
+  if (top.templates !== undefined) readTemplates(r, top.templates, parsed, issues);
   if (top.hosts !== undefined) readHosts(r, top.hosts, parsed);
   if (top.claim !== undefined) readClaims(r, top.claim, parsed);
   if (top.dhcp !== undefined) readDhcp(r, top.dhcp, parsed);
@@ -103,7 +107,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   return parsed;
 }
 
-function readTemplates(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
+function readTemplates(r: YamlReader, value: unknown, parsed: ParsedConfig, issues: IssueList): void {
   const templates = r.anyMapping(value, ['templates']);
   if (!templates) return;
   for (const [name, body] of Object.entries(templates)) {
@@ -118,11 +122,12 @@ function readTemplates(r: YamlReader, value: unknown, parsed: ParsedConfig): voi
     // `web:` with nothing under it is a template with all defaults.
     if (body === null) continue;
     const fields = r.mapping(body, at, TEMPLATE_KEYS);
-    if (fields) readTemplateFields(r, at, fields, tmpl, parsed);
+    if (fields && fields.dynamic !== undefined) readDynamic(r, at, fields, tmpl, issues);
+    else if (fields) readTemplateFields(r, at, fields, tmpl, parsed, issues);
   }
 }
 
-function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmpl: TemplateConfig, parsed: ParsedConfig): void {
+function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmpl: TemplateConfig, parsed: ParsedConfig, issues: IssueList): void {
   if (fields.personality !== undefined) {
     const personality = r.string(fields.personality, [...at, 'personality']);
     if (personality !== undefined) {
@@ -144,6 +149,25 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
   if (fields.droprate_in !== undefined) {
     const rate = r.number(fields.droprate_in, [...at, 'droprate_in'], 0, 100);
     if (rate !== undefined) tmpl.dropRateIn = rate;
+  }
+  if (fields.droprate_syn !== undefined) {
+    const rate = r.number(fields.droprate_syn, [...at, 'droprate_syn'], 0, 100);
+    if (rate !== undefined) {
+      tmpl.dropRateSyn = rate;
+      const where = r.located([...at, 'droprate_syn']);
+      noteFeature(issues, where.pos, 'dropRateSyn', `template "${tmpl.name}"`, where.keyPath);
+    }
+  }
+  if (fields.gid !== undefined && fields.uid === undefined) r.error([...at, 'gid'], 'gid needs uid (as Honeyd: set T uid N gid M)');
+  if (fields.uid !== undefined) {
+    const uid = r.integer(fields.uid, [...at, 'uid'], 1, MAX_ID);
+    const gid = fields.gid === undefined ? undefined : r.integer(fields.gid, [...at, 'gid'], 1, MAX_ID);
+    if (uid !== undefined) {
+      tmpl.uid = uid;
+      if (gid !== undefined) tmpl.gid = gid;
+      const where = r.located([...at, 'uid']);
+      noteFeature(issues, where.pos, 'uid', `template "${tmpl.name}"`, where.keyPath);
+    }
   }
   if (fields.defaults !== undefined) {
     const d = r.mapping(fields.defaults, [...at, 'defaults'], ['tcp', 'udp', 'icmp']);
@@ -236,6 +260,75 @@ function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | 
   }
   r.error(at, `expected "echo", "none", { banner: "text" } or { name, product, version }, got ${typeof value === 'string' ? JSON.stringify(value) : 'something else'}`);
   return undefined;
+}
+
+/**
+ * `dynamic: [{ use: T, if: { source_os | source_ip | time | proto } }, …, { use: T }]`: Honeyd's
+ * dynamic template. The first matching rule's template answers; a rule without `if` always matches.
+ */
+function readDynamic(r: YamlReader, at: KeyPath, fields: YamlMapping, tmpl: TemplateConfig, issues: IssueList): void {
+  for (const key of Object.keys(fields)) {
+    if (key !== 'dynamic') r.error([...at, key], 'a dynamic template has no behaviour of its own: only "dynamic" rules', true);
+  }
+  const rules = r.list(fields.dynamic, [...at, 'dynamic']);
+  if (!rules) return;
+  tmpl.dynamic = true;
+  tmpl.rules = [];
+  const where = r.located([...at, 'dynamic']);
+  noteFeature(issues, where.pos, 'dynamic', `template "${tmpl.name}"`, where.keyPath);
+  rules.forEach((entry, i) => {
+    const rp: KeyPath = [...at, 'dynamic', i];
+    const rule = r.mapping(entry, rp, ['use', 'if'], ['use']);
+    if (!rule || rule.use === undefined) return;
+    const use = r.string(rule.use, [...rp, 'use']);
+    if (use === undefined) return;
+    const condition = rule.if === undefined ? ({ kind: 'default' } as const) : readCondition(r, [...rp, 'if'], rule.if);
+    if (condition === undefined) return;
+    const origin = r.located(rp).pos;
+    tmpl.rules?.push({ template: use, condition, origin: `${origin.file}:${origin.line}` });
+  });
+}
+
+function readCondition(r: YamlReader, at: KeyPath, value: unknown): DynamicCondition | undefined {
+  const c = r.mapping(value, at, CONDITION_KEYS);
+  if (!c) return undefined;
+  const keys = Object.keys(c);
+  if (keys.length !== 1) {
+    r.error(at, `expected exactly one of ${CONDITION_KEYS.join(', ')}`);
+    return undefined;
+  }
+  if (c.source_os !== undefined) {
+    const os = r.string(c.source_os, [...at, 'source_os']);
+    return os === undefined ? undefined : { kind: 'os', value: os };
+  }
+  if (c.source_ip !== undefined) {
+    const ip = r.string(c.source_ip, [...at, 'source_ip']);
+    if (ip === undefined) return undefined;
+    const bad = ip.includes('/') ? (() => { const x = parseCidrStrict(ip); return typeof x === 'string' ? x : undefined; })() : checkIpv4(ip);
+    if (bad) {
+      r.error([...at, 'source_ip'], bad);
+      return undefined;
+    }
+    return { kind: 'ip', value: ip };
+  }
+  if (c.proto !== undefined) {
+    const proto = r.word(c.proto, [...at, 'proto'], (w) => (w === 'tcp' || w === 'udp' || w === 'icmp' ? w : undefined), 'tcp, udp or icmp');
+    return proto === undefined ? undefined : { kind: 'proto', value: proto };
+  }
+  const text = r.string(c.time, [...at, 'time']);
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*-\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  const seconds = (h?: string, mi?: string, se?: string): number | undefined => {
+    const [hh, mm, ss] = [Number(h), Number(mi), Number(se ?? 0)];
+    return hh <= 23 && mm <= 59 && ss <= 59 ? hh * 3600 + mm * 60 + ss : undefined;
+  };
+  const start = m ? seconds(m[1], m[2], m[3]) : undefined;
+  const end = m ? seconds(m[4], m[5], m[6]) : undefined;
+  if (start === undefined || end === undefined) {
+    r.error([...at, 'time'], `expected a local time range "HH:MM-HH:MM" (24-hour, no wrap past midnight), got ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  return { kind: 'time', value: { startSeconds: start, endSeconds: end } };
 }
 
 function readHosts(r: YamlReader, value: unknown, parsed: ParsedConfig): void {
