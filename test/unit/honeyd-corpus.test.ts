@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfigWithData } from '../../daemon/src/config/load';
@@ -149,4 +149,26 @@ test('strict_personalities_turns_the_mapping_into_errors', () => {
     () => loadConfigWithData(path.join(dir, '35-aneeshkp246_honeyd-honeypot-generator_honeyd.conf'), { strictPersonalities: true }),
     (err: unknown) => err instanceof ConfigError && err.issues.length === 8 && /:4:27: unknown personality "OpenBSD": .*the closest entry is "OpenBSD/.test(err.message),
   );
+});
+
+test('decoyd_run_refuses_only_features_that_would_run_wrongly', () => {
+  const dir = corpusDir();
+  const run = (name: string, ...extra: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'run', '--config', path.join(dir, name), '--interface', 'decoyd-none0', ...extra], { encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr };
+  };
+  // Routing is parsed but not run: running would answer for hosts behind routers as if on the LAN.
+  const routed = run('01-provos_honeyd_config.sample');
+  assert.equal(routed.status, 2);
+  assert.match(routed.stderr, /decoyd: warning: .*01-provos_honeyd_config\.sample:13:26: script actions are parsed but not run yet/);
+  assert.match(routed.stderr, /refusing to run: 1 feature of this configuration .*\n.*01-provos_honeyd_config\.sample:1:1: virtual routing \(route\) is parsed but not run yet/);
+  // Scripts and proxies only warn: the configuration is accepted and run stops later, at the missing interface.
+  const scripted = run('05-DataSoft_Honeyd_config.sample');
+  assert.match(scripted.stderr, /decoyd: warning: .*05-DataSoft_Honeyd_config\.sample:\d+:\d+: script actions are parsed but not run yet/);
+  assert.doesNotMatch(scripted.stderr, /refusing to run/);
+  assert.match(scripted.stderr, /no such network interface: decoyd-none0/);
+  // --strict-personalities turns a mapped name into a configuration error.
+  const strict = run('35-aneeshkp246_honeyd-honeypot-generator_honeyd.conf', '--strict-personalities');
+  assert.equal(strict.status, 2);
+  assert.match(strict.stderr, /:4:27: unknown personality "OpenBSD"/);
 });
