@@ -340,3 +340,12 @@ test('honeyd_files_without_conf_suffix_are_recognised', () => {
     removeDir(dir);
   }
 });
+
+test('a_template_without_a_tcp_default_is_warned_about', () => {
+  const loaded = loadedOf('x.conf', `create a\ncreate b\nset b default tcp action open\nclone c b\nclone d a\nset d default tcp action block\n`);
+  assert.deepEqual(
+    loaded.warningLines.filter((w) => w.includes('sets no default tcp action')).map((w) => w.slice(0, w.indexOf(' sets'))),
+    ['x.conf:1:1: template "a"'],
+  );
+  assert.equal(loaded.config.templates.get('a')?.defaults.tcp, 'reset');
+});

@@ -161,6 +161,10 @@ class HoneydParser {
   private readonly annotations = new Map<string, PersonalityAnnotation>();
   private osDbReplaced = false;
   private cur!: Cursor;
+  /** Templates that got `set T default tcp action` (copies inherit it). */
+  private readonly tcpDefaultSet = new WeakSet<TemplateConfig>();
+  /** Templates made by `create`/`clone`, for the fresh-template warning at the end. */
+  private readonly created: { tmpl: TemplateConfig; pos: SourcePos }[] = [];
 
   constructor(
     rootFile: string,
@@ -415,6 +419,7 @@ class HoneydParser {
     const tmpl = newTemplate(t.text);
     this.sources.set(tmpl, {});
     this.addTemplate(tmpl, this.pos(at));
+    this.created.push({ tmpl, pos: this.pos(at) });
   }
 
   private dynamic(at: HoneydToken): void {
@@ -433,9 +438,9 @@ class HoneydParser {
     const ref = this.expectTemplateRef();
     const source = this.target(ref.name, ref.token, false);
     if (!source || !this.checkNewName(t.text, at)) return;
-    const copy = copyTemplate(source, t.text);
-    this.sources.set(copy, { ...this.sources.get(source) });
+    const copy = this.copy(source, t.text);
     this.addTemplate(copy, this.pos(at));
+    this.created.push({ tmpl: copy, pos: this.pos(at) });
   }
 
   private deleteStatement(): void {
@@ -596,6 +601,7 @@ class HoneydParser {
       return;
     }
     this.noteService(parsed, `default ${proto.proto} action of "${ref.name}"`);
+    if (proto.proto === 'tcp') this.tcpDefaultSet.add(tmpl);
     tmpl.defaults[proto.proto] = parsed.action;
     const services = { ...tmpl.defaultServices };
     if (parsed.service) services[proto.proto] = parsed.service;
@@ -775,8 +781,7 @@ class HoneydParser {
     const rules = (dyn.rules ??= []);
     // Honeyd clones the template into a child NAME_<n>_<T> at this point; later edits of T are not seen.
     const child = `${dyn.name}_${rules.length}_${source.name}`;
-    const copy = copyTemplate(source, child);
-    this.sources.set(copy, { ...this.sources.get(source) });
+    const copy = this.copy(source, child);
     this.parsed.config.templates.set(child, copy);
     this.parsed.origins.templates.set(child, { pos: this.pos(at) });
     rules.push({ template: child, condition, origin: `${this.cur.file}:${at.line}` });
@@ -886,8 +891,7 @@ class HoneydParser {
     if (previous) return this.error(addr.token, `${address} is already bound (at ${previous.origin.file}:${previous.origin.line})`);
     const tmpl = this.target(ref.name, ref.token, false);
     if (!tmpl) return;
-    const snapshot = copyTemplate(tmpl, address);
-    this.sources.set(snapshot, { ...this.sources.get(tmpl) });
+    const snapshot = this.copy(tmpl, address);
     const binding: PendingCopy = { address, template: tmpl.name, snapshot, modified: false, origin: this.pos(at) };
     this.bindings.push(binding);
     this.bindingByAddress.set(address, binding);
@@ -930,8 +934,7 @@ class HoneydParser {
     // Honeyd clones the template here: later edits of T do not reach this host.
     const dhcpList = this.parsed.config.dhcp;
     const index = dhcpList.length;
-    const snapshot = copyTemplate(tmpl, `${tmpl.name}@dhcp${index}`);
-    this.sources.set(snapshot, { ...this.sources.get(tmpl) });
+    const snapshot = this.copy(tmpl, `${tmpl.name}@dhcp${index}`);
     this.dhcpCopies.push({ address: String(index), template: tmpl.name, snapshot, modified: false, origin: this.pos(at) });
     dhcpList.push({
       template: tmpl.name,
@@ -1231,6 +1234,14 @@ class HoneydParser {
     this.parsed.origins.templates.set(tmpl.name, { pos });
   }
 
+  /** copyTemplate, carrying what the parser knows about the source along. */
+  private copy(source: TemplateConfig, name: string): TemplateConfig {
+    const copy = copyTemplate(source, name);
+    this.sources.set(copy, { ...this.sources.get(source) });
+    if (this.tcpDefaultSet.has(source)) this.tcpDefaultSet.add(copy);
+    return copy;
+  }
+
   private sourcesOf(tmpl: TemplateConfig): TemplateSources {
     let s = this.sources.get(tmpl);
     if (!s) {
@@ -1243,6 +1254,13 @@ class HoneydParser {
   /** Resolve copies: unchanged hosts share their template, others get their own. */
   private finishCopies(): void {
     const { config, origins } = this.parsed;
+    for (const { tmpl, pos } of this.created) {
+      if (config.templates.get(tmpl.name) !== tmpl || this.tcpDefaultSet.has(tmpl)) continue;
+      this.issues.warn(
+        pos,
+        `template "${tmpl.name}" sets no default tcp action: Honeyd's fresh template answers every unlisted TCP port as open, decoyd resets them (as in its YAML); add "set ${tmpl.name} default tcp action open" for Honeyd's behaviour`,
+      );
+    }
     for (const b of this.bindings) {
       const current = config.templates.get(b.template);
       let templateName = b.template;
