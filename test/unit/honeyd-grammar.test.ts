@@ -256,6 +256,7 @@ broadcast win srcport 137 dstport 137 time 60 "python nbns.py"
   assert.match(w, /x\.conf:3:1: dhcp bindings are parsed but not run yet: template "win" on eth0: .*refuses to start/);
   assert.match(w, /x\.conf:6:1: "bind ADDRESS to INTERFACE" is parsed but not run yet/);
   assert.match(w, /x\.conf:7:1: annotate is parsed but not run yet/);
+  assert.doesNotMatch(w, /annotate comes after/);
   assert.match(w, /x\.conf:15:1: option for the Honeyd plugin "p0f" is ignored: decoyd has no Honeyd plugins/);
   assert.match(w, /x\.conf:16:1: "list" is a honeydctl command/);
   assert.match(w, /x\.conf:17:1: "debug" is a honeydctl command/);
@@ -348,4 +349,11 @@ test('a_template_without_a_tcp_default_is_warned_about', () => {
     ['x.conf:1:1: template "a"'],
   );
   assert.equal(loaded.config.templates.get('a')?.defaults.tcp, 'reset');
+});
+
+test('annotate_after_set_personality_does_not_reach_that_template', () => {
+  const loaded = loadedOf('x.conf', `create a\nset a personality "Linux 4.15 - 5.6"\nannotate "Linux 4.15 - 5.6" no finscan\ncreate b\nset b personality "Linux 4.15 - 5.6"\n`);
+  assert.equal(loaded.config.templates.get('a')?.annotation, undefined);
+  assert.deepEqual(loaded.config.templates.get('b')?.annotation, { finscan: false });
+  assert.ok(loaded.warningLines.some((w) => w.startsWith('x.conf:3:1: annotate comes after "set … personality" for "a"')), loaded.warningLines.join('\n'));
 });

@@ -963,6 +963,10 @@ class HoneydParser {
     } else this.fail('finscan, no finscan or fragment');
     noteFeature(this.issues, this.pos(at), 'annotate', `"${who.text}"`);
     if (who.kind !== 'string') return;
+    const already = [...this.parsed.config.templates.values(), ...this.bindings.map((b) => b.snapshot)].filter((t) => t.personality === who.text).map((t) => t.name);
+    if (already.length > 0) {
+      this.warn(at, `annotate comes after "set … personality" for ${already.map((n) => `"${n}"`).join(', ')}: as in Honeyd, which copies the personality there, they keep it unannotated`);
+    }
     this.annotations.set(who.text, { ...this.annotations.get(who.text), ...change });
     this.parsed.origins.annotations.push({ personality: who.text, at: { pos: this.pos(who) } });
   }
