@@ -29,7 +29,7 @@
  * Honeyd does; `set`/`add` on a bound address change only that host. A host whose copy differs
  * from its template's final state gets its own template, named by its address.
  *
- * decoyd extensions (not in Honeyd):
+ * decoyd extensions (not in Honeyd; option and banner handling in honeyd-extensions.ts):
  *   claim CIDR [TEMPLATE]          answer for unused addresses in CIDR (Honeyd left this to
  *                                  arpd's command line); TEMPLATE defaults to `default`.
  *                                  A `default` template alone claims nothing.
@@ -56,23 +56,17 @@ import {
   sameTemplateContent,
   emptyConfig,
   emptyOrigins,
-  isLogLevel,
   newTemplate,
   parseCidrStrict,
   type Located,
   type ParsedConfig,
 } from './model';
+import { applyDecoydOption, unescapeBanner } from './honeyd-extensions';
 import { honeydIdentity } from './honeyd-identity';
 import { noteFeature } from './runtime-support';
 import type { TopologyRoute } from './topology';
 import {
-  DEFAULT_CLAIM,
-  DEFAULT_LIMITS,
-  DETECT_RANGES,
-  type ClaimSettings,
-  type DetectNumberKey,
   type DynamicCondition,
-  type Limits,
   type PersonalityAnnotation,
   type PortAction,
   type Proto,
@@ -1086,74 +1080,15 @@ class HoneydParser {
   }
 
   private decoydOption(key: string, value: string, at: HoneydToken): void {
-    const config = this.parsed.config;
     const pos = this.pos(at);
-    const baseDir = path.dirname(this.cur.file);
-    switch (key) {
-      case 'interface':
-        if (!/^[A-Za-z0-9_.:@\-]{1,15}$/.test(value)) return this.error(at, `"${value}" is not a valid interface name`);
-        config.interface = value;
-        return;
-      case 'osdb':
-        if (!this.osDbReplaced) {
-          config.osDb = [];
-          this.parsed.origins.osDb = [];
-          this.osDbReplaced = true;
-        }
-        config.osDb.push(path.resolve(baseDir, value));
-        this.parsed.origins.osDb.push({ pos });
-        return;
-      case 'mac_prefixes':
-        config.macPrefixes = path.resolve(baseDir, value);
-        this.parsed.origins.macPrefixes = { pos };
-        return;
-      case 'log_level':
-        if (!isLogLevel(value)) return this.error(at, `log_level must be trace, debug, info, warn or error, got "${value}"`);
-        config.log.level = value;
-        return;
+    if (key === 'osdb' && !this.osDbReplaced) {
+      // The first `option decoyd osdb` replaces the default database; later ones add.
+      this.parsed.config.osDb = [];
+      this.parsed.origins.osDb = [];
+      this.osDbReplaced = true;
     }
-    if (key in DEFAULT_LIMITS) {
-      const n = integerOf(value, 1, Number.MAX_SAFE_INTEGER);
-      if (n === undefined) return this.error(at, `${key} must be a positive integer, got "${value}"`);
-      config.limits[key as keyof Limits] = n;
-      return;
-    }
-    if (key in DEFAULT_CLAIM) return this.claimSetting(key as keyof ClaimSettings, value, at);
-    if (key === 'detect' || key.startsWith('detect.')) return this.detectSetting(key.slice('detect.'.length), value, at);
-    this.error(at, `unknown decoyd option "${key}"`);
-  }
-
-  /** `option decoyd detect on|off`, `option decoyd detect.KEY VALUE` (the keys of YAML's `detect:`). */
-  private detectSetting(key: string, value: string, at: HoneydToken): void {
-    const detect = this.parsed.config.detect;
-    if (key === '' || key === 'enabled') {
-      if (value !== 'on' && value !== 'off' && value !== 'true' && value !== 'false') return this.error(at, `detect must be on or off, got "${value}"`);
-      detect.enabled = value === 'on' || value === 'true';
-      return;
-    }
-    const range = (DETECT_RANGES as Record<string, [number, number] | undefined>)[key];
-    if (range === undefined) return this.error(at, `unknown decoyd option "detect.${key}"`);
-    const n = integerOf(value, range[0], range[1]);
-    if (n === undefined) return this.error(at, `detect.${key} must be an integer ${range[0]}-${range[1]}, got "${value}"`);
-    detect[key as DetectNumberKey] = n;
-  }
-
-  private claimSetting(key: keyof ClaimSettings, value: string, at: HoneydToken): void {
-    const claim = this.parsed.config.claim;
-    if (key === 'probeBeforeBind') {
-      if (value !== 'true' && value !== 'false') return this.error(at, `probeBeforeBind must be true or false, got "${value}"`);
-      claim.probeBeforeBind = value === 'true';
-      return;
-    }
-    const bounds: Record<'tries' | 'windowMs' | 'probeWaitMs', [number, number]> = {
-      tries: [1, 100],
-      windowMs: [1, 3_600_000],
-      probeWaitMs: [0, 60_000],
-    };
-    const [min, max] = bounds[key];
-    const n = integerOf(value, min, max);
-    if (n === undefined) return this.error(at, `${key} must be an integer ${min}-${max}, got "${value}"`);
-    claim[key] = n;
+    const problem = applyDecoydOption(this.parsed, key, value, pos, path.dirname(this.cur.file));
+    if (problem) this.error(at, problem);
   }
 
   /** honeydctl's `list template|subsystem [glob]` and `debug WORD N`: print-outs, nothing to configure. */
@@ -1297,38 +1232,7 @@ export function parseHoneydConfig(file: string, issues: IssueList, readText: Rea
   return new HoneydParser(file, issues, readText).run(file);
 }
 
-function integerOf(text: string, min: number, max: number): number | undefined {
-  if (!/^\d+$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= min && n <= max ? n : undefined;
-}
-
 function cidrsOverlapText(a: { network: number; prefix: number }, b: { network: number; prefix: number }): boolean {
   const contains = (r: { network: number; prefix: number }, ip: number): boolean => ip >= r.network && ip < r.network + 2 ** (32 - r.prefix);
   return contains(a, b.network) || contains(b, a.network);
-}
-
-const BANNER_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
-
-/** decoyd's banner escapes: \r \n \t \\ \xHH (Honeyd strings have none; a quote is \x22). */
-export function unescapeBanner(raw: string): string | { error: string } {
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i];
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const next = raw[i + 1];
-    if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 2, i + 4))) {
-      out += String.fromCharCode(parseInt(raw.slice(i + 2, i + 4), 16));
-      i += 3;
-      continue;
-    }
-    const mapped = next === undefined ? undefined : BANNER_ESCAPES[next];
-    if (mapped === undefined) return { error: `unknown escape "\\${next ?? ''}" in banner (use \\r \\n \\t \\\\ or \\xHH)` };
-    out += mapped;
-    i++;
-  }
-  return out;
 }
