@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { IssueList } from '../../daemon/src/config/errors';
+import { parseHoneydConfig } from '../../daemon/src/config/honeyd';
 import { ConfigError, loadConfigWithData } from '../../daemon/src/config/load';
 import { REPO_ROOT } from './config-test-support';
 
@@ -171,4 +173,28 @@ test('decoyd_run_refuses_only_features_that_would_run_wrongly', () => {
   const strict = run('35-aneeshkp246_honeyd-honeypot-generator_honeyd.conf', '--strict-personalities');
   assert.equal(strict.status, 2);
   assert.match(strict.stderr, /:4:27: unknown personality "OpenBSD"/);
+});
+
+test('honeyd_parser_never_throws_on_mutated_corpus_files', () => {
+  // Bad input never crashes: corpus files with bytes deleted, inserted and replaced.
+  const dir = corpusDir();
+  const texts = readIndex(dir).map((row) => fs.readFileSync(path.join(dir, row.file), 'latin1'));
+  let seed = 7;
+  const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 2000; i++) {
+    let text = texts[Math.floor(random() * texts.length)];
+    for (let k = 1 + Math.floor(random() * 5); k > 0; k--) {
+      const at = Math.floor(random() * text.length);
+      const op = random();
+      if (op < 0.4) text = text.slice(0, at) + text.slice(at + Math.floor(random() * 20));
+      else if (op < 0.8) text = text.slice(0, at) + ' "#:/-=.\n0123xyz$'[Math.floor(random() * 17)] + text.slice(at);
+      else text = text.slice(0, at) + String.fromCharCode(Math.floor(random() * 256)) + text.slice(at);
+    }
+    const issues = new IssueList();
+    const readText = (f: string): string => {
+      if (f !== 'fuzz.conf') throw new Error('ENOENT');
+      return text;
+    };
+    assert.doesNotThrow(() => parseHoneydConfig('fuzz.conf', issues, readText), `input: ${JSON.stringify(text.slice(0, 300))}`);
+  }
 });

@@ -136,13 +136,34 @@ function readOsDb(parsed: ParsedConfig, issues: IssueList): OsDbNames | undefine
       issues.add(at?.pos ?? { file: config.source, line: 1 }, `cannot read nmap-os-db file: ${errorText(err)}`, at?.keyPath);
     }
   });
-  return failed ? undefined : loadOsDbNames(config.osDb);
+  return failed ? undefined : memoByFiles(config.osDb, () => loadOsDbNames(config.osDb));
+}
+
+/**
+ * Data files read once per process while unchanged (same size and mtime): checking many
+ * configurations (the corpus test, a directory of files) then costs one read of nmap-os-db.
+ */
+const dataCache = new Map<string, { stamp: string; value: unknown }>();
+
+function memoByFiles<T>(files: readonly string[], load: () => T): T {
+  const key = files.join('\0');
+  const stamp = files
+    .map((f) => {
+      const st = fs.statSync(f);
+      return `${st.size}:${st.mtimeMs}`;
+    })
+    .join('\0');
+  const hit = dataCache.get(key);
+  if (hit && hit.stamp === stamp) return hit.value as T;
+  const value = load();
+  dataCache.set(key, { stamp, value });
+  return value;
 }
 
 function readMacPrefixes(parsed: ParsedConfig, issues: IssueList): MacPrefixes | undefined {
   const { config, origins } = parsed;
   try {
-    return loadMacPrefixes(config.macPrefixes);
+    return memoByFiles([config.macPrefixes], () => loadMacPrefixes(config.macPrefixes));
   } catch (err) {
     const at = origins.macPrefixes;
     issues.add(at?.pos ?? { file: config.source, line: 1 }, `cannot read nmap-mac-prefixes file: ${errorText(err)}`, at?.keyPath);
