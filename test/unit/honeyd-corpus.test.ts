@@ -123,6 +123,8 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
 
   const sample = check('01-provos_honeyd_config.sample');
   assert.match(sample, /^hosts \(5\)$/m);
+  assert.match(sample, /^templates \(5\)$/m);
+  assert.match(sample, /^ {2}default {2}built-in default personality, 0 ports; no host bound$/m);
   assert.match(sample, /^ {2}10\.3\.1\.11 {2}template 10\.3\.1\.11 /m);
   assert.match(sample, /personality {2}"Microsoft Windows NT 4\.0 SP3"/);
   assert.match(sample, /tcp\/23 \(proxy \$ipsrc:23 \(not run yet\)\)/);

@@ -45,6 +45,17 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   }
   out.push('');
 
+  // Every template, bound or not: Honeyd files often define templates only `dynamic` rules or `dhcp` use.
+  out.push(`templates (${cfg.templates.size})`);
+  for (const [name, tmpl] of cfg.templates) {
+    const users = cfg.hosts.filter((h) => h.template === name).length;
+    const what = tmpl.dynamic
+      ? `dynamic, ${(tmpl.rules ?? []).length} rules`
+      : `${tmpl.personality === undefined ? 'built-in default personality' : `"${tmpl.personality}"`}, ${tmpl.ports.length} ports`;
+    out.push(`  ${name}  ${what}; ${users === 0 ? 'no host bound' : `${users} host${users === 1 ? '' : 's'}`}`);
+  }
+  out.push('');
+
   out.push(`claim ranges (${cfg.claims.length})`);
   if (cfg.claims.length === 0) out.push('  none: only the hosts above are answered for');
   for (const claim of cfg.claims) {
