@@ -65,10 +65,10 @@ dhcp nosuch on eth0
 dhcp win on eth0 ethernet "Nosuchvendorzz"
 `, { checkDataFiles: true });
   const text = lines.join('\n');
-  assert.match(text, /d\.conf:2: expected: dhcp TEMPLATE on INTERFACE \[ethernet "MAC or vendor"\]/);
-  assert.match(text, /d\.conf:3: expected: dhcp TEMPLATE on INTERFACE/);
-  assert.match(text, /d\.conf:4: unknown template "nosuch"/);
-  assert.match(text, /d\.conf:5: unknown ethernet vendor "Nosuchvendorzz"/);
+  assert.match(text, /d\.conf:2:10: expected "on", got the word "eth0"/);
+  assert.match(text, /d\.conf:3:27: expected a quoted MAC address or vendor name, got "00"/);
+  assert.match(text, /d\.conf:4:6: unknown template "nosuch"/);
+  assert.match(text, /d\.conf:5:27: unknown ethernet vendor "Nosuchvendorzz"/);
 });
 
 test('dhcp_bindings_may_not_share_a_fixed_mac', () => {

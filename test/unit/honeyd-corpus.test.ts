@@ -143,8 +143,8 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
   assert.match(bloat, /scripts as uid 32767 gid 32767/);
 
   const nova = check('23-DataSoft_Nova_user_honeyd.config');
-  assert.match(nova, /^dhcp hosts \(3, not run yet\)$/m);
-  assert.match(nova, /template WinServer on eth0 ethernet "00:1d:09:0f:88:1f"/);
+  assert.match(nova, /^dhcp clients \(3\)$/m);
+  assert.match(nova, /template WinServer on eth0: address from the LAN's DHCP server; MAC from "00:1d:09:0f:88:1f"/);
 });
 
 test('strict_personalities_turns_the_mapping_into_errors', () => {

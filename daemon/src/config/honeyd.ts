@@ -25,6 +25,7 @@
  * `filtered` are keywords (1.5c ran programs of those names), an ICMP `closed`/`reset` drops
  * (1.5c answered), and a repeated port keeps its first definition (1.5c rejected the file).
  * Features the daemon does not run yet are parsed and warned about (runtime-support.ts).
+ * `dhcp` runs (stack/dhcp/); unlike Honeyd, its MAC is optional (chosen to fit the OS).
  * `bind`, `clone`, `dhcp` and dynamic rules copy the template as it is at that moment, as
  * Honeyd does; `set`/`add` on a bound address change only that host. A host whose copy differs
  * from its template's final state gets its own template, named by its address.
@@ -222,7 +223,9 @@ class HoneydParser {
       message += ` (the quoted string before it runs from line ${before.line} to line ${before.endLine}: is a closing quote missing?)`;
     }
     const after = this.cur.tokens[this.cur.tokens.indexOf(t) + 1];
-    if (t.kind === 'number' && after?.kind === 'punct' && after.text === ':') message += ' (IPv6 addresses are not Honeyd syntax; they belong to the honeyd-ipv6 fork)';
+    if (t.kind === 'number' && after?.kind === 'punct' && after.text === ':') {
+      message += ' (a MAC address must be quoted; IPv6 addresses are not Honeyd syntax, they belong to the honeyd-ipv6 fork)';
+    }
     if (before?.kind === 'string' && before.line === t.line && before.endLine === t.line && t.col === before.col + before.text.length + 2) {
       message += ' (a double quote ends a Honeyd string: commands cannot contain ")';
     }
