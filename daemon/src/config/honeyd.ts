@@ -25,7 +25,7 @@
  * `filtered` are keywords (1.5c ran programs of those names), an ICMP `closed`/`reset` drops
  * (1.5c answered), and a repeated port keeps its first definition (1.5c rejected the file).
  * Features the daemon does not run yet are parsed and warned about (runtime-support.ts).
- * `dhcp` runs (stack/dhcp/); unlike Honeyd, its MAC is optional (chosen to fit the OS).
+ * `dhcp` (stack/dhcp/) and `route` (stack/routing/) run; unlike Honeyd, a dhcp MAC is optional (chosen to fit the OS).
  * `bind`, `clone`, `dhcp` and dynamic rules copy the template as it is at that moment, as
  * Honeyd does; `set`/`add` on a bound address change only that host. A host whose copy differs
  * from its template's final state gets its own template, named by its address.
