@@ -60,9 +60,12 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   const maxClients = opts.maxStreamClients ?? 32;
   const maxBuffer = opts.maxStreamBufferBytes ?? 1 << 20;
   let streamClients = 0;
+  /** Open event streams, ended when the API closes (a hijacked response would keep close() waiting). */
+  const streams = new Set<import('node:http').ServerResponse>();
 
   const app = Fastify({
     logger: false,
+    forceCloseConnections: true,
     bodyLimit: 16 * 1024,
     // Unknown parameters are errors, not silently removed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
@@ -154,9 +157,11 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     });
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     ping.unref();
+    streams.add(res);
     const done = (): void => {
       clearInterval(ping);
       unsubscribe();
+      streams.delete(res);
       streamClients--;
     };
     res.once('close', done);
@@ -244,6 +249,10 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req: FastifyRequest, reply: FastifyReply) => {
     if (opts.metrics === undefined) return reply.code(404).send({ error: 'no metrics in this process' });
     return reply.type(opts.metrics.contentType).send(await opts.metrics.render());
+  });
+
+  app.addHook('onClose', async () => {
+    for (const res of streams) res.end();
   });
 
   await app.ready();
