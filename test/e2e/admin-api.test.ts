@@ -121,6 +121,11 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           const source = await json<{ hostCount: number; portCount: number; hosts: { ip: string }[]; events: number }>(lab, `/api/v1/sources/${SCANNER}`);
           assert.equal(source.hostCount, 2);
           assert.ok(source.portCount >= 12);
+          // The detector's scan.detected records, folded per scan and served per source.
+          const scans = await json<{ scans: { srcIp: string; scanType: string; tool?: string; updates: number }[] }>(lab, `/api/v1/scans?src=${SCANNER}`);
+          assert.ok(scans.scans.some((s) => s.scanType === 'tcp-syn'), JSON.stringify(scans));
+          const withScans = await json<{ scans: { scanType: string }[] }>(lab, `/api/v1/sources/${SCANNER}`);
+          assert.ok(withScans.scans.some((s) => s.scanType === 'tcp-syn'));
           const sources = await json<{ sources: { ip: string }[] }>(lab, '/api/v1/sources');
           assert.ok(sources.sources.some((s) => s.ip === SCANNER));
           // The scan's packets from the rotating capture, as a file tcpdump reads.
