@@ -14,8 +14,8 @@ cd "$ROOT"
 # tcpdump, ethtool, nftables, p0f; procps (sysctl) and iputils-ping for the lab and fixture capture;
 # dnsmasq-base (the binary without the system service) as the DHCP server the DHCP-decoy test runs in its lab;
 # socat, the client of the TCP socket-layer lab tests;
-# traceroute and tcptraceroute for the virtual-topology tests.
-PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute)
+# traceroute and tcptraceroute for the virtual-topology tests; curl for the admin API tests.
+PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute curl)
 NODE_MAJOR_MIN=20
 
 log() { printf 'install-debian: %s\n' "$*"; }

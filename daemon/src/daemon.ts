@@ -48,6 +48,8 @@ function warmIdentities(host: DecoyHost): void {
 }
 
 export interface DaemonParts {
+  /** Makes a static host of a template (its MAC and lazy personality), for bindings added at run time. */
+  createHost: (ip: number, template: TemplateRuntime) => DecoyHost;
   engine: Engine;
   table: DecoyTable;
   templates: Map<string, TemplateRuntime>;
@@ -123,6 +125,7 @@ export function assemble(
     observer: detector ?? undefined,
   });
   return {
+    createHost: (ip, template) => createHost(ip, template, 'static'),
     engine, table, templates, staticHosts,
     virtualHosts: routing ? [...routing.hosts.values()] : [],
     captureNetworks: captureNetworksFor(cfg),
@@ -231,6 +234,12 @@ function serviceProbesFor(cfg: DecoydConfig, events: EventSink): ServiceProbeTab
   }
 }
 
+/** A static host of the named template, or undefined when there is no such template. */
+export function compileHost(parts: DaemonParts, ip: number, templateName: string): DecoyHost | undefined {
+  const template = parts.templates.get(templateName);
+  return template === undefined ? undefined : parts.createHost(ip, template);
+}
+
 /** /24s holding static hosts plus every claim range: what the capture filter lets through. */
 export function captureNetworksFor(cfg: DecoydConfig): string[] {
   const nets = new Set<string>();
@@ -258,7 +267,8 @@ const WARM_BATCH = 64;
 export class Daemon {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly parts: DaemonParts, private readonly link: Link) {}
+  /** `tap` sees every captured frame after the engine (packet capture to files). */
+  constructor(readonly parts: DaemonParts, private readonly link: Link, private readonly tap?: (frame: Buffer, length: number, timeMs: number) => void) {}
 
   start(now = Date.now()): void {
     const engine = this.parts.engine;
@@ -272,8 +282,10 @@ export class Daemon {
     };
     // Under sustained traffic the capture callback can hold the event loop for seconds, so timers
     // (retransmission, announcements, timeouts) also run from the frame path when they are overdue.
+    const tap = this.tap;
     this.link.onFrame((frame, length, timeMs) => {
       engine.handleFrame(frame, length, timeMs);
+      if (tap !== undefined) tap(frame, length, timeMs);
       if (timeMs - lastTick >= TICK_MS) tick(Date.now());
     });
     this.timer = setInterval(() => tick(Date.now()), TICK_MS);
@@ -284,9 +296,9 @@ export class Daemon {
   /**
    * Build static hosts' personalities (and identity plans) in small batches while the start-up probes are out, so the
    * first scan does not pay for them packet by packet. Resolves when all are built or `budgetMs`
-   * has passed (the rest are built on first use, as claimed hosts always are).
+   * has passed (the rest are built on first use, as claimed hosts always are), with how many were built.
    */
-  warmUp(budgetMs: number): Promise<void> {
+  warmUp(budgetMs: number): Promise<number> {
     const hosts = this.parts.staticHosts;
     const deadline = Date.now() + budgetMs;
     let next = 0;
@@ -299,7 +311,7 @@ export class Daemon {
           warmIdentities(host);
         }
         if (next >= hosts.length) for (const h of this.parts.virtualHosts) void h.personality;
-        if (next >= hosts.length || Date.now() >= deadline) resolve();
+        if (next >= hosts.length || Date.now() >= deadline) resolve(next);
         else setImmediate(batch);
       };
       setImmediate(batch);

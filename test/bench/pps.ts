@@ -19,7 +19,7 @@
  *
  * Bounded: every run has a fixed duration, every wait a deadline; the daemons are stopped by PID
  * and the lab (namespaces, anything spawned in it) is destroyed at the end, also on failure.
- * Options: --no-startup, --no-flood run one half alone.
+ * Options: --no-startup, --no-flood run one half alone; --setups warn,warn+store runs only those setups.
  */
 import { openSync, closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -74,6 +74,8 @@ interface Setup {
   level: Level;
   /** limits.maxConnectionsPerSource; undefined keeps the default (4096). */
   maxConnectionsPerSource?: number;
+  /** Run with the event store on (every packet event is then built and stored). */
+  store?: boolean;
   rates: RateSpec[];
 }
 
@@ -87,7 +89,14 @@ const SETUPS: Setup[] = [
   { label: 'warn', level: 'warn', rates: RATES },
   { label: 'info', level: 'info', rates: RATES },
   { label: 'warn*', level: 'warn', maxConnectionsPerSource: 65_536, rates: RATES.filter((r) => r.pacePps !== undefined || r.label === 'flood') },
+  // The same as `warn`, with the store on: compare its rows with `warn` (target: answered within 10 %).
+  { label: 'warn+store', level: 'warn', store: true, rates: RATES },
 ];
+/** Only the setups named with --setups a,b (default all). */
+const ONLY = ((): Set<string> | undefined => {
+  const at = process.argv.indexOf('--setups');
+  return at < 0 ? undefined : new Set((process.argv[at + 1] ?? '').split(','));
+})();
 
 interface Snapshot {
   timeMs: number;
@@ -124,10 +133,11 @@ interface Row {
 
 const CLK_TCK = 100; // Linux USER_HZ, as reported by `getconf CLK_TCK` on every supported kernel
 
-function configYaml(setup: Setup): string {
+function configYaml(setup: Setup, storeDir: string): string {
   const limits = setup.maxConnectionsPerSource === undefined ? [] : [`limits: { maxConnectionsPerSource: ${setup.maxConnectionsPerSource} }`];
   return [
     ...limits,
+    ...(setup.store === true ? [`store: { path: ${storeDir} }`] : []),
     'templates:',
     '  t:',
     '    defaults: { tcp: reset, udp: reset, icmp: open }',
@@ -401,8 +411,9 @@ async function runFlood(): Promise<string> {
     lab = await createLab({ name: 'bench-pps' });
     await installCounters(lab);
     for (const [index, setup] of SETUPS.entries()) {
+      if (ONLY !== undefined && !ONLY.has(setup.label)) continue;
       const file = join(dir, `setup-${index}.yaml`);
-      writeFileSync(file, configYaml(setup));
+      writeFileSync(file, configYaml(setup, join(dir, `store-${index}`)));
       const daemon = await startDaemon(lab, file);
       notes.push(`  [${setup.label}] daemon pid ${daemon.pid} answered ARP ${daemon.readyMs} ms after spawn`);
       try {

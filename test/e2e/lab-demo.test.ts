@@ -43,7 +43,7 @@ test('decoyd lab: runs the demo, answers ARP for a demo decoy, and removes the l
     await waitFor(() => outText().includes('Press Ctrl-C'), 40_000);
     const scannerNs = `${DEMO_LAB_NAME}-scan`;
     assert.match(outText(), new RegExp(`ip netns exec ${scannerNs} nmap -sS -O 198\\.51\\.100\\.1\\b`));
-    assert.match(outText(), /"kind":"daemon\.start"/, 'the daemon log is streamed');
+    assert.match(outText(), /"action":"daemon\.start"/, 'the daemon log is streamed');
     const namespaces = await listNamespaces();
     assert.ok(namespaces.includes(scannerNs) && namespaces.includes(`${DEMO_LAB_NAME}-honey`));
     const probe = await runCommand('ip', ['netns', 'exec', scannerNs, 'arping', '-c', '2', '-W', '0.2', '-w', '3', '-i', 'scan0', '198.51.100.10'], {
@@ -51,7 +51,7 @@ test('decoyd lab: runs the demo, answers ARP for a demo decoy, and removes the l
     });
     const parsed = parseArpingOutput(probe.stdout);
     assert.ok(parsed.received >= 1, probe.stdout);
-    await waitFor(() => outText().includes('"kind":"arp.reply"'), 5000);
+    await waitFor(() => outText().includes('"action":"arp.reply"'), 5000);
   } finally {
     stop();
     code = await finished;

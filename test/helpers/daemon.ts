@@ -8,13 +8,19 @@ import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from '../../daemon/src/lab/netns';
 import { splitLines } from '../../daemon/src/lab/run-command';
+import { fromEcs } from '../../daemon/src/events/ecs';
 
-/** One parsed log line. `kind` is set on event lines (`daemon.start`, `arp.reply`, `tcp.packet`…). */
+/**
+ * One parsed log line. decoyd writes ECS documents; event lines are read back through the exact
+ * inverse of its mapping (events/ecs.ts `fromEcs`), so `kind` (`daemon.start`, `arp.reply`,
+ * `tcp.packet`…), `time` and the event's own field names are set, and `ecs` holds the line as written.
+ */
 export interface DaemonLogLine {
   kind?: string;
-  level?: number;
+  level?: number | string;
   msg?: string;
   time?: number;
+  ecs?: Record<string, unknown>;
   [field: string]: unknown;
 }
 
@@ -192,7 +198,11 @@ function parseJsonLine(line: string): DaemonLogLine | undefined {
   if (!trimmed.startsWith('{')) return undefined;
   try {
     const value: unknown = JSON.parse(trimmed);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as DaemonLogLine) : undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const doc = value as Record<string, unknown>;
+    const event = doc.event as Record<string, unknown> | undefined;
+    if (typeof event?.action !== 'string') return doc as DaemonLogLine;
+    return { ...fromEcs(doc), level: doc.level as string | undefined, ecs: doc };
   } catch {
     return undefined;
   }

@@ -1,9 +1,25 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { buildAdminApi } from '../../../admin-api/src/server';
+import { DaemonControl } from '../admin-control';
+import { PcapRecorder } from '../capture/pcap-recorder';
+import { parseListen } from '../config/yaml';
+import { ecsContext } from '../events/ecs';
+import { FanoutSink } from '../events/fanout-sink';
+import { LiveEventHub } from '../events/live-hub';
+import { DaemonMetrics } from '../metrics';
+import { NoStore } from '../store/no-store';
+import { SqliteStoreQuery } from '../store/sqlite-query';
+import { StoreWriter } from '../store/writer';
+import { parseIp } from '../wire/address';
 import { formatIssue } from '../config/errors';
 import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
-import { Daemon, assemble, dhcpInterfaceProblems, interfaceExists } from '../daemon';
+import { Daemon, assemble, compileHost, dhcpInterfaceProblems, interfaceExists } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
@@ -12,8 +28,11 @@ import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
 
 const USAGE = `usage:
-  decoyd run --config FILE [--interface IF] [--user NAME] [--strict-personalities]
-                                                            run in the foreground, JSON log lines on stdout
+  decoyd run --config FILE [--interface IF] [--user NAME] [--admin HOST:PORT] [--strict-personalities]
+                                                            run in the foreground, ECS JSON log lines on stdout
+  decoyd events [--since 10m] [--src IP] [--kind K] [--follow] [--json] [--api URL]
+  decoyd sources [--json] [--api URL]                       who probed us (reads the admin API; token from DECOYD_ADMIN_TOKEN)
+  decoyd scans [--json] [--api URL]                         detected scans and tools
   decoyd check [--strict-personalities] FILE                validate a config and print the resolved hosts
       --strict-personalities: a Honeyd personality name that nmap-os-db lacks is an error
                               (without it, the closest entry is used and the mapping printed)
@@ -52,13 +71,29 @@ function readConfig(file: string, strictPersonalities: boolean): DecoydConfig {
   return loaded.config;
 }
 
-function run(argv: string[]): void {
+/** A sensor id kept in the data directory, so event.id prefixes stay the same across restarts. */
+function sensorId(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const file = join(dir, 'sensor-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const id = randomUUID();
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || (parseIp(host) >>> 24) === 127;
+}
+
+async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       config: { type: 'string', short: 'c' },
       interface: { type: 'string', short: 'i' },
       user: { type: 'string', short: 'u' },
+      admin: { type: 'string' },
       'strict-personalities': { type: 'boolean' },
     },
   });
@@ -70,21 +105,106 @@ function run(argv: string[]): void {
   const dhcpProblems = dhcpInterfaceProblems(cfg, ifName);
   if (dhcpProblems.length > 0) fail(dhcpProblems.join('\n'));
 
-  const { logger, flush } = createLogger(cfg.log.level);
-  const events = new PinoEventSink(logger);
-  const personalities = openPersonalitySource(cfg, (msg) => events.emit({ kind: 'daemon.error', time: Date.now(), message: msg }));
+  // The admin API: refuse to listen beyond loopback without a token.
+  const adminText = values.admin ?? cfg.admin?.listen;
+  const admin = adminText === undefined ? undefined : parseListen(adminText);
+  if (adminText !== undefined && admin === undefined) fail(`--admin: expected HOST:PORT with an IPv4 host, got "${adminText}"`);
+  let token = process.env.DECOYD_ADMIN_TOKEN;
+  if (token === undefined && cfg.admin?.tokenFile !== undefined) {
+    try {
+      token = readFileSync(cfg.admin.tokenFile, 'utf8').trim();
+    } catch (err) {
+      fail(`admin.token_file: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (token !== undefined && token.length < 16) fail('the admin token must be at least 16 characters');
+  if (admin !== undefined && !isLoopback(admin.host) && token === undefined) {
+    fail(`refusing to serve the admin API on ${admin.host}:${admin.port} without a token: set DECOYD_ADMIN_TOKEN or admin.token_file, or listen on 127.0.0.1`);
+  }
 
   const started = Date.now();
+  const ecs = ecsContext({ ...cfg.sensor, id: cfg.sensor?.id ?? sensorId(cfg.store?.path) }, started);
+  const { logger, flush, dropped: logDropped } = createLogger(cfg.log.level);
+  const events = new FanoutSink([new PinoEventSink(logger, ecs)]);
+  const report = (message: string): void => events.emit({ kind: 'daemon.error', time: Date.now(), message });
+  let store: StoreWriter | undefined;
+  if (cfg.store !== undefined) {
+    try {
+      store = await StoreWriter.open(cfg.store, ecs, report, started);
+    } catch (err) {
+      fail(`store ${cfg.store.path}: ${err instanceof Error ? err.message : String(err)}`, 1);
+    }
+    events.add(store);
+  }
+  let recorder: PcapRecorder | undefined;
+  if (cfg.capture !== undefined) {
+    try {
+      mkdirSync(cfg.capture.dir, { recursive: true });
+    } catch (err) {
+      fail(`capture.dir ${cfg.capture.dir}: ${err instanceof Error ? err.message : String(err)}`, 1);
+    }
+    recorder = new PcapRecorder(cfg.capture, report);
+  }
+  const capture = recorder;
+  const live = new LiveEventHub(ecs);
+  events.add(live);
+  const personalities = openPersonalitySource(cfg, report);
+
   let link: PcapLink | null = null;
-  let warmed: Promise<void> = Promise.resolve();
-  const parts = assemble(cfg, personalities, events, (f, n) => link?.send(f, n), () => {
-    void warmed.then(() => {
+  let framesOut = 0;
+  let warmed: Promise<number> = Promise.resolve(0);
+  let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  const parts = assemble(cfg, personalities, events, (f, n) => {
+    framesOut++;
+    link?.send(f, n);
+    if (capture !== undefined) capture.record(f, n, Date.now());
+  }, () => {
+    void warmed.then((built) => {
+      loopDelay?.reset(); // measure from ready on, not the start-up work
+      const cold = parts.staticHosts.length - built;
       events.emit({
         kind: 'daemon.start', time: Date.now(),
-        message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ${cfg.dhcp.length} DHCP clients, ready in ${Date.now() - started} ms`,
+        message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ${cfg.dhcp.length} DHCP clients, ready in ${Date.now() - started} ms`
+          + `${cold > 0 ? ` (${cold} personalities left to build on first use)` : ''}${admin === undefined ? '' : `, admin API on http://${admin.host}:${admin.port}`}`,
       });
     });
   });
+  const engine = parts.engine;
+  // How long the frame path could have waited behind other work (API, store posting, GC).
+  loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const delay = loopDelay;
+  const metrics = new DaemonMetrics({
+    loopDelayMaxMs: () => delay.max / 1e6,
+    frames: () => ({ in: engine.counters.frames, own: engine.counters.ownFrames, dropped: engine.counters.dropped, notForUs: engine.counters.notForUs, out: framesOut }),
+    connections: () => ({ open: engine.tcp.connectionCount, ...engine.tcp.counters, opened: engine.tcp.counters.connectionsOpened, evicted: engine.tcp.counters.connectionsEvicted }),
+    hosts: () => parts.table.size,
+    events: () => events.lastSequence,
+    logDropped,
+    store: store === undefined ? undefined : () => (store as StoreWriter).stats(),
+    capture: capture === undefined ? undefined : () => ({ frames: capture.frames, dropped: capture.dropped }),
+  });
+  events.observe(metrics);
+  let api: Awaited<ReturnType<typeof buildAdminApi>> | undefined;
+  let query: SqliteStoreQuery | undefined;
+  if (admin !== undefined) {
+    query = cfg.store === undefined ? undefined : new SqliteStoreQuery(cfg.store.path);
+    const control = new DaemonControl(cfg, parts, (ip, template) => compileHost(parts, ip, template), () => ({
+      frames: engine.counters.frames, framesForDecoys: engine.counters.ownFrames, framesDropped: engine.counters.dropped, framesOut,
+      hosts: parts.table.size, connections: engine.tcp.connectionCount, events: events.lastSequence, logLinesDropped: logDropped(),
+      eventLoopDelayMaxMs: Math.round(delay.max / 1e4) / 100, eventLoopDelayP99Ms: Math.round(delay.percentile(99) / 1e4) / 100,
+      ...(capture === undefined ? {} : { captureFrames: capture.frames, captureDropped: capture.dropped }),
+      ...(store === undefined ? {} : Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [`store${k[0]?.toUpperCase()}${k.slice(1)}`, v]))),
+    }));
+    // Built and listening before capture starts: its start-up work (schema compilation) must not
+    // compete with the personality warm-up that the first scan after start depends on.
+    try {
+      api = await buildAdminApi({ store: query ?? new NoStore(), token, control, live, metrics, log: report, pcap: capture === undefined ? undefined : { extract: (src) => capture.extract(src) } });
+      await api.listen({ host: admin.host, port: admin.port });
+    } catch (err) {
+      fail(`admin API on ${admin.host}:${admin.port}: ${err instanceof Error ? err.message : String(err)}`, 1);
+    }
+  }
   try {
     link = new PcapLink(ifName, { networks: parts.captureNetworks, dhcpClientMacs: parts.dhcpClientMacs });
   } catch (err) {
@@ -99,21 +219,31 @@ function run(argv: string[]): void {
       fail(err instanceof Error ? err.message : String(err), 1);
     }
   }
-  const daemon = new Daemon(parts, link);
+
+  const daemon = new Daemon(parts, link, capture === undefined ? undefined : (f, n, t) => capture.record(f, n, t));
   daemon.start();
   warmed = daemon.warmUp(WARM_UP_BUDGET_MS);
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     daemon.stop();
-    events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}` });
+    const held = loopDelay === undefined ? '' : `; the daemon thread was held up ${Math.round(loopDelay.max / 1e6)} ms at most since ready`;
+    events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}${held}` });
+    try {
+      await api?.close();
+      query?.close();
+      await store?.close();
+      await capture?.close();
+    } catch (err) {
+      process.stderr.write(`decoyd: while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
     flush();
     process.exit(0);
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 function check(argv: string[]): void {
@@ -133,6 +263,10 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': return run(rest);
+    case 'events': case 'sources': case 'scans': {
+      const { apiCommand } = await import('./api-client');
+      return apiCommand(command, rest);
+    }
     case 'check': return check(rest);
     case 'lab': {
       const { runDemoLabCommand } = await import('./lab-command');

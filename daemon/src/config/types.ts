@@ -236,6 +236,14 @@ export interface DecoydConfig {
   serviceProbes?: string;
   /** Pins the per-deployment seed of identity fillers; default derived from the machine. */
   serviceSeed?: string;
+  /** The event store (`store:`); absent = no store. */
+  store?: StoreSettings;
+  /** Rotating pcap files of every frame received and sent (`capture:`); absent = off. */
+  capture?: { dir: string; maxFileBytes: number; maxFiles: number; bufferBytes: number };
+  /** The admin HTTP API (`admin:`); absent = no API unless --admin is given. */
+  admin?: AdminSettings;
+  /** This sensor's name and id in every event's observer.* (default: the host name). */
+  sensor?: { name?: string; id?: string };
 }
 
 /**
@@ -307,6 +315,27 @@ export const DETECT_RANGES: Record<DetectNumberKey, [number, number]> = {
   minOsProbes: [1, 16],
   minServiceProbes: [1, 256],
   sampleSize: [1, 1024],
+};
+
+export interface StoreSettings {
+  /** Data directory (the database is events.sqlite in it). */
+  path: string;
+  flushIntervalMs: number;
+  retention: { maxAgeDays: number; maxBytes: number };
+  queueLimit: number;
+}
+
+export interface AdminSettings {
+  /** HOST:PORT, default 127.0.0.1:8080. */
+  listen: string;
+  /** File holding the bearer token (else DECOYD_ADMIN_TOKEN). */
+  tokenFile?: string;
+}
+
+export const DEFAULT_STORE_SETTINGS: Omit<StoreSettings, 'path'> = {
+  flushIntervalMs: 250,
+  retention: { maxAgeDays: 30, maxBytes: 4 * 1024 ** 3 },
+  queueLimit: 200_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {

@@ -22,12 +22,12 @@ import {
   type ParsedConfig,
 } from './model';
 import { noteFeature } from './runtime-support';
-import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectConfig, type DhcpBinding, type DynamicCondition, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
+import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, DEFAULT_STORE_SETTINGS, type AdminSettings, type StoreSettings, type ClaimSettings, type DetectConfig, type DhcpBinding, type DynamicCondition, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
@@ -104,7 +104,70 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
       if (level) config.log.level = level;
     }
   }
+  if (top.store !== undefined) config.store = readStore(r, top.store, baseDir);
+  if (top.admin !== undefined) config.admin = readAdmin(r, top.admin, baseDir);
+  if (top.capture !== undefined) {
+    const m = r.mapping(top.capture, ['capture'], ['dir', 'maxFileBytes', 'maxFiles', 'bufferBytes'], ['dir']);
+    const dir = m?.dir === undefined ? undefined : r.string(m.dir, ['capture', 'dir']);
+    if (m && dir !== undefined) {
+      const capture = { dir: path.resolve(baseDir, dir), maxFileBytes: 64 << 20, maxFiles: 8, bufferBytes: 16 << 20 };
+      if (m.maxFileBytes !== undefined) capture.maxFileBytes = r.integer(m.maxFileBytes, ['capture', 'maxFileBytes'], 2 ** 18, 2 ** 40) ?? capture.maxFileBytes;
+      if (m.maxFiles !== undefined) capture.maxFiles = r.integer(m.maxFiles, ['capture', 'maxFiles'], 1, 100_000) ?? capture.maxFiles;
+      if (m.bufferBytes !== undefined) capture.bufferBytes = r.integer(m.bufferBytes, ['capture', 'bufferBytes'], 2 ** 18, 2 ** 32) ?? capture.bufferBytes;
+      config.capture = capture;
+    }
+  }
+  if (top.sensor !== undefined) {
+    const m = r.mapping(top.sensor, ['sensor'], ['name', 'id']);
+    if (m) {
+      const name = m.name === undefined ? undefined : r.string(m.name, ['sensor', 'name']);
+      const id = m.id === undefined ? undefined : r.string(m.id, ['sensor', 'id']);
+      config.sensor = { ...(name === undefined ? {} : { name }), ...(id === undefined ? {} : { id }) };
+    }
+  }
   return parsed;
+}
+
+function readStore(r: YamlReader, value: unknown, baseDir: string): StoreSettings | undefined {
+  const m = r.mapping(value, ['store'], ['path', 'flushIntervalMs', 'retention', 'queueLimit'], ['path']);
+  if (!m || m.path === undefined) return undefined;
+  const dir = r.string(m.path, ['store', 'path']);
+  if (dir === undefined) return undefined;
+  const store: StoreSettings = { path: path.resolve(baseDir, dir), ...DEFAULT_STORE_SETTINGS, retention: { ...DEFAULT_STORE_SETTINGS.retention } };
+  if (m.flushIntervalMs !== undefined) store.flushIntervalMs = r.integer(m.flushIntervalMs, ['store', 'flushIntervalMs'], 10, 1000) ?? store.flushIntervalMs;
+  if (m.queueLimit !== undefined) store.queueLimit = r.integer(m.queueLimit, ['store', 'queueLimit'], 1, 100_000_000) ?? store.queueLimit;
+  if (m.retention !== undefined) {
+    const ret = r.mapping(m.retention, ['store', 'retention'], ['maxAgeDays', 'maxBytes']);
+    if (ret?.maxAgeDays !== undefined) store.retention.maxAgeDays = r.number(ret.maxAgeDays, ['store', 'retention', 'maxAgeDays'], 0, 36500) ?? store.retention.maxAgeDays;
+    if (ret?.maxBytes !== undefined) store.retention.maxBytes = r.integer(ret.maxBytes, ['store', 'retention', 'maxBytes'], 0, Number.MAX_SAFE_INTEGER) ?? store.retention.maxBytes;
+  }
+  return store;
+}
+
+function readAdmin(r: YamlReader, value: unknown, baseDir: string): AdminSettings | undefined {
+  const m = r.mapping(value, ['admin'], ['listen', 'token_file']);
+  if (!m) return undefined;
+  const admin: AdminSettings = { listen: '127.0.0.1:8080' };
+  if (m.listen !== undefined) {
+    const listen = r.string(m.listen, ['admin', 'listen']);
+    if (listen !== undefined && parseListen(listen) === undefined) r.error(['admin', 'listen'], `expected HOST:PORT with an IPv4 host, got "${listen}"`);
+    else if (listen !== undefined) admin.listen = listen;
+  }
+  if (m.token_file !== undefined) {
+    const file = r.string(m.token_file, ['admin', 'token_file']);
+    if (file !== undefined) admin.tokenFile = path.resolve(baseDir, file);
+  }
+  return admin;
+}
+
+/** `HOST:PORT` with a dotted IPv4 host (or `localhost`). */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(localhost|\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] !== 'localhost' && checkIpv4(m[1] as string) !== undefined) return undefined;
+  return { host: m[1] as string, port };
 }
 
 function readTemplates(r: YamlReader, value: unknown, parsed: ParsedConfig, issues: IssueList): void {

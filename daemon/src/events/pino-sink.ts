@@ -1,5 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { DecoyEvent, DecoyEventKind, EventSink } from './event';
+import { toEcs, type EcsContext } from './ecs';
+import type { RecordSink } from './fanout-sink';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -12,13 +14,15 @@ const LEVEL_OF: Record<DecoyEventKind, Level> = {
   'daemon.start': 'info', 'daemon.stop': 'info', 'daemon.bind': 'info', 'daemon.refuse': 'warn', 'daemon.error': 'error',
 };
 
-/** Logs every event as one pino JSON line. Events go through `emit` unchanged (their `kind` is the message key). */
-export class PinoEventSink implements EventSink {
+/** Logs every event as one pino JSON line holding its ECS document (ecs.ts), plus pino's `level`. */
+export class PinoEventSink implements EventSink, RecordSink {
+  private standaloneSequence = 0;
+
   private readonly enabled = new Map<DecoyEventKind, boolean>();
   /** Lifecycle lines (start, stop, errors) are written whatever the level: operators and scripts wait for them. */
   private readonly lifecycle: Logger;
 
-  constructor(readonly logger: Logger) {
+  constructor(readonly logger: Logger, private readonly ecs: EcsContext) {
     this.lifecycle = logger.child({}, { level: 'info' });
     for (const kind of Object.keys(LEVEL_OF) as DecoyEventKind[]) {
       this.enabled.set(kind, kind.startsWith('daemon.') || logger.isLevelEnabled(LEVEL_OF[kind]));
@@ -29,10 +33,15 @@ export class PinoEventSink implements EventSink {
     return this.enabled.get(kind) === true;
   }
 
+  /** For use without a fan-out sink: numbers events itself. */
   emit(event: DecoyEvent): void {
+    this.write(event, ++this.standaloneSequence);
+  }
+
+  write(event: DecoyEvent, sequence: number): void {
     if (this.enabled.get(event.kind) !== true) return;
     const target = event.kind.startsWith('daemon.') ? this.lifecycle : this.logger;
-    target[LEVEL_OF[event.kind]](event);
+    target[LEVEL_OF[event.kind]](toEcs(event, sequence, this.ecs));
   }
 }
 

@@ -84,7 +84,7 @@ export async function runDemoLab(opts: DemoLabOptions = {}): Promise<number> {
       readyTimer = setTimeout(() => resolveReady(false), opts.readyTimeoutMs ?? 30_000);
       splitLines(child.stdout, (line) => {
         out.write(`${line}\n`);
-        if (line.includes('"kind":"daemon.start"')) resolveReady(true);
+        if (line.includes('"action":"daemon.start"')) resolveReady(true); // the ECS event.action
       });
     });
     const first = await Promise.race([ready.then((ok) => (ok ? 'ready' : 'timeout')), exited.then(() => 'exited'), stopRequested.then(() => 'stop')]);

@@ -138,6 +138,31 @@ export class AddressManager {
     }
   }
 
+  /** Static addresses configured (whatever their phase; not DHCP leases), for the admin API. */
+  staticAddresses(): number[] {
+    const out: number[] = [];
+    for (const [ip, b] of this.statics) if (b.lease === undefined) out.push(ip);
+    return out;
+  }
+
+  /** Phase of a static binding: probing, active or refused; undefined when not bound statically. */
+  staticPhase(ip: number): string | undefined {
+    const b = this.statics.get(ip);
+    return b === undefined || b.lease !== undefined ? undefined : b.phase;
+  }
+
+  /** Withdraw a static binding at run time (admin API): the address is released if live. */
+  unbindStatic(ip: number, now: number): boolean {
+    const b = this.statics.get(ip);
+    if (b === undefined || b.lease !== undefined) return false;
+    this.resolveInitial(b);
+    this.statics.delete(ip);
+    if (this.table.get(ip) === b.host) this.release(b.host, now, 'removed', undefined);
+    this.table.unregisterMac(b.host);
+    this.maybeReady();
+    return true;
+  }
+
   /** Handle a validated ARP packet from a frame whose source MAC is not ours. */
   handleArp(arp: ArpView, frame: Buffer, now: number): void {
     const sip = arp.senderIp;

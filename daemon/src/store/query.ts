@@ -1,0 +1,110 @@
+/**
+ * What the admin API may read: the store/query interface. The SQLite implementation lives in
+ * sqlite-query.ts; a fleet store (PostgreSQL) implements the same interface. Nothing here names
+ * a database. Every list is bounded by `limit`; event pages run newest first with an opaque cursor.
+ */
+
+export interface EventFilter {
+  /** Source / destination IPv4 address. */
+  src?: string;
+  dst?: string;
+  /** network.transport: tcp, udp, icmp (or arp for ARP events). */
+  proto?: string;
+  /** Destination port. */
+  port?: number;
+  /** event.action, e.g. `tcp.packet`. */
+  kind?: string;
+  /** Milliseconds since the epoch, inclusive. */
+  since?: number;
+  until?: number;
+}
+
+export interface EventPageRequest extends EventFilter {
+  limit: number;
+  /** From a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+/** An event as stored: its ECS document. */
+export type StoredEvent = Record<string, unknown>;
+
+export interface EventPage {
+  events: StoredEvent[];
+  /** Present when older events match. */
+  nextCursor?: string;
+}
+
+export interface SourceSummary {
+  ip: string;
+  firstSeen: number;
+  lastSeen: number;
+  events: number;
+}
+
+export interface HostTouched {
+  ip: string;
+  events: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface PortTouched {
+  proto: string;
+  port: number;
+  events: number;
+}
+
+export interface CredentialTried {
+  user: string;
+  password?: string;
+  dst: string;
+  port: number;
+  attempts: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface ScanRecord {
+  scanId: string;
+  srcIp: string;
+  scanType: string;
+  tool?: string;
+  targets: string[];
+  targetCount: number;
+  ports: number[];
+  portCount: number;
+  packets: number;
+  ratePps: number;
+  firstSeen: number;
+  lastSeen: number;
+  evidence: string[];
+  /** How many scan.detected updates were folded into this record. */
+  updates: number;
+}
+
+export interface SourceDetail extends SourceSummary {
+  hosts: HostTouched[];
+  hostCount: number;
+  ports: PortTouched[];
+  portCount: number;
+  scans: ScanRecord[];
+  credentials: CredentialTried[];
+}
+
+export interface StoreStats {
+  events: number;
+  sources: number;
+  scans: number;
+  oldestEvent?: number;
+  newestEvent?: number;
+  bytes: number;
+}
+
+export interface StoreQuery {
+  events(req: EventPageRequest): Promise<EventPage>;
+  sources(opts: { limit: number; since?: number }): Promise<SourceSummary[]>;
+  /** Undefined when the source was never seen. */
+  source(ip: string, opts: { limit: number }): Promise<SourceDetail | undefined>;
+  scans(opts: { limit: number; src?: string; since?: number }): Promise<ScanRecord[]>;
+  stats(): Promise<StoreStats>;
+}

@@ -1,0 +1,221 @@
+/**
+ * The writing side of the SQLite store: batched inserts with per-source summaries aggregated
+ * per batch, and retention by age and size. Runs in the store worker thread (worker.ts), never
+ * on the frame path; unit tests drive it directly.
+ */
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { DecoyEvent } from '../events/event';
+import type { Observer } from '../events/ecs';
+import { KIND_SPECS, pathOf, type KindSpec } from '../events/ecs-spec';
+import { configureWriter, migrate } from './schema';
+
+export interface RetentionPolicy {
+  /** Events older than this are deleted (0 = keep forever). */
+  maxAgeDays: number;
+  /** The database's used pages are kept under this many bytes by deleting the oldest events (0 = no limit). */
+  maxBytes: number;
+}
+
+/** Which flat field of a kind supplies each indexed column. */
+interface ColumnFields {
+  proto: string | null;
+  src?: string;
+  dst?: string;
+  sport?: string;
+  dport?: string;
+  user?: string;
+  password?: string;
+}
+
+const columnCache = new Map<string, ColumnFields>();
+
+function columnsOf(kind: string): ColumnFields {
+  let cols = columnCache.get(kind);
+  if (cols !== undefined) return cols;
+  const spec = (KIND_SPECS as Record<string, KindSpec | undefined>)[kind];
+  cols = { proto: spec?.transport ?? (kind.startsWith('arp.') ? 'arp' : null) };
+  const names = new Set([...Object.keys(spec?.fields ?? {}), 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'user', 'username', 'password', ...Object.keys(spec?.paths ?? {})]);
+  for (const name of names) {
+    switch (pathOf(kind, name)) {
+      case 'source.ip': cols.src ??= name; break;
+      case 'destination.ip': cols.dst ??= name; break;
+      case 'source.port': cols.sport ??= name; break;
+      case 'destination.port': cols.dport ??= name; break;
+      case 'user.name': cols.user ??= name; break;
+      case 'decoyd.auth.password': cols.password ??= name; break;
+    }
+  }
+  columnCache.set(kind, cols);
+  return cols;
+}
+
+/** Dotted IPv4 → unsigned integer without regular expressions (it runs once per event). */
+export function ipColumn(value: unknown): number | null {
+  if (typeof value !== 'string' || value.length > 15) return null;
+  let ip = 0;
+  let part = -1;
+  let dots = 0;
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c === 46) {
+      if (part < 0 || ++dots > 3) return null;
+      ip = ip * 256 + part;
+      part = -1;
+    } else if (c >= 48 && c <= 57) {
+      part = part < 0 ? c - 48 : part * 10 + c - 48;
+      if (part > 255) return null;
+    } else return null;
+  }
+  if (dots !== 3 || part < 0) return null;
+  return ip * 256 + part;
+}
+
+function intColumn(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) ? value : null;
+}
+
+interface Agg { first: number; last: number; events: number }
+
+function bump<K>(map: Map<K, Agg>, key: K, ts: number): void {
+  const a = map.get(key);
+  if (a === undefined) map.set(key, { first: ts, last: ts, events: 1 });
+  else {
+    if (ts < a.first) a.first = ts;
+    if (ts > a.last) a.last = ts;
+    a.events++;
+  }
+}
+
+export class StoreDb {
+  readonly db: BetterSqlite3.Database;
+  readonly boot: number;
+  private readonly insertEvent: BetterSqlite3.Statement;
+  private readonly upsertSource: BetterSqlite3.Statement;
+  private readonly upsertHost: BetterSqlite3.Statement;
+  private readonly upsertPort: BetterSqlite3.Statement;
+  private readonly upsertScan: BetterSqlite3.Statement;
+  private readonly upsertCredential: BetterSqlite3.Statement;
+  private readonly insertBatch: (events: readonly DecoyEvent[], seqs: readonly number[]) => void;
+
+  constructor(file: string, boot: { idPrefix: string; observer: Observer; started: number }) {
+    this.db = new Database(file);
+    configureWriter(this.db);
+    migrate(this.db);
+    this.boot = Number(this.db.prepare('INSERT INTO boots (id_prefix, observer, started) VALUES (?, ?, ?)').run(boot.idPrefix, JSON.stringify(boot.observer), boot.started).lastInsertRowid);
+    this.insertEvent = this.db.prepare('INSERT INTO events (boot, seq, ts, kind, proto, src, dst, sport, dport, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.upsertSource = this.db.prepare(`INSERT INTO sources (ip, first_seen, last_seen, events) VALUES (?, ?, ?, ?)
+      ON CONFLICT(ip) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events`);
+    this.upsertHost = this.db.prepare(`INSERT INTO source_hosts (src, dst, first_seen, last_seen, events) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(src, dst) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events`);
+    this.upsertPort = this.db.prepare(`INSERT INTO source_ports (src, proto, port, last_seen, events) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(src, proto, port) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events`);
+    this.upsertScan = this.db.prepare(`INSERT INTO scans (scan_id, src, scan_type, tool, first_seen, last_seen, packets, updates, fields) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+      ON CONFLICT(scan_id) DO UPDATE SET scan_type = excluded.scan_type, tool = coalesce(excluded.tool, tool), first_seen = min(first_seen, excluded.first_seen),
+      last_seen = max(last_seen, excluded.last_seen), packets = max(packets, excluded.packets), updates = updates + 1, fields = excluded.fields`);
+    this.upsertCredential = this.db.prepare(`INSERT INTO credentials (src, user_name, password, dst, port, first_seen, last_seen, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+      ON CONFLICT(src, user_name, password, dst, port) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), attempts = attempts + 1`);
+    this.insertBatch = this.db.transaction((events: readonly DecoyEvent[], seqs: readonly number[]) => this.insertRows(events, seqs));
+  }
+
+  /** Inserts one batch in one transaction: after it returns, the batch survives a kill. */
+  insert(events: readonly DecoyEvent[], seqs: readonly number[]): void {
+    if (events.length > 0) this.insertBatch(events, seqs);
+  }
+
+  private insertRows(events: readonly DecoyEvent[], seqs: readonly number[]): void {
+    // Numeric keys: hosts by source then destination; ports as src·2^17 + proto·2^16 + port.
+    const sources = new Map<number, Agg>();
+    const hosts = new Map<number, Map<number, Agg>>();
+    const ports = new Map<number, Agg>();
+    for (let k = 0; k < events.length; k++) {
+      const e = events[k] as DecoyEvent;
+      const rec = e as unknown as Record<string, unknown>;
+      const cols = columnsOf(e.kind);
+      const src = cols.src === undefined ? null : ipColumn(rec[cols.src]);
+      const dst = cols.dst === undefined ? null : ipColumn(rec[cols.dst]);
+      const sport = cols.sport === undefined ? null : intColumn(rec[cols.sport]);
+      const dport = cols.dport === undefined ? null : intColumn(rec[cols.dport]);
+      this.insertEvent.run(this.boot, seqs[k] as number, e.time, e.kind, cols.proto, src, dst, sport, dport, JSON.stringify(e));
+      if (src === null) continue;
+      bump(sources, src, e.time);
+      if (dst !== null && dst !== src) {
+        let perSource = hosts.get(src);
+        if (perSource === undefined) hosts.set(src, (perSource = new Map()));
+        bump(perSource, dst, e.time);
+      }
+      const protoCode = cols.proto === 'tcp' ? 0 : cols.proto === 'udp' ? 1 : -1;
+      if (dport !== null && dport >= 0 && dport <= 65535 && protoCode >= 0) bump(ports, src * 131072 + protoCode * 65536 + dport, e.time);
+      if (e.kind === 'scan.detected') {
+        this.upsertScan.run(e.scanId, src, e.scanType, e.tool ?? null, e.firstSeen, e.lastSeen, e.packets, JSON.stringify(e));
+      }
+      const user = cols.user === undefined ? undefined : rec[cols.user];
+      if (typeof user === 'string') {
+        const password = cols.password === undefined ? '' : rec[cols.password];
+        this.upsertCredential.run(src, user, typeof password === 'string' ? password : '', dst ?? 0, dport ?? 0, e.time, e.time);
+      }
+    }
+    for (const [ip, a] of sources) this.upsertSource.run(ip, a.first, a.last, a.events);
+    for (const [s, perSource] of hosts) for (const [d, a] of perSource) this.upsertHost.run(s, d, a.first, a.last, a.events);
+    for (const [key, a] of ports) {
+      const port = key % 65536;
+      const rest = (key - port) / 65536;
+      this.upsertPort.run(Math.floor(rest / 2), rest % 2 === 0 ? 'tcp' : 'udp', port, a.last, a.events);
+    }
+  }
+
+  /** Bytes in use (pages not on the free list). */
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  /**
+   * Deletes events past the age limit, then the oldest events while the file is over its size
+   * limit, in chunks of `chunk` rows (each its own transaction, so ingest interleaves).
+   * Summaries whose last sighting is older than the oldest kept event go too.
+   */
+  applyRetention(policy: RetentionPolicy, now = Date.now(), chunk = 20_000): { deleted: number } {
+    let deleted = 0;
+    const deleteChunk = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
+    if (policy.maxAgeDays > 0) {
+      const cutoff = now - policy.maxAgeDays * 86_400_000;
+      for (;;) {
+        const n = deleteChunk.run(cutoff, chunk).changes;
+        deleted += n;
+        if (n < chunk) break;
+      }
+    }
+    if (policy.maxBytes > 0) {
+      const oldest = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)');
+      for (let round = 0; round < 1000 && this.usedBytes() > policy.maxBytes; round++) {
+        const n = oldest.run(chunk).changes;
+        deleted += n;
+        if (n === 0) break;
+      }
+    }
+    if (deleted > 0) {
+      const row = this.db.prepare('SELECT min(ts) AS ts FROM events').get() as { ts: number | null };
+      const keepFrom = row.ts ?? now;
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM sources WHERE last_seen < ?').run(keepFrom);
+        this.db.prepare('DELETE FROM source_hosts WHERE last_seen < ?').run(keepFrom);
+        this.db.prepare('DELETE FROM source_ports WHERE last_seen < ?').run(keepFrom);
+        this.db.prepare('DELETE FROM scans WHERE last_seen < ?').run(keepFrom);
+        this.db.prepare('DELETE FROM credentials WHERE last_seen < ?').run(keepFrom);
+      })();
+    }
+    return { deleted };
+  }
+
+  close(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a reader may hold the WAL; the next open recovers it
+    }
+    this.db.close();
+  }
+}

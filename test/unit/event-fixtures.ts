@@ -1,0 +1,36 @@
+/** One realistic event of every kind, for the ECS and store tests. */
+import type { DecoyEvent } from '../../daemon/src/events/event';
+
+const T = Date.UTC(2026, 11, 1, 23, 0, 0, 123);
+const macs = { srcMac: '02:00:00:00:00:02', dstMac: '00:1b:21:aa:bb:01', srcIp: '198.51.100.2', dstIp: '198.51.100.10' };
+
+export const SAMPLE_EVENTS: DecoyEvent[] = [
+  { kind: 'daemon.start', time: T, message: 'decoyd on hp0: 7 hosts bound' },
+  { kind: 'daemon.stop', time: T, message: 'stopped by SIGTERM' },
+  { kind: 'daemon.error', time: T, message: 'store: 12 events dropped' },
+  { kind: 'daemon.bind', time: T, message: 'bound', address: '198.51.100.10' },
+  { kind: 'daemon.refuse', time: T, message: 'refused', address: '198.51.100.11' },
+  { kind: 'arp.announce', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01', template: 'web' },
+  { kind: 'arp.reply', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01', peerIp: '198.51.100.2', peerMac: '02:00:00:00:00:02' },
+  { kind: 'arp.claim', time: T, address: '198.51.100.140', mac: '00:1b:21:aa:bb:02', template: 'web', peerIp: '198.51.100.2', peerMac: '02:00:00:00:00:02', reason: '3 unanswered requests' },
+  { kind: 'arp.release', time: T, address: '198.51.100.140', mac: '00:1b:21:aa:bb:02', peerMac: '02:00:00:00:00:09', template: 'web', reason: 'owner-appeared' },
+  { kind: 'arp.conflict', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01', peerMac: '02:00:00:00:00:09', template: 'web', reason: 'in use by another host; binding refused' },
+  { kind: 'arp.probe', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01' },
+  { kind: 'tcp.packet', time: T, ...macs, srcPort: 40000, dstPort: 22, flags: 'S', state: 'open', answer: 'syn-ack' },
+  { kind: 'udp.packet', time: T, ...macs, srcPort: 40000, dstPort: 161, length: 40, state: 'closed', answer: 'port-unreachable' },
+  { kind: 'icmp', time: T, ...macs, type: 8, code: 0, answer: 'echo-reply' },
+  { kind: 'tcp.open', time: T, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 22, service: 'banner' },
+  { kind: 'tcp.close', time: T, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 22, service: 'banner', bytesIn: 10, bytesOut: 22, reason: 'closed' },
+  { kind: 'drop', time: T, reason: 'bad-checksum', srcIp: '198.51.100.2', dstIp: '198.51.100.10' },
+  { kind: 'service.identity', time: T, proto: 'tcp', srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 21, service: 'ftp', product: 'vsftpd', version: '3.0.3', probe: 'NULL', ruleLine: 1234 },
+  { kind: 'service.probe', time: T, proto: 'tcp', srcIp: '198.51.100.2', srcPort: 40001, dstIp: '198.51.100.10', dstPort: 443, service: 'ssl/http', product: 'nginx', probe: 'GetRequest', ruleLine: 99, bytes: 512, tls: 'TLSv1.3' },
+  { kind: 'route', time: T, srcIp: '198.51.100.2', dstIp: '203.0.113.50', router: '198.51.100.1', answer: 'time-exceeded', ttl: 1 },
+  { kind: 'dhcp.lease', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A' },
+  { kind: 'dhcp.renew', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A' },
+  { kind: 'dhcp.release', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A', reason: 'shutdown' },
+  { kind: 'dhcp.lost', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A', reason: 'nak' },
+  {
+    kind: 'scan.detected', time: T, scanId: '198.51.100.2-1', srcIp: '198.51.100.2', scanType: 'tcp-syn', tool: 'nmap', targets: ['198.51.100.10'], targetCount: 1,
+    ports: [22, 80], portCount: 2, packets: 40, ratePps: 400, firstSeen: T - 100, lastSeen: T, evidence: ['window 1024', 'MSS-only options'],
+  },
+];
