@@ -128,20 +128,9 @@ export interface UdpBehaviour {
   basis: Basis;
 }
 
-/**
- * TCP timers, structurally identical to stack/tcp/timing.ts's TcpTimingProfile (owned by the TCP
- * socket layer, which reads them through HostPersonality.tcpTiming).
- */
-export interface TcpTimingProfile {
-  /** Cumulative delays after the first SYN/ACK at which it is sent again (Linux [1000,3000,7000,15000,31000]). */
-  synAckRetransmitMs: readonly number[];
-  initialRtoMs: number;
-  minRtoMs: number;
-  maxRtoMs: number;
-  maxDataRetries: number;
-  timeWaitMs: number;
-  delayedAckMs: number;
-}
+/** TCP timers: the socket layer's own profile type, so the per-family tables plug straight in. */
+import type { TcpTimingProfile } from '../../stack/tcp/timing';
+export type { TcpTimingProfile };
 
 /**
  * The reset sent when data arrives after the application closed the socket (or for a segment no
