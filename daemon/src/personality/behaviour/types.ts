@@ -4,6 +4,7 @@
  * the IP ID of UDP datagrams, TCP timers). One table per OS family (tables.ts), chosen from the
  * personality's Class lines (family.ts). Sources for every value: personalities/README.md.
  */
+import type { TcpTimingProfile } from '../../stack/tcp/timing';
 
 /** Where a value comes from, so that weak ones are visible in code and in `personalities/README.md`. */
 export type Basis =
@@ -129,7 +130,6 @@ export interface UdpBehaviour {
 }
 
 /** TCP timers: the socket layer's own profile type, so the per-family tables plug straight in. */
-import type { TcpTimingProfile } from '../../stack/tcp/timing';
 export type { TcpTimingProfile };
 
 /**
