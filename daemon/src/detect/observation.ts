@@ -8,7 +8,7 @@
 import type { ArpView } from '../wire/arp';
 import type { IcmpView } from '../wire/icmp';
 import type { Ipv4View } from '../wire/ipv4';
-import { TcpOpt, type TcpView } from '../wire/tcp';
+import { emptyOptionSummary, readTcpOptions, type TcpOptionSummary, type TcpView } from '../wire/tcp';
 import type { UdpView } from '../wire/udp';
 
 /** Bytes of transport payload kept (enough for Nmap's service probe strings to be told apart). */
@@ -49,16 +49,8 @@ export class PacketObservation {
   /** Raw option bytes as sent (nmap's OS probes are recognised by exact layout). */
   readonly optionBytes = Buffer.alloc(MAX_OPTION_BYTES);
   optionLength = 0;
-  /** Option kinds in wire order (NOP and EOL included). */
-  readonly optionKinds = new Uint8Array(MAX_OPTION_BYTES);
-  optionCount = 0;
-  /** -1 when absent. */
-  mss = -1;
-  wscale = -1;
-  sackPermitted = false;
-  hasTimestamp = false;
-  tsVal = 0;
-  tsEcr = 0;
+  /** The offered options, read by the stack's own option walk (wire/tcp.ts). */
+  readonly options: TcpOptionSummary = emptyOptionSummary();
   // ICMP.
   icmpType = -1;
   icmpCode = -1;
@@ -80,13 +72,10 @@ export class PacketObservation {
     this.window = 0;
     this.urgentPointer = 0;
     this.optionLength = 0;
-    this.optionCount = 0;
-    this.mss = -1;
-    this.wscale = -1;
-    this.sackPermitted = false;
-    this.hasTimestamp = false;
-    this.tsVal = 0;
-    this.tsEcr = 0;
+    this.options.mss = -1;
+    this.options.wscale = -1;
+    this.options.sackPermitted = false;
+    this.options.hasTimestamp = false;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.icmpId = 0;
@@ -127,7 +116,7 @@ export class PacketObservation {
     this.ack = tcp.ack;
     this.window = tcp.window;
     this.urgentPointer = tcp.urgentPointer;
-    this.walkOptions(tcp.buf, tcp.optionsOffset, tcp.optionsLength);
+    this.keepOptions(tcp);
     this.keepPayload(tcp.buf, tcp.payloadOffset, tcp.payloadLength);
     return this;
   }
@@ -176,31 +165,11 @@ export class PacketObservation {
   }
 
   /** Copies the raw options and records kinds in order plus the values the detector reads. */
-  private walkOptions(buf: Buffer, start: number, length: number): void {
-    const n = length < MAX_OPTION_BYTES ? length : MAX_OPTION_BYTES;
-    for (let i = 0; i < n; i++) this.optionBytes[i] = buf[start + i];
+  private keepOptions(tcp: TcpView): void {
+    const n = tcp.optionsLength < MAX_OPTION_BYTES ? tcp.optionsLength : MAX_OPTION_BYTES;
+    for (let i = 0; i < n; i++) this.optionBytes[i] = tcp.buf[tcp.optionsOffset + i];
     this.optionLength = n;
-    const end = start + n;
-    let i = start;
-    let count = 0;
-    while (i < end) {
-      const kind = buf[i];
-      this.optionKinds[count++] = kind;
-      if (kind === TcpOpt.EOL || kind === TcpOpt.NOP) { i++; continue; }
-      if (i + 1 >= end) break;
-      const len = buf[i + 1];
-      if (len < 2 || i + len > end) break;
-      if (kind === TcpOpt.MSS && len === 4) this.mss = buf.readUInt16BE(i + 2);
-      else if (kind === TcpOpt.WSCALE && len === 3) this.wscale = buf[i + 2];
-      else if (kind === TcpOpt.SACK_PERMITTED && len === 2) this.sackPermitted = true;
-      else if (kind === TcpOpt.TIMESTAMP && len === 10) {
-        this.hasTimestamp = true;
-        this.tsVal = buf.readUInt32BE(i + 2);
-        this.tsEcr = buf.readUInt32BE(i + 6);
-      }
-      i += len;
-    }
-    this.optionCount = count;
+    readTcpOptions(tcp, this.options);
   }
 }
 

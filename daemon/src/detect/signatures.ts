@@ -73,7 +73,7 @@ export function countMarks(obs: PacketObservation, counts: Uint32Array, firstSpo
   if ((((obs.dstIp ^ obs.dstPort ^ obs.seq) >>> 0) & 0xffff) === obs.ipId) counts[Mark.IPID_MASSCAN]++;
   if ((obs.tcpFlags & Flag.ACK) === 0 && obs.ack !== 0) counts[Mark.ACK_FIELD_NO_FLAG]++;
   if (obs.seq === firstSeq) counts[Mark.SEQ_FIRST]++;
-  if ((obs.tcpFlags & Flag.SYN) !== 0 && (obs.sackPermitted || obs.hasTimestamp || obs.wscale >= 0)) counts[Mark.KERNEL_SYN]++;
+  if ((obs.tcpFlags & Flag.SYN) !== 0 && (obs.options.sackPermitted || obs.options.hasTimestamp || obs.options.wscale >= 0)) counts[Mark.KERNEL_SYN]++;
 }
 
 function bytesEqual(buf: Uint8Array, expected: readonly number[]): boolean {
