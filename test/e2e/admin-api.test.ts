@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { startCapture } from '../helpers/capture';
+import { FAST_SCAN_PROBES, fastScan } from '../helpers/fast-scan';
 import { DEFAULT_MAIN_JS, startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { runNmap } from '../helpers/nmap';
@@ -238,45 +238,10 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           const hammer2 = lab.spawn(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/sources/${SCANNER}?limit=[1-1000]`, `${API}/api/v1/sources?limit=[1-1000]`, `${API}/api/v1/events?limit=[1-1000]`], { stdio: 'ignore' });
           const stream = lab.spawn(lab.honeyNs, ['curl', '-sN', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/events/stream`], { stdio: 'ignore' });
           try {
-            // As in foundation.test.ts: the guarantee is that every probe gets its answer on the wire
-            // (captured on the scanner side), and nmap gets a timeout a scheduling delay cannot beat.
-            const wire = await startCapture(lab, lab.scannerNs, lab.scannerIf, { filter: ['tcp', 'and', 'net', '198.51.100.0/24'] });
-            const scan = await runNmap(lab, ['-sS', '-n', '-Pn', '--min-rate', '20000', '--max-retries', '0', '--min-rtt-timeout', '1000ms', '-p', '21,22,23,80,443', '198.51.100.3-252'], { flushNeighbours: true });
-            const frames = (await wire.stop()).records;
-            const sentAt = new Map<string, number>();
-            let answered = 0;
-            let worstMs = 0;
-            for (const r of frames) {
-              const f = r.data;
-              if (f.length < 54 || f.readUInt16BE(12) !== 0x0800 || f[23] !== 6) continue;
-              const ihl = ((f[14] as number) & 0x0f) * 4;
-              const src = f.readUInt32BE(26);
-              const dst = f.readUInt32BE(30);
-              const sport = f.readUInt16BE(14 + ihl);
-              const dport = f.readUInt16BE(16 + ihl);
-              const flags = f[14 + ihl + 13] as number;
-              const at = r.tsSec * 1000 + r.tsFrac / 1000;
-              if (flags === 0x02) sentAt.set(`${dst}:${dport}`, at);
-              else if ((flags & 0x04) !== 0 || (flags & 0x12) === 0x12) {
-                const t0 = sentAt.get(`${src}:${sport}`);
-                if (t0 !== undefined) {
-                  answered++;
-                  worstMs = Math.max(worstMs, at - t0);
-                  sentAt.delete(`${src}:${sport}`);
-                }
-              }
-            }
-            t.diagnostic(`run ${run}: on the scanner's wire ${answered} of 1250 probes answered, slowest answer ${worstMs.toFixed(1)} ms`);
-            assert.equal(answered, 1250, `run ${run}: probes answered on the wire: ${answered} of 1250 (slowest ${worstMs.toFixed(1)} ms)`);
-            let open = 0;
-            let closed = 0;
-            for (const h of scan.hosts) {
-              for (const p of h.ports) {
-                if (p.state === 'open') open++;
-                if (p.state === 'closed') closed++;
-              }
-              closed += h.extraPorts.closed ?? 0;
-            }
+            // As in foundation.test.ts: every probe answered on the wire, and nmap sees it (helpers/fast-scan.ts).
+            const { answered, worstMs, open, closed } = await fastScan(lab);
+            t.diagnostic(`run ${run}: on the scanner's wire ${answered} of ${FAST_SCAN_PROBES} probes answered, slowest answer ${worstMs.toFixed(1)} ms`);
+            assert.equal(answered, FAST_SCAN_PROBES, `run ${run}: probes answered on the wire: ${answered} of ${FAST_SCAN_PROBES} (slowest ${worstMs.toFixed(1)} ms)`);
             // The stop line says how long the daemon thread was held up at most: the cause when ports go missing.
             await d.stop();
             const why = String(d.eventsOfKind('daemon.stop')[0]?.message);
