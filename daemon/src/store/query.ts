@@ -3,6 +3,7 @@
  * sqlite-query.ts; a fleet store (PostgreSQL) implements the same interface. Nothing here names
  * a database. Every list is bounded by `limit`; event pages run newest first with an opaque cursor.
  */
+import type { ScanDetectedEvent } from '../events/event';
 
 export interface EventFilter {
   /** Source / destination IPv4 address. */
@@ -64,20 +65,8 @@ export interface CredentialTried {
   lastSeen: number;
 }
 
-export interface ScanRecord {
-  scanId: string;
-  srcIp: string;
-  scanType: string;
-  tool?: string;
-  targets: string[];
-  targetCount: number;
-  ports: number[];
-  portCount: number;
-  packets: number;
-  ratePps: number;
-  firstSeen: number;
-  lastSeen: number;
-  evidence: string[];
+/** A detected scan with its `scan.detected` updates folded together. */
+export interface ScanRecord extends Omit<ScanDetectedEvent, 'kind' | 'time'> {
   /** How many scan.detected updates were folded into this record. */
   updates: number;
 }
