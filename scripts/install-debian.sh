@@ -14,8 +14,13 @@ cd "$ROOT"
 # tcpdump, ethtool, nftables, p0f; procps (sysctl) and iputils-ping for the lab and fixture capture;
 # dnsmasq-base (the binary without the system service) as the DHCP server the DHCP-decoy test runs in its lab;
 # socat, the client of the TCP socket-layer lab tests;
-# traceroute and tcptraceroute for the virtual-topology tests; curl for the admin API tests.
-PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute curl)
+# traceroute and tcptraceroute for the virtual-topology tests; curl for the admin API tests (and as the
+# HTTP, FTP, POP3 and IMAP client of the service tests); openssh-client + sshpass, swaks, telnet, openssl,
+# bind9-dnsutils (dig) and snmp (snmpget) as the real clients of the interactive-service tests;
+# postgresql (tests run a throw-away cluster of their own; no system service is started) for the
+# fleet shipper; rsyslog + rsyslog-gnutls as the syslog receiver of the shipping tests.
+PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute curl
+  openssh-client sshpass swaks telnet openssl bind9-dnsutils snmp postgresql rsyslog rsyslog-gnutls)
 NODE_MAJOR_MIN=20
 
 log() { printf 'install-debian: %s\n' "$*"; }
@@ -42,8 +47,19 @@ done
 if ((${#missing[@]} > 0)); then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Tests run their own PostgreSQL and rsyslog: keep the packages from starting system services
+  # while they install (a policy-rc.d of our own only for this apt run, if there is none).
+  made_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   as_root apt-get update -q
-  as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_status=0
+  as_root apt-get install -y -q --no-install-recommends "${missing[@]}" || apt_status=$?
+  ((made_policy)) && as_root rm -f /usr/sbin/policy-rc.d
+  ((apt_status == 0)) || exit "$apt_status"
 else
   log "system packages: all present"
 fi

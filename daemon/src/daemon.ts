@@ -21,17 +21,21 @@ import { PathResult, PathWalker, PathOutcome } from './stack/routing/path';
 import type { RoutingSpec } from './stack/routing/virtual-routing';
 import { ipToString, macToNumber, macToString, parseCidr, parseIp } from './wire/address';
 import type { MacPrefixes } from './config/mac-prefixes';
+import type { OsClass } from './personality/osdb/types';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
 /** `services` gives identity services their events and seed; without it they stay quiet (tests of the stack). */
-export function compileTemplate(t: TemplateConfig, services?: Omit<ServiceContext, 'templateName' | 'port'>): TemplateRuntime {
+export function compileTemplate(
+  t: TemplateConfig,
+  services?: Omit<ServiceContext, 'templateName' | 'port' | 'template' | 'osClass'> & { classOf?: (personality: string | undefined) => OsClass | undefined },
+): TemplateRuntime {
   const rt = new TemplateRuntime(t.name, t.personality, ACTION_CODE[t.defaults.tcp], ACTION_CODE[t.defaults.udp], t.defaults.icmp === 'open', t.dropRateIn / 100);
   for (const rule of t.ports) {
     const table = rule.proto === 'tcp' ? rt.tcp : rt.udp;
     table[rule.port] = ACTION_CODE[rule.action];
     if (rule.action !== 'open') continue;
-    const ctx = services === undefined ? undefined : { ...services, templateName: t.name, port: rule.port };
+    const ctx = services === undefined ? undefined : { ...services, templateName: t.name, port: rule.port, template: t, osClass: services.classOf?.(t.personality) };
     if (rule.proto === 'tcp') rt.tcpServices.set(rule.port, streamServiceFor(rule.service, ctx));
     else {
       const svc = datagramServiceFor(rule.service, ctx);
@@ -79,7 +83,10 @@ export function assemble(
 ): DaemonParts {
   const prefixes = loadMacPrefixes(cfg.macPrefixes);
   const templates = new Map<string, TemplateRuntime>();
-  const services = { events, deploymentSeed: deploymentSeed(cfg.serviceSeed), serviceProbesFile: cfg.serviceProbes };
+  const services = {
+    events, deploymentSeed: deploymentSeed(cfg.serviceSeed), serviceProbesFile: cfg.serviceProbes,
+    classOf: (personality: string | undefined) => personalities.classOf(personality),
+  };
   for (const [name, t] of cfg.templates) templates.set(name, compileTemplate(t, services));
   const uptimeOf = (name: string): number | undefined => cfg.templates.get(name)?.uptime;
   const ethernetOf = (name: string): string | undefined => cfg.templates.get(name)?.ethernet;

@@ -2,6 +2,11 @@
 import type { DecoyEvent } from '../../daemon/src/events/event';
 
 const T = Date.UTC(2026, 11, 1, 23, 0, 0, 123);
+const conn = (dstPort: number) => ({ proto: 'tcp' as const, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort });
+const CONN22 = conn(22);
+const CONN23 = conn(23);
+const CONN25 = conn(25);
+const CONN80 = conn(80);
 const macs = { srcMac: '02:00:00:00:00:02', dstMac: '00:1b:21:aa:bb:01', srcIp: '198.51.100.2', dstIp: '198.51.100.10' };
 
 export const SAMPLE_EVENTS: DecoyEvent[] = [
@@ -29,6 +34,19 @@ export const SAMPLE_EVENTS: DecoyEvent[] = [
   { kind: 'dhcp.renew', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A' },
   { kind: 'dhcp.release', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A', reason: 'shutdown' },
   { kind: 'dhcp.lost', time: T, address: '198.51.100.77', mac: '00:1b:21:aa:bb:07', server: '198.51.100.1', leaseTime: 3600, template: 'win', hostname: 'DESKTOP-4F2A', reason: 'nak' },
+  { kind: 'service.request', time: T, ...CONN80, service: 'http', product: 'nginx', method: 'GET', path: '/admin', status: 404, headers: ['Host: 198.51.100.10', 'User-Agent: curl/7.88.1'], userAgent: 'curl/7.88.1', bodyBytes: 0 },
+  { kind: 'service.login', time: T, ...CONN22, service: 'ssh', product: 'OpenSSH', authMethod: 'password', user: 'root', password: 'hunter2', result: 'refused', clientVersion: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3', hassh: 'aae6b9604f6f3356543709a376d7f657' },
+  { kind: 'service.command', time: T, ...CONN22, service: 'ssh', product: 'OpenSSH', command: 'uname -a' },
+  { kind: 'service.message', time: T, ...CONN25, service: 'smtp', product: 'Postfix smtpd', mailFrom: 'a@example.org', rcptTo: ['b@example.net'], subject: 'hi', body: 'hello\\n', bodyBytes: 6 },
+  { kind: 'service.session', time: T, ...CONN22, service: 'ssh', transcript: '> SSH-2.0-x\\r\\n\n', transcriptDropped: 0, durationMs: 1200, bytesIn: 900, bytesOut: 1400 },
+  { kind: 'script.start', time: T, ...CONN80, template: 'web', command: 'sh scripts/web.sh 198.51.100.2 80', pid: 4242, uid: 65534, gid: 65534 },
+  { kind: 'script.exit', time: T, ...CONN80, template: 'web', command: 'sh scripts/web.sh 198.51.100.2 80', pid: 4242, exitCode: 0, durationMs: 35, bytesIn: 80, bytesOut: 300 },
+  { kind: 'script.limit', time: T, ...CONN80, template: 'web', command: 'sh scripts/web.sh 198.51.100.2 80', pid: 4242, limit: 'time', reason: 'ran 30 s' },
+  { kind: 'proxy.open', time: T, ...CONN23, template: 'web', target: '192.0.2.5:23' },
+  { kind: 'proxy.close', time: T, ...CONN23, template: 'web', target: '192.0.2.5:23', durationMs: 5000, reason: 'closed', bytesIn: 40, bytesOut: 400 },
+  { kind: 'proxy.refused', time: T, ...CONN23, template: 'web', target: '192.0.2.99:23', reason: 'not in proxy allow-list' },
+  { kind: 'tarpit.open', time: T, ...CONN80, template: 'tarpit' },
+  { kind: 'tarpit.close', time: T, ...CONN80, template: 'tarpit', durationMs: 600000, reason: 'idle', bytesIn: 20, bytesOut: 0 },
   {
     kind: 'scan.detected', time: T, scanId: '198.51.100.2-1', srcIp: '198.51.100.2', scanType: 'tcp-syn', tool: 'nmap', targets: ['198.51.100.10'], targetCount: 1,
     ports: [22, 80], portCount: 2, packets: 40, ratePps: 400, firstSeen: T - 100, lastSeen: T, evidence: ['window 1024', 'MSS-only options'],

@@ -87,6 +87,44 @@ function dhcpSpec(type: string, outcome: KindSpec['outcome'], when: string): Kin
   };
 }
 
+const CONN = { proto: { type: 'string', values: ['tcp', 'udp'] } as FieldSpec, srcIp: s, srcPort: i, dstIp: s, dstPort: i };
+const CONN_PATHS = { proto: 'network.transport' };
+
+/** Interactive service steps: ECS http.*, user.name, process.command_line, email.*; the rest under decoyd.session. */
+function sessionSpec(category: readonly string[], type: string, when: string, fields: Record<string, FieldSpec>): KindSpec {
+  return {
+    ecsKind: 'event', category, type: [type], when,
+    fields: { ...CONN, service: s, product: so, ...fields },
+    paths: {
+      ...CONN_PATHS, service: 'network.protocol', product: 'service.name',
+      method: 'http.request.method', path: 'url.path', status: 'http.response.status_code', userAgent: 'user_agent.original',
+      body: 'http.request.body.content', bodyBytes: 'http.request.body.bytes', headers: 'decoyd.session.headers',
+      authMethod: 'decoyd.auth.method', result: 'decoyd.auth.result', keyType: 'decoyd.auth.key_type', keyFingerprint: 'decoyd.auth.key_fingerprint',
+      clientVersion: 'decoyd.session.client_version', hassh: 'decoyd.session.hassh',
+      command: 'process.command_line',
+      mailFrom: 'email.from.address', rcptTo: 'email.to.address', subject: 'email.subject',
+      transcript: 'decoyd.session.transcript', transcriptDropped: 'decoyd.session.transcript_dropped', durationMs: 'decoyd.session.duration_ms',
+    },
+    prefix: 'decoyd.session',
+  };
+}
+
+/** Honeyd service actions: scripts (process.*), proxy, tarpit. */
+function actionSpec(category: readonly string[], type: string, when: string, fields: Record<string, FieldSpec>): KindSpec {
+  return {
+    ecsKind: 'event', category, type: [type], when,
+    fields: { ...CONN, template: so, ...fields },
+    paths: {
+      ...CONN_PATHS, template: 'decoyd.decoy.template', command: 'process.command_line', pid: 'process.pid', uid: 'user.id', gid: 'group.id',
+      exitCode: 'process.exit_code', signal: 'decoyd.action.signal', limit: 'decoyd.action.limit', target: 'decoyd.action.target',
+      durationMs: 'decoyd.action.duration_ms',
+    },
+    prefix: 'decoyd.action',
+  };
+}
+
+const BYTES = { bytesIn: io, bytesOut: io };
+
 const TCP_CLOSE_REASONS = ['closed', 'reset-by-peer', 'idle', 'retransmission-timeout', 'evicted', 'shutdown', 'service-reset', 'service-error', 'address-released'] as const;
 
 export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
@@ -137,6 +175,27 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
   },
   'service.identity': serviceSpec('connection', 'a connection to an identity opened (TCP), or a datagram reached one (UDP)'),
   'service.probe': serviceSpec('protocol', 'an nmap probe was recognised and answered'),
+  'service.request': sessionSpec(['network', 'web'], 'access', 'a request reached an interactive service (HTTP request, FTP/SMTP/POP3/IMAP command with a reply code)', {
+    method: so, path: so, status: io, headers: { type: 'string[]', optional: true }, userAgent: so, body: so, bodyBytes: io,
+  }),
+  'service.login': sessionSpec(['authentication'], 'start', 'a client offered a credential (password, public key, USER/PASS, AUTH …)', {
+    authMethod: s, user: so, password: so, keyType: so, keyFingerprint: so, result: { type: 'string', values: ['accepted', 'refused'] }, clientVersion: so, hassh: so,
+  }),
+  'service.command': sessionSpec(['process'], 'start', 'a command was typed into an emulated shell or protocol session', { command: s }),
+  'service.message': sessionSpec(['email'], 'info', 'an SMTP client completed DATA (the message is logged, never relayed)', {
+    mailFrom: so, rcptTo: { type: 'string[]', optional: true }, subject: so, body: so, bodyBytes: i,
+  }),
+  'service.session': sessionSpec(['network', 'session'], 'end', 'an interactive session ended: its bounded transcript', {
+    transcript: s, transcriptDropped: i, durationMs: i, clientVersion: so, ...BYTES,
+  }),
+  'script.start': actionSpec(['process'], 'start', 'a Honeyd-style script was started for a connection or datagram', { command: s, pid: io, uid: i, gid: i }),
+  'script.exit': actionSpec(['process'], 'end', 'a script ended (exit code or signal)', { command: s, pid: io, exitCode: io, signal: so, durationMs: i, ...BYTES }),
+  'script.limit': actionSpec(['process'], 'denied', 'a script hit a bound (time, output, memory, processes, input) and was stopped or refused', { command: s, pid: io, limit: s, reason: so }),
+  'proxy.open': actionSpec(['network'], 'start', 'a proxied connection reached its target', { target: s }),
+  'proxy.close': actionSpec(['network'], 'end', 'a proxied connection ended: bytes each way', { target: s, durationMs: i, reason: so, ...BYTES }),
+  'proxy.refused': actionSpec(['network'], 'denied', 'a proxy target was outside the allow-list or unreachable', { target: s, reason: s }),
+  'tarpit.open': actionSpec(['network'], 'start', 'a connection was caught by a tarpit', {}),
+  'tarpit.close': actionSpec(['network'], 'end', 'a tarpitted connection ended', { durationMs: i, reason: so, ...BYTES }),
   'dhcp.lease': dhcpSpec('start', 'success', "a DHCP-acquired decoy's address is live (ACKed, probed, announced)"),
   'dhcp.renew': dhcpSpec('change', 'success', 'the lease was renewed (RENEWING or REBINDING answered)'),
   'dhcp.release': dhcpSpec('end', undefined, 'decoyd sent DHCPRELEASE on stop'),

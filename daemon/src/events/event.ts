@@ -14,7 +14,9 @@ export type DecoyEvent =
   | ScanDetectedEvent
   | DhcpEvent
   | RouteEvent
-  | ServiceIdentityEvent;
+  | ServiceIdentityEvent
+  | ServiceSessionEvent
+  | ServiceActionEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -174,6 +176,96 @@ export interface ServiceIdentityEvent extends EventBase {
   bytes?: number;
   /** For `service.probe` inside TLS: the negotiated protocol (`TLSv1.3`). */
   tls?: string;
+}
+
+/** The four-tuple that links a service step to its connection (`tcp.open`/`tcp.close`). */
+export interface ConnectionRef {
+  proto: 'tcp' | 'udp';
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+}
+
+/**
+ * One step of an interactive service session (services/interactive/): what an intruder asked
+ * for, which credentials they tried, what they typed, what mail they sent, and at the end a
+ * bounded transcript. `service` is the protocol (`http`, `ssh`, `telnet`, `ftp`, `smtp`, `pop3`,
+ * `imap`, …; `https` style names when inside TLS); `product` is the emulated product.
+ */
+export interface ServiceSessionEvent extends EventBase, ConnectionRef {
+  kind: 'service.request' | 'service.login' | 'service.command' | 'service.message' | 'service.session';
+  service: string;
+  product?: string;
+  // service.request (HTTP and other request/response protocols)
+  method?: string;
+  path?: string;
+  /** Status the emulator answered with (HTTP status, FTP/SMTP reply code). */
+  status?: number;
+  /** Request headers as sent, `Name: value`, in order, bounded. */
+  headers?: string[];
+  userAgent?: string;
+  /** Bounded excerpt of the request body (or mail body), as text with non-printables escaped. */
+  body?: string;
+  /** The full body length, however much of it the excerpt kept. */
+  bodyBytes?: number;
+  // service.login
+  /** How the credential was offered: `password`, `publickey`, `keyboard-interactive`, `USER/PASS`, `AUTH PLAIN`, `AUTH LOGIN`, `LOGIN`, `APOP`, `basic`, … */
+  authMethod?: string;
+  user?: string;
+  password?: string;
+  /** Public-key attempts: key type and SHA256 fingerprint as OpenSSH prints them. */
+  keyType?: string;
+  keyFingerprint?: string;
+  /** `accepted` or `refused`, as the emulator answered. */
+  result?: 'accepted' | 'refused';
+  /** The client's own identification (SSH version string, HTTP User-Agent is in userAgent). */
+  clientVersion?: string;
+  /** HASSH of the client's key-exchange init (SSH). */
+  hassh?: string;
+  // service.command
+  command?: string;
+  // service.message (SMTP)
+  mailFrom?: string;
+  rcptTo?: string[];
+  subject?: string;
+  // service.session (written when the session ends)
+  /** Bounded transcript, both directions, `> ` for what the client sent and `< ` for answers. */
+  transcript?: string;
+  /** Bytes the transcript bound left out. */
+  transcriptDropped?: number;
+  durationMs?: number;
+  /** service.session: bytes from and to the client over the whole session. */
+  bytesIn?: number;
+  bytesOut?: number;
+}
+
+/**
+ * Honeyd's service actions (services/actions/): a script run for a connection or a datagram, a
+ * proxied connection, a tarpitted connection.
+ */
+export interface ServiceActionEvent extends EventBase, ConnectionRef {
+  kind: 'script.start' | 'script.exit' | 'script.limit' | 'proxy.open' | 'proxy.close' | 'proxy.refused' | 'tarpit.open' | 'tarpit.close';
+  /** The template whose port rule ran the action. */
+  template?: string;
+  // scripts
+  /** The command line after substitution, as run (argv joined by spaces). */
+  command?: string;
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  exitCode?: number;
+  signal?: string;
+  /** script.limit: which bound was hit (`time`, `output`, `memory`, `processes`, `input`). */
+  limit?: string;
+  // proxy
+  /** HOST:PORT the proxy connected (or refused to connect) to. */
+  target?: string;
+  // all: bytes from the client and to the client; why it ended
+  bytesIn?: number;
+  bytesOut?: number;
+  reason?: string;
+  durationMs?: number;
 }
 
 export type DecoyEventKind = DecoyEvent['kind'];

@@ -11,6 +11,9 @@ const LEVEL_OF: Record<DecoyEventKind, Level> = {
   icmp: 'info', 'tcp.packet': 'info', 'udp.packet': 'info', 'tcp.open': 'info', 'tcp.close': 'info',
   drop: 'info', 'scan.detected': 'warn', route: 'info', 'service.identity': 'info', 'service.probe': 'info',
   'dhcp.lease': 'info', 'dhcp.renew': 'info', 'dhcp.release': 'info', 'dhcp.lost': 'warn',
+  'service.request': 'info', 'service.login': 'warn', 'service.command': 'warn', 'service.message': 'warn', 'service.session': 'info',
+  'script.start': 'info', 'script.exit': 'info', 'script.limit': 'warn',
+  'proxy.open': 'info', 'proxy.close': 'info', 'proxy.refused': 'warn', 'tarpit.open': 'info', 'tarpit.close': 'info',
   'daemon.start': 'info', 'daemon.stop': 'info', 'daemon.bind': 'info', 'daemon.refuse': 'warn', 'daemon.error': 'error',
 };
 

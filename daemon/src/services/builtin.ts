@@ -1,5 +1,6 @@
 import type { DatagramService, Endpoint, StreamContext, StreamService, StreamSession } from './service';
-import type { ServiceSpec } from '../config/types';
+import type { ServiceSpec, TemplateConfig } from '../config/types';
+import type { OsClass } from '../personality/osdb/types';
 import type { EventSink } from '../events/event';
 import { IdentityDatagramService, IdentityStreamService } from './identity/identity-service';
 import { serviceProbes } from './probes/catalog';
@@ -13,6 +14,10 @@ export interface ServiceContext {
   /** Mixed into per-host fillers so two installations never share a banner. */
   deploymentSeed: number;
   serviceProbesFile?: string;
+  /** The template the port belongs to (uid/gid, limits, personality name). Absent in stack-only tests. */
+  template?: TemplateConfig;
+  /** The host OS as nmap-os-db classes it (first Class line): emulators fit prompts, errors and headers to it. */
+  osClass?: OsClass;
 }
 
 /** Sends a banner as soon as the connection opens, then reads and discards. */
