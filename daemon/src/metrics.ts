@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricsSource } from '../../admin-api/src/control';
 import type { DecoyEvent, DecoyEventKind } from './events/event';
 import type { RecordSink } from './events/fanout-sink';
+import type { ShipperStats } from './ship/syslog-shipper';
 
 export interface MetricsInputs {
   loopDelayMaxMs: () => number;
@@ -17,6 +18,8 @@ export interface MetricsInputs {
   logDropped: () => number;
   capture?: () => { frames: number; dropped: number };
   store?: () => { written: number; dropped: number; failed: number; queueDepth: number; lagMs: number };
+  /** One entry per configured shipper (`ship:`). */
+  shippers?: () => ShipperStats[];
 }
 
 export class DaemonMetrics implements MetricsSource, RecordSink {
@@ -58,6 +61,25 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
       mirror('decoyd_store_events_failed_total', 'Events the store failed to write', () => store().failed);
       gauge('decoyd_store_queue_depth', 'Events queued or in flight to the store worker', () => store().queueDepth);
       gauge('decoyd_store_lag_seconds', 'Age of the oldest uncommitted batch', () => store().lagMs / 1000);
+    }
+    if (inputs.shippers !== undefined) {
+      const shippers = inputs.shippers;
+      new Counter({
+        name: 'decoyd_ship_events_sent_total', help: 'Events a shipper handed to its collector', labelNames: ['shipper', 'kind'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) this.inc({ shipper: s.name, kind: s.kind }, s.sent); },
+      });
+      new Counter({
+        name: 'decoyd_ship_events_dropped_total', help: 'Events a shipper dropped, by reason (queue-full, oversize, transport)', labelNames: ['shipper', 'reason'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) for (const [reason, n] of Object.entries(s.dropped)) this.inc({ shipper: s.name, reason }, n); },
+      });
+      new Gauge({
+        name: 'decoyd_ship_queue_events', help: 'Events waiting in a shipper\'s queue', labelNames: ['shipper'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) this.set({ shipper: s.name }, s.queued); },
+      });
+      new Gauge({
+        name: 'decoyd_ship_connected', help: '1 while a shipper\'s transport is up', labelNames: ['shipper'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) this.set({ shipper: s.name }, s.connected ? 1 : 0); },
+      });
     }
     this.packets = new Counter({ name: 'decoyd_packets_in_total', help: 'Packets to decoys by protocol and answer (counted from events being recorded)', labelNames: ['proto', 'decision'], registers: [r] });
     this.drops = new Counter({ name: 'decoyd_drops_total', help: 'Drops by reason (counted from drop events being recorded)', labelNames: ['reason'], registers: [r] });

@@ -8,6 +8,7 @@ import { KIND_SPECS } from '../../daemon/src/events/ecs-spec';
 import type { DecoyEvent } from '../../daemon/src/events/event';
 import { FanoutSink, type RecordSink } from '../../daemon/src/events/fanout-sink';
 import { SCHEMA_PATH, eventSchema, readmeWithTable, repoRoot, schemaText } from '../../daemon/src/events/schema/generate';
+import { INDEX_TEMPLATE_PATH, indexTemplate, indexTemplateText } from '../../daemon/src/events/schema/index-template';
 import { SAMPLE_EVENTS } from './event-fixtures';
 
 const ctx = ecsContext({ name: 'sensor-a', id: 'sensor-a', hostname: 'box' }, Date.UTC(2026, 11, 1));
@@ -82,4 +83,28 @@ test('the committed schema file and the README event table are up to date (npm r
   assert.equal(readFileSync(join(root, SCHEMA_PATH), 'utf8'), schemaText());
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   assert.equal(readme, readmeWithTable(readme));
+});
+
+test('the Elasticsearch/OpenSearch index template is up to date and maps every field an event writes', () => {
+  const root = repoRoot();
+  assert.equal(readFileSync(join(root, INDEX_TEMPLATE_PATH), 'utf8'), indexTemplateText(), 'run npm run gen:events');
+  const mappings = (indexTemplate().template as { mappings: Record<string, unknown> }).mappings;
+  const leafType = (path: string): unknown => {
+    let at: Record<string, unknown> | undefined = mappings;
+    for (const key of path.split('.')) at = (at?.properties as Record<string, Record<string, unknown>> | undefined)?.[key];
+    return at?.type;
+  };
+  const walk = (value: unknown, path: string, out: string[]): void => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, path === '' ? k : `${path}.${k}`, out);
+    } else out.push(path);
+  };
+  const ctx = ecsContext({ name: 's', id: 'i', hostname: 'h' }, 0);
+  for (const [n, e] of SAMPLE_EVENTS.entries()) {
+    const paths: string[] = [];
+    walk(toEcs(e, n + 1, ctx), '', paths);
+    for (const p of paths) assert.ok(leafType(p) !== undefined, `${e.kind}: ${p} has no mapping`);
+    const doc = toEcs(e, n + 1, ctx) as Record<string, Record<string, unknown>>;
+    if (doc.source?.ip !== undefined) assert.equal(leafType('source.ip'), 'ip');
+  }
 });

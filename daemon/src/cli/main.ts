@@ -21,6 +21,7 @@ import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
 import { Daemon, assemble, compileHost, dhcpInterfaceProblems, interfaceExists } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
+import { SyslogShipper } from '../ship/syslog-shipper';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
 import { dropPrivileges } from './privileges';
@@ -136,6 +137,16 @@ async function run(argv: string[]): Promise<void> {
     }
     events.add(store);
   }
+  const shippers: SyslogShipper[] = [];
+  for (const settings of cfg.ship ?? []) {
+    try {
+      const shipper = new SyslogShipper(settings, ecs, report);
+      shippers.push(shipper);
+      events.add(shipper);
+    } catch (err) {
+      fail(`ship ${settings.name}: ${err instanceof Error ? err.message : String(err)}`, 1);
+    }
+  }
   let recorder: PcapRecorder | undefined;
   if (cfg.capture !== undefined) {
     try {
@@ -183,6 +194,7 @@ async function run(argv: string[]): Promise<void> {
     logDropped,
     store: store === undefined ? undefined : () => (store as StoreWriter).stats(),
     capture: capture === undefined ? undefined : () => ({ frames: capture.frames, dropped: capture.dropped }),
+    shippers: shippers.length === 0 ? undefined : () => shippers.map((s) => s.stats()),
   });
   events.observe(metrics);
   let api: Awaited<ReturnType<typeof buildAdminApi>> | undefined;
@@ -234,6 +246,7 @@ async function run(argv: string[]): Promise<void> {
     try {
       await api?.close();
       query?.close();
+      await Promise.all(shippers.map((s) => s.close()));
       await store?.close();
       await capture?.close();
     } catch (err) {

@@ -84,6 +84,15 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
 
   describeTopology(out, cfg);
 
+  if ((cfg.ship ?? []).length > 0) {
+    out.push(`shippers (${(cfg.ship ?? []).length})`);
+    for (const s of cfg.ship ?? []) {
+      const tls = s.tls === undefined ? '' : `, ${s.tls.verify ? 'verifying the collector' : 'NOT verifying the collector'}${s.tls.caFile === undefined ? ' against the system CAs' : ` against ${s.tls.caFile}`}${s.tls.certFile === undefined ? '' : ', client certificate'}`;
+      const kinds = s.kinds === undefined ? 'every event kind' : `${s.kinds.length} event kinds`;
+      out.push(`  ${s.name}  syslog ${s.transport}://${s.host}:${s.port}  facility ${s.facility}, ${s.transport === 'udp' ? 'one datagram per event' : s.transport === 'tls' ? 'octet-counted' : s.framing}${tls}; ${kinds}, queue ${s.queueEvents} events, messages up to ${s.maxMessageBytes} bytes`);
+    }
+    out.push('');
+  }
   out.push('limits');
   for (const [key, value] of Object.entries(cfg.limits)) out.push(`  ${key.padEnd(24)}${value}`);
   out.push('claim settings');

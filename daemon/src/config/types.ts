@@ -4,6 +4,7 @@
  */
 
 import type { TopologyConfig } from './topology';
+import type { ShipSettings } from './ship-settings';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -244,6 +245,8 @@ export interface DecoydConfig {
   admin?: AdminSettings;
   /** This sensor's name and id in every event's observer.* (default: the host name). */
   sensor?: { name?: string; id?: string };
+  /** Shippers to collectors beyond the embedded store (`ship:`); absent = none. */
+  ship?: ShipSettings[];
 }
 
 /**

@@ -26,8 +26,9 @@ import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, DEFAULT_S
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
+import { readShip } from './yaml-ship';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
@@ -106,6 +107,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   }
   if (top.store !== undefined) config.store = readStore(r, top.store, baseDir);
   if (top.admin !== undefined) config.admin = readAdmin(r, top.admin, baseDir);
+  if (top.ship !== undefined) config.ship = readShip(r, top.ship, baseDir);
   if (top.capture !== undefined) {
     const m = r.mapping(top.capture, ['capture'], ['dir', 'maxFileBytes', 'maxFiles', 'bufferBytes'], ['dir']);
     const dir = m?.dir === undefined ? undefined : r.string(m.dir, ['capture', 'dir']);

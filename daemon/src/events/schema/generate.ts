@@ -3,8 +3,9 @@
  * ecs-spec.ts. `node dist/daemon/src/events/schema/generate.js --write` (npm run gen:events)
  * rewrites both; a unit test fails when either is out of date.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { INDEX_TEMPLATE_PATH, indexTemplateText } from './index-template';
 import { KIND_SPECS, pathOf, type FieldSpec, type KindSpec } from '../ecs-spec';
 
 type Schema = Record<string, unknown>;
@@ -137,7 +138,9 @@ export function readmeWithTable(readme: string): string {
 if (require.main === module && process.argv.includes('--write')) {
   const root = repoRoot();
   writeFileSync(join(root, SCHEMA_PATH), schemaText());
+  mkdirSync(join(root, dirname(INDEX_TEMPLATE_PATH)), { recursive: true });
+  writeFileSync(join(root, INDEX_TEMPLATE_PATH), indexTemplateText());
   const readmePath = join(root, 'README.md');
   writeFileSync(readmePath, readmeWithTable(readFileSync(readmePath, 'utf8')));
-  process.stdout.write(`wrote ${SCHEMA_PATH} and the README event table\n`);
+  process.stdout.write(`wrote ${SCHEMA_PATH}, ${INDEX_TEMPLATE_PATH} and the README event table\n`);
 }

@@ -1,0 +1,48 @@
+/**
+ * Where events are shipped besides the embedded store (`ship:` in the config): each entry is one
+ * shipper with its own bounded queue (daemon/src/ship/).
+ */
+import type { DecoyEventKind } from '../events/event';
+
+/** RFC 6587 framing on a stream: octet counting (RFC 5425 requires it over TLS) or LF-terminated. */
+export type TcpFraming = 'octet-counting' | 'lf';
+
+/** RFC 5424 §6.2.1 facility names (the ones an operator would pick for a sensor). */
+export const FACILITIES: Readonly<Record<string, number>> = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
+  ntp: 12, security: 13, console: 14, solaris_cron: 15, local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+};
+
+export interface SyslogShipSettings {
+  kind: 'syslog';
+  /** Label in /metrics and in messages (`syslog-1` … by default). */
+  name: string;
+  transport: 'udp' | 'tcp' | 'tls';
+  host: string;
+  port: number;
+  /** RFC 5424 facility number (local0 = 16 by default). */
+  facility: number;
+  appName: string;
+  /** TCP and TLS only; TLS always counts octets (RFC 5425). */
+  framing: TcpFraming;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string; verify: boolean };
+  /** A message longer than this is dropped (counted as `oversize`): a truncated JSON document helps no one. */
+  maxMessageBytes: number;
+  /** Events waiting to be formatted and sent; beyond it new events are dropped (`queue-full`). */
+  queueEvents: number;
+  /** Bytes the socket may hold unsent before the shipper waits for it to drain. */
+  socketBufferBytes: number;
+  /** Longest wait between reconnection attempts. */
+  reconnectMaxMs: number;
+  /** Only these kinds are shipped; absent = every kind. */
+  kinds?: DecoyEventKind[];
+}
+
+export const SYSLOG_DEFAULTS = {
+  facility: 16, appName: 'decoyd', framing: 'octet-counting' as TcpFraming, queueEvents: 100_000,
+  socketBufferBytes: 1 << 20, reconnectMaxMs: 30_000, maxMessageBytes: { udp: 8192, tcp: 65536, tls: 65536 },
+  ports: { udp: 514, tcp: 514, tls: 6514 },
+} as const;
+
+/** Every kind of shipper the config offers. */
+export type ShipSettings = SyslogShipSettings;
