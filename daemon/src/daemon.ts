@@ -22,6 +22,10 @@ import type { RoutingSpec } from './stack/routing/virtual-routing';
 import { ipToString, macToNumber, macToString, parseCidr, parseIp } from './wire/address';
 import type { MacPrefixes } from './config/mac-prefixes';
 import type { OsClass } from './personality/osdb/types';
+import { findSubsystemNative } from './services/subsystem/native';
+import { planSubsystems, SubsystemSupervisor } from './services/subsystem/supervisor';
+import { DEFAULT_SUBSYSTEM_USER, passwdUser } from './services/subsystem/users';
+import { dirname, resolve as resolvePath } from 'node:path';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
@@ -65,6 +69,8 @@ export interface DaemonParts {
   dhcpClientMacs: string[];
   /** The scan detector (null when `detect.enabled` is false); `stats()` feeds /metrics. */
   detector: ScanDetector | null;
+  /** Honeyd subsystem programs of the bound hosts (null when no template has one, or they cannot run). */
+  subsystems: SubsystemSupervisor | null;
 }
 
 /** The template a router or linked address without a binding of its own answers with. */
@@ -131,14 +137,32 @@ export function assemble(
     limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost, routing,
     observer: detector ?? undefined,
   });
+  const virtualHosts = routing ? [...routing.hosts.values()] : [];
   return {
     createHost: (ip, template) => createHost(ip, template, 'static'),
-    engine, table, templates, staticHosts,
-    virtualHosts: routing ? [...routing.hosts.values()] : [],
+    engine, table, templates, staticHosts, virtualHosts,
     captureNetworks: captureNetworksFor(cfg),
     dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
     detector,
+    subsystems: subsystemSupervisor(cfg, [...staticHosts, ...virtualHosts], events),
   };
+}
+
+/**
+ * The subsystems of the bound hosts (static and behind virtual routers; claimed and DHCP hosts run
+ * none). Started by Daemon.start; without the native helpers each is reported and none runs.
+ */
+function subsystemSupervisor(cfg: DecoydConfig, hosts: DecoyHost[], events: EventSink): SubsystemSupervisor | null {
+  const plans = planSubsystems(cfg.templates, hosts);
+  if (plans.length === 0) return null;
+  const native = findSubsystemNative();
+  if (typeof native === 'string') {
+    events.emit({ kind: 'daemon.error', time: Date.now(), message: `${plans.length} subsystem programs not started: ${native}` });
+    return null;
+  }
+  return new SubsystemSupervisor(plans, {
+    events, limits: cfg.limits, native, defaultUser: passwdUser(DEFAULT_SUBSYSTEM_USER), cwd: dirname(resolvePath(cfg.source)),
+  });
 }
 
 /**
@@ -298,6 +322,7 @@ export class Daemon {
     this.timer = setInterval(() => tick(Date.now()), TICK_MS);
     engine.addresses.bindStatic(this.parts.staticHosts, now);
     engine.dhcp?.start(now);
+    this.parts.subsystems?.start();
   }
 
   /**
@@ -325,7 +350,11 @@ export class Daemon {
     });
   }
 
+  /** Resolves once everything `stop` started has finished (subsystem programs have exited). */
+  stopped: Promise<void> = Promise.resolve();
+
   stop(): void {
+    if (this.parts.subsystems !== null) this.stopped = this.parts.subsystems.stop();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const now = Date.now();

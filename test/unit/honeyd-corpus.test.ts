@@ -140,7 +140,7 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
   assert.match(bloat, /time 00:00-05:00 -> magichost_2_router/);
   assert.match(bloat, /other tcp {4}tarpit \(not run yet\)/);
   assert.match(bloat, /"Linux 2\.4\.7 \(X86\)" -> "Linux 2\.4\.7"/);
-  assert.match(bloat, /scripts as uid 32767 gid 32767/);
+  assert.match(bloat, /scripts and subsystems as uid 32767 gid 32767/);
 
   const nova = check('23-DataSoft_Nova_user_honeyd.config');
   assert.match(nova, /^dhcp clients \(3\)$/m);

@@ -211,6 +211,10 @@ async function run(argv: string[]): Promise<void> {
     const why = err instanceof Error ? err.message : String(err);
     fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);
   }
+  if (values.user !== undefined && parts.subsystems !== null) {
+    link.close();
+    fail(`--user ${values.user}: subsystems need root to start their programs in a network namespace of their own as the templates' users, now and at every restart (Honeyd keeps root for this too); run without --user`);
+  }
   if (values.user !== undefined) {
     try {
       dropPrivileges(values.user);
@@ -229,6 +233,7 @@ async function run(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     daemon.stop();
+    await daemon.stopped;
     const held = loopDelay === undefined ? '' : `; the daemon thread was held up ${Math.round(loopDelay.max / 1e6)} ms at most since ready`;
     events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}${held}` });
     try {

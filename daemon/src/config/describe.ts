@@ -157,7 +157,7 @@ function describeTemplate(
   if (tmpl.uptime !== undefined) extras.push(`uptime ${formatUptime(tmpl.uptime)}`);
   if (tmpl.dropRateIn > 0) extras.push(`drops ${tmpl.dropRateIn}% of inbound packets`);
   if (tmpl.dropRateSyn !== undefined) extras.push(`drops ${tmpl.dropRateSyn}% of new SYNs (not run yet)`);
-  if (tmpl.uid !== undefined) extras.push(`scripts as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
+  if (tmpl.uid !== undefined) extras.push(`scripts and subsystems as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
   if (tmpl.maxfds !== undefined) extras.push(`maxfds ${tmpl.maxfds}`);
   if (tmpl.spoof) extras.push(`spoof${tmpl.spoof.from ? ` from ${tmpl.spoof.from}` : ''}${tmpl.spoof.to ? ` to ${tmpl.spoof.to}` : ''}`);
   if (tmpl.annotation) extras.push(`annotate${tmpl.annotation.finscan === false ? ' no finscan' : tmpl.annotation.finscan ? ' finscan' : ''}${tmpl.annotation.fragment ? ` fragment ${tmpl.annotation.fragment}` : ''}`);
@@ -166,7 +166,10 @@ function describeTemplate(
   if (defaults?.tcp) out.push(`      other tcp    ${serviceText(defaults.tcp)}`);
   if (defaults?.udp) out.push(`      other udp    ${serviceText(defaults.udp)}`);
   for (const sub of tmpl.subsystems ?? []) {
-    out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (not run yet)`);
+    const user = tmpl.uid === undefined ? 'as nobody' : `as uid ${tmpl.uid}${tmpl.gid === undefined ? '' : ` gid ${tmpl.gid}`}`;
+    out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (${sub.origin})`);
+    out.push(`                   ${sub.shared ? 'one program for every host of the template' : 'one program per host'}, run by /bin/sh -c ${user} in an empty network`);
+    out.push(`                   namespace; its TCP listeners open ports the template does not define${sub.restart ? '; restarted when it dies' : ''}`);
   }
 }
 

@@ -197,6 +197,16 @@ export interface Limits {
   maxTopologyHosts: number;
   /** Neighbour-cache entries (decoy, peer) across all decoys, for the families that re-probe peers. */
   maxNeighbours: number;
+  // ---- Honeyd subsystems (services/subsystem/) ----
+  /** Subsystem processes running at once (a non-shared subsystem runs one per bound host). */
+  maxSubsystemProcesses: number;
+  /** Delay before restarting a `restart` subsystem that died within 5 s of its start; doubles per quick death. */
+  subsystemRestartDelayMs: number;
+  /** Longest such delay. */
+  subsystemMaxRestartDelayMs: number;
+  // ---- dynamic templates (stack/dynamic/) ----
+  /** Sources whose passive OS guess (p0f signature of their SYN) is remembered; least recently seen forgotten first. */
+  maxPassiveOsSources: number;
 }
 
 export interface ClaimSettings {
@@ -355,6 +365,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxDelayMs: 2000,
   maxTopologyHosts: 4096,
   maxNeighbours: 4096,
+  maxSubsystemProcesses: 64,
+  subsystemRestartDelayMs: 10_000,
+  subsystemMaxRestartDelayMs: 300_000,
+  maxPassiveOsSources: 4096,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

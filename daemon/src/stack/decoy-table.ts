@@ -38,6 +38,12 @@ export class DecoyHost {
   // Texts are made on first use (logging): a /16 of idle decoys should not hold 131,072 strings.
   private ipTextCache: string | null = null;
   private macTextCache: string | null = null;
+  /**
+   * TCP ports a Honeyd subsystem program of this host listens on (services/subsystem/), each with
+   * the service that relays to it; null when none. Replaced whole, off the packet path, when the
+   * program's listeners change. They open ports the template leaves to its default action.
+   */
+  subsystemPorts: ReadonlyMap<number, StreamService> | null = null;
 
   constructor(
     readonly ip: number,
@@ -65,6 +71,18 @@ export class DecoyHost {
     if (this.personalityInstance === null) this.personalityInstance = this.personalityFactory(this);
     return this.personalityInstance;
   }
+}
+
+/** The TCP port state of `port` on `host`: its template's, or open where a subsystem listens. */
+export function tcpPortState(host: DecoyHost, port: number): PortStateCode {
+  const sub = host.subsystemPorts;
+  if (sub !== null && sub.has(port)) return PortState.OPEN;
+  return host.template.tcp[port] as PortStateCode;
+}
+
+/** The service behind an open TCP port of `host` (a subsystem's relay first). */
+export function tcpServiceOf(host: DecoyHost, port: number): StreamService | undefined {
+  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port);
 }
 
 /** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */

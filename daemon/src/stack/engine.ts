@@ -10,7 +10,7 @@ import { malformedName, Malformed } from '../wire/malformed';
 import { TcpView } from '../wire/tcp';
 import { UdpView } from '../wire/udp';
 import { AddressManager, type ClaimRangeRuntime, isUsableUnicast } from './address-manager';
-import { type DecoyHost, type DecoyTable, PortState, type TemplateRuntime } from './decoy-table';
+import { type DecoyHost, type DecoyTable, PortState, tcpPortState, type TemplateRuntime } from './decoy-table';
 import { NeighbourCache } from './neighbour-cache';
 
 const TCP_SYN = 0x02;
@@ -241,7 +241,7 @@ export class Engine {
           if (this.observer !== undefined) this.observer.observe(this.observation.fromTcp(ip, this.tcpView, timeMs));
           // An acknowledgement to an open port stands for TCP's forward-progress confirmation of the peer.
           const f = this.tcpView.flags;
-          if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && host.template.tcp[this.tcpView.dstPort] === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
+          if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && tcpPortState(host, this.tcpView.dstPort) === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
           this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
         }
         break;

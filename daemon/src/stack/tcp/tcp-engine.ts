@@ -5,7 +5,7 @@ import { ipToString, macToString } from '../../wire/address';
 import { copyMac, ETH_DST, ETH_SRC } from '../../wire/ethernet';
 import type { Ipv4View } from '../../wire/ipv4';
 import { emptyOptionSummary, readTcpOptions, tcpFlagsToString, type TcpView } from '../../wire/tcp';
-import { type DecoyHost, PortState } from '../decoy-table';
+import { type DecoyHost, PortState, tcpPortState, tcpServiceOf } from '../decoy-table';
 import type { FrameBuilder } from '../frame-builder';
 import { BufferBudget } from './byte-queue';
 import { TcpEgress } from './egress';
@@ -103,7 +103,7 @@ export class TcpEngine implements SocketOwner {
     }
 
     const flags = tcp.flags;
-    const portState = host.template.tcp[tcp.dstPort];
+    const portState = tcpPortState(host, tcp.dstPort);
     if (portState === PortState.BLOCK || (flags & TcpFlag.RST) !== 0) {
       // Filtered ports are silent; nobody answers an RST.
       this.logPacket(host, frame, ip, tcp, portState === PortState.BLOCK ? 'block' : portState === PortState.OPEN ? 'open' : 'closed', 'none', timeMs);
@@ -179,7 +179,7 @@ export class TcpEngine implements SocketOwner {
     if (from === TcpState.SYN_RECEIVED) this.halfOpen.delete(sock);
     if (to === TcpState.ESTABLISHED && from === TcpState.SYN_RECEIVED) {
       this.counters.connectionsOpened++;
-      const service = sock.host.template.tcpServices.get(sock.localPort) ?? null;
+      const service = tcpServiceOf(sock.host, sock.localPort) ?? null;
       if (this.events.wants('tcp.open')) this.events.emit({ kind: 'tcp.open', time: this.egress.now(), srcIp: sock.peerIpText, srcPort: sock.peerPort, dstIp: sock.host.ipText, dstPort: sock.localPort, service: service?.name });
       sock.openService(service);
       return;
