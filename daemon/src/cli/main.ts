@@ -19,7 +19,7 @@ import { formatIssue } from '../config/errors';
 import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
-import { Daemon, assemble, compileHost, dhcpInterfaceProblems, interfaceExists } from '../daemon';
+import { Daemon, DEFAULT_P0F_DATABASE, assemble, compileHost, dhcpInterfaceProblems, interfaceExists, readP0fDatabase } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
@@ -257,7 +257,9 @@ function check(argv: string[]): void {
   if (file === undefined || positionals.length > 1) throw new UsageError('check needs one FILE');
   try {
     const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true });
-    process.stdout.write(describeConfig(loaded.config, loaded));
+    const usesOs = [...loaded.config.templates.values()].some((t) => (t.rules ?? []).some((r) => r.condition.kind === 'os'));
+    const p0f = usesOs ? readP0fDatabase(loaded.config.p0fDatabase ?? DEFAULT_P0F_DATABASE) : undefined;
+    process.stdout.write(describeConfig(loaded.config, { ...loaded, p0fLabels: typeof p0f === 'object' ? p0f.labels : p0f }));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;

@@ -12,6 +12,8 @@ import type { OsDbNames } from './osdb-names';
 import { formatIssue, type ConfigIssue } from './errors';
 import type { PersonalityMapping } from './personality-resolve';
 import type { DecoydConfig, DynamicCondition, PortRule, ServiceSpec, TemplateConfig } from './types';
+import { conditionMatchesLabel } from '../stack/dynamic/os-condition';
+import type { P0fLabel } from '../stack/dynamic/p0f-signatures';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -23,6 +25,8 @@ export interface DescribeData {
   personalityMappings?: readonly PersonalityMapping[];
   /** Warnings from loading: listed last. */
   warnings?: readonly ConfigIssue[];
+  /** p0f's labels (or why they could not be read), to show what each `source os` rule means. */
+  p0fLabels?: readonly P0fLabel[] | string;
 }
 
 export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): string {
@@ -41,7 +45,7 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
     const inClaim = cfg.claims.find((c) => containsAddress(c.range, host.address));
     const note = (inClaim ? `; inside claim ${inClaim.range}, this binding wins` : '') + topologyNote(cfg, host.address);
     out.push(`  ${host.address}  template ${host.template}  (${host.origin}${note})`);
-    if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data);
+    if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data, false, cfg);
   }
   out.push('');
 
@@ -136,11 +140,22 @@ function describeTemplate(
   ip: number,
   data: DescribeData,
   sample = false,
+  cfg?: DecoydConfig,
 ): void {
   if (tmpl.dynamic) {
     // A dynamic template has no behaviour of its own; its rules' templates answer.
-    out.push(`      dynamic      ${(tmpl.rules ?? []).length} rules, first match answers (not run yet):`);
-    for (const rule of tmpl.rules ?? []) out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+    const rules = tmpl.rules ?? [];
+    out.push(`      dynamic      ${rules.length} rules; per new flow the first that holds answers (none: the first rule's template)`);
+    for (const rule of rules) {
+      out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+      if (rule.condition.kind === 'os') out.push(`          ${osRuleText(rule.condition.value, data.p0fLabels)}`);
+    }
+    const first = rules[0] === undefined ? undefined : cfg?.templates.get(rules[0].template);
+    if (first !== undefined) {
+      const info = first.personality === undefined ? undefined : data.osDbNames?.get(first.personality);
+      const own = tmpl.ethernet === undefined ? { ...first } : { ...first, ethernet: tmpl.ethernet };
+      out.push(`      mac          ${macText(own, info?.vendor, ip, data, sample)}, shared by every rule (ARP answers as ${first.name})`);
+    }
     return;
   }
   const info = tmpl.personality === undefined ? undefined : data.osDbNames?.get(tmpl.personality);
@@ -192,6 +207,16 @@ function serviceText(s: ServiceSpec): string {
     case 'tarpit':
       return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
   }
+}
+
+/** Which p0f labels a `source os` name matches (stack/dynamic/os-condition.ts). */
+function osRuleText(name: string, labels: readonly P0fLabel[] | string | undefined): string {
+  if (labels === undefined) return 'p0f labels: (not read)';
+  if (typeof labels === 'string') return `p0f labels: cannot read them (${labels}); this rule never holds`;
+  const hit = [...new Set(labels.filter((l) => conditionMatchesLabel(name, l)).map((l) => l.text))];
+  if (hit.length === 0) return `p0f labels: none is named ${JSON.stringify(name)}; this rule never holds`;
+  const shown = hit.slice(0, 8).join(', ');
+  return `p0f labels (${hit.length}): ${shown}${hit.length > 8 ? ', …' : ''}`;
 }
 
 function conditionText(c: DynamicCondition): string {

@@ -33,7 +33,7 @@ export const RUNTIME_FEATURES = {
   dropRateSyn: { runs: false, whenMissing: 'warn', instead: 'no SYN is dropped' },
   annotate: { runs: false, whenMissing: 'warn', instead: 'FIN scans and fragments follow the personality model' },
   broadcast: { runs: false, whenMissing: 'warn', instead: 'no broadcast is sent' },
-  dynamic: { runs: false, whenMissing: 'refuse', instead: 'no rule would choose the answering template' },
+  dynamic: { runs: true, whenMissing: 'refuse', instead: 'no rule would choose the answering template' },
   dhcp: { runs: true, whenMissing: 'refuse', instead: 'the host would never get an address' },
   realHost: { runs: false, whenMissing: 'refuse', instead: 'the real host would not be part of the virtual network' },
   spoof: { runs: false, whenMissing: 'refuse', instead: 'replies would leave with the unrewritten addresses' },

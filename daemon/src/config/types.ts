@@ -244,6 +244,8 @@ export interface DecoydConfig {
   topology: TopologyConfig;
   /** nmap-service-probes file that service identities are built from (default /usr/share/nmap/nmap-service-probes). */
   serviceProbes?: string;
+  /** p0f's signature database for dynamic templates' `source os` rules (default /etc/p0f/p0f.fp). */
+  p0fDatabase?: string;
   /** Pins the per-deployment seed of identity fillers; default derived from the machine. */
   serviceSeed?: string;
   /** The event store (`store:`); absent = no store. */

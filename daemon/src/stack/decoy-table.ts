@@ -27,6 +27,11 @@ export class TemplateRuntime {
   }
 }
 
+/** Picks, per packet of a new flow, the host that answers for a dynamic template's address (stack/dynamic/). */
+export interface HostChooser {
+  choose(src: number, proto: number, nowMs: number): DecoyHost;
+}
+
 /** `dhcp`: the address was leased by the host's DHCP client (stack/dhcp/). */
 export type HostOrigin = 'static' | 'claimed' | 'dhcp';
 
@@ -44,6 +49,11 @@ export class DecoyHost {
    * program's listeners change. They open ports the template leaves to its default action.
    */
   subsystemPorts: ReadonlyMap<number, StreamService> | null = null;
+  /**
+   * Set on the address's own host when its template is dynamic: the rules' hosts (same address
+   * and MAC) answer instead, chosen per new flow. This host itself only answers ARP.
+   */
+  dynamic: HostChooser | null = null;
 
   constructor(
     readonly ip: number,

@@ -84,6 +84,16 @@ export class TcpEngine implements SocketOwner {
     return s;
   }
 
+  /**
+   * The host of the connection (peer, local address and port), in any state up to TIME_WAIT;
+   * null when there is none. Dynamic templates keep a connection on the host it started with.
+   */
+  hostOfFlow(peerIp: number, peerPort: number, localIp: number, localPort: number): DecoyHost | null {
+    let s = this.table.get(peerIp * 65536 + peerPort) ?? null;
+    while (s !== null && (s.host.ip !== localIp || s.localPort !== localPort)) s = s.next;
+    return s === null ? null : s.host;
+  }
+
   /** A validated TCP segment (checksum included) for `host` arrived in `frame`. */
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, timeMs: number): void {
     const key = ip.src * 65536 + tcp.srcPort;
@@ -167,7 +177,8 @@ export class TcpEngine implements SocketOwner {
    */
   releaseHost(host: DecoyHost): void {
     for (const s of this.allSockets()) {
-      if (s.host !== host) continue;
+      // By address: a dynamic template's rule hosts share it.
+      if (s.host.ip !== host.ip) continue;
       this.counters.connectionsReleased++;
       s.drop('address-released');
     }
