@@ -27,7 +27,7 @@ import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
@@ -91,6 +91,10 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   if (top.service_probes !== undefined) {
     const file = r.string(top.service_probes, ['service_probes']);
     if (file !== undefined) config.serviceProbes = path.resolve(baseDir, file);
+  }
+  if (top.p0f_fp !== undefined) {
+    const file = r.string(top.p0f_fp, ['p0f_fp']);
+    if (file !== undefined) config.p0fDatabase = path.resolve(baseDir, file);
   }
   if (top.service_seed !== undefined) {
     const seed = r.string(top.service_seed, ['service_seed']);
