@@ -59,3 +59,21 @@ test('plans: one program per bound host, or one per template when shared; unboun
     ['solo', ['198.51.100.10']], ['solo', ['198.51.100.11']], ['pair', ['198.51.100.20', '198.51.100.21']],
   ]);
 });
+
+test('YAML subsystems read as Honeyd add T subsystem does, with errors at their keys', async () => {
+  const { configOf, errorsOf } = await import('./config-test-support');
+  const cfg = configOf('x.yaml', `templates:
+  web:
+    subsystems:
+      - { command: "/usr/bin/python3 srv.py 8080", restart: true }
+      - { command: "other", shared: true }
+hosts:
+  - { address: 198.51.100.10, template: web }
+`);
+  assert.deepEqual(cfg.templates.get('web')?.subsystems?.map((s) => [s.command, s.shared, s.restart, s.origin.replace(/^.*\//, '')]), [
+    ['/usr/bin/python3 srv.py 8080', false, true, 'x.yaml:4'], ['other', true, false, 'x.yaml:5'],
+  ]);
+  const { lines } = errorsOf('x.yaml', `templates:\n  web:\n    subsystems:\n      - { shared: true }\n      - { command: "x", restart: "yes" }\n`);
+  assert.match(lines[0] ?? '', /x\.yaml:4:9: templates\.web\.subsystems\[0\]: .*command/);
+  assert.match(lines[1] ?? '', /x\.yaml:5:\d+: templates\.web\.subsystems\[1\]\.restart: /);
+});

@@ -28,7 +28,7 @@ import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
-const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
+const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
 const MAX_ID = 0xfffffffe;
@@ -246,6 +246,23 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
       if (udp) tmpl.defaults.udp = udp;
       if (icmp) tmpl.defaults.icmp = icmp;
     }
+  }
+  // Honeyd `add T subsystem "command" [shared] [restart]` (README "Subsystems").
+  if (fields.subsystems !== undefined) {
+    r.list(fields.subsystems, [...at, 'subsystems'])?.forEach((entry, i) => {
+      const sp: KeyPath = [...at, 'subsystems', i];
+      const sub = r.mapping(entry, sp, ['command', 'shared', 'restart'], ['command']);
+      if (!sub || sub.command === undefined) return;
+      const command = r.string(sub.command, [...sp, 'command']);
+      const shared = sub.shared === undefined ? false : r.boolean(sub.shared, [...sp, 'shared']);
+      const restart = sub.restart === undefined ? false : r.boolean(sub.restart, [...sp, 'restart']);
+      if (command === undefined || command.trim() === '' || shared === undefined || restart === undefined) {
+        if (command !== undefined && command.trim() === '') r.error([...sp, 'command'], 'expected a command');
+        return;
+      }
+      const origin = r.located(sp).pos;
+      (tmpl.subsystems ??= []).push({ command, shared, restart, origin: `${origin.file}:${origin.line}` });
+    });
   }
   if (fields.ports !== undefined) {
     const ports = r.list(fields.ports, [...at, 'ports']);
