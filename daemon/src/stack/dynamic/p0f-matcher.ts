@@ -142,27 +142,28 @@ export class SynFacts {
   }
 }
 
-/** detect_win_multi for a SYN: the window as a multiple of MSS (or MTU), else -1; sets `useMtu`. */
+/** `win / d` when d divides the window (p0f's RET_IF_DIV), else -1. */
+function divides(win: number, d: number): number {
+  return d !== 0 && win % d === 0 ? Math.floor(win / d) : -1;
+}
+
+/** detect_win_multi for a SYN: the window as a multiple of MSS (or MTU), else -1; sets `useMtu`. No closures: it runs per SYN. */
 function windowMultiple(f: SynFacts, out: { useMtu: boolean }): number {
   const win = f.win;
   const mss = f.mss;
   out.useMtu = false;
   if (win === 0 || mss < 100) return -1;
-  const div = (d: number, mtu: boolean): number => {
-    if (d !== 0 && win % d === 0) {
-      out.useMtu = mtu;
-      return Math.floor(win / d);
-    }
-    return -1;
-  };
   let r: number;
-  if ((r = div(mss, false)) >= 0) return r;
-  if (f.ts1 !== 0 && (r = div(mss - 12, false)) >= 0) return r;
-  if ((r = div(1500 - 40, false)) >= 0) return r;
-  if ((r = div(1500 - 40 - 12, false)) >= 0) return r;
-  if ((r = div(mss + 40, true)) >= 0) return r;
-  if ((r = div(mss + f.totalHeader, true)) >= 0) return r;
-  return div(1500, true);
+  if ((r = divides(win, mss)) >= 0) return r;
+  if (f.ts1 !== 0 && (r = divides(win, mss - 12)) >= 0) return r;
+  if ((r = divides(win, 1500 - 40)) >= 0) return r;
+  if ((r = divides(win, 1500 - 40 - 12)) >= 0) return r;
+  out.useMtu = true;
+  if ((r = divides(win, mss + 40)) >= 0) return r;
+  if ((r = divides(win, mss + f.totalHeader)) >= 0) return r;
+  if ((r = divides(win, 1500)) >= 0) return r;
+  out.useMtu = false;
+  return -1;
 }
 
 const winOut = { useMtu: false };
