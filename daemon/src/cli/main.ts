@@ -24,6 +24,7 @@ import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
 import { dropPrivileges } from './privileges';
+import { findSubsystemNative } from '../services/subsystem/native';
 import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
 
@@ -259,7 +260,11 @@ function check(argv: string[]): void {
     const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true });
     const usesOs = [...loaded.config.templates.values()].some((t) => (t.rules ?? []).some((r) => r.condition.kind === 'os'));
     const p0f = usesOs ? readP0fDatabase(loaded.config.p0fDatabase ?? DEFAULT_P0F_DATABASE) : undefined;
-    process.stdout.write(describeConfig(loaded.config, { ...loaded, p0fLabels: typeof p0f === 'object' ? p0f.labels : p0f }));
+    const usesSubsystems = [...loaded.config.templates.values()].some((t) => (t.subsystems ?? []).length > 0);
+    const native = usesSubsystems ? findSubsystemNative() : undefined;
+    process.stdout.write(describeConfig(loaded.config, {
+      ...loaded, p0fLabels: typeof p0f === 'object' ? p0f.labels : p0f, subsystemProblem: typeof native === 'string' ? native : undefined,
+    }));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;

@@ -25,6 +25,8 @@ export interface DescribeData {
   personalityMappings?: readonly PersonalityMapping[];
   /** Warnings from loading: listed last. */
   warnings?: readonly ConfigIssue[];
+  /** Why subsystem programs cannot be started here (their native helpers are missing), if so. */
+  subsystemProblem?: string;
   /** p0f's labels (or why they could not be read), to show what each `source os` rule means. */
   p0fLabels?: readonly P0fLabel[] | string;
 }
@@ -185,6 +187,7 @@ function describeTemplate(
     out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (${sub.origin})`);
     out.push(`                   ${sub.shared ? 'one program for every host of the template' : 'one program per host'}, run by /bin/sh -c ${user} in an empty network`);
     out.push(`                   namespace; its TCP listeners open ports the template does not define${sub.restart ? '; restarted when it dies' : ''}`);
+    if (data.subsystemProblem !== undefined) out.push(`                   cannot start here: ${data.subsystemProblem}`);
   }
 }
 
