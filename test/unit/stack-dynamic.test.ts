@@ -1,7 +1,8 @@
 /**
  * Dynamic templates' pure parts: decoyd's p0f matcher against the installed p0f's own verdicts on
  * captured SYNs (test/fixtures/p0f/syns.json, from scripts/capture-p0f-fixtures.sh), the
- * `source os` name rule, the bounded source cache, and the rule choice.
+ * `source os` name rule, the bounded source cache, the rule choice, and the engine answering one
+ * dynamic address per source with a connection kept on its host.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,6 +16,9 @@ import { parseP0fDatabase, P0fParseError, type P0fDatabase } from '../../daemon/
 import { SourceOsCache } from '../../daemon/src/stack/dynamic/source-os-cache';
 import { DecoyHost, PortState, TemplateRuntime } from '../../daemon/src/stack/decoy-table';
 import { parseIp } from '../../daemon/src/wire/address';
+import { Harness, CLIENT_MAC, DECOY_IP } from './stack-harness';
+import { checksum16, ethernet, Flag, tcpFrame, transportChecksum } from '../helpers/frames';
+import type { TemplateConfig } from '../../daemon/src/config/types';
 
 interface Fixture { capture: string; ip: string; p0f: string; rawSig: string }
 const FIXTURES: Fixture[] = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/p0f/syns.json'), 'utf8'));
@@ -149,3 +153,71 @@ test('rules: first match wins, source ip by network, proto, time of day, os gues
   os.observeSyn(odd, 0, odd.length, winSrc);
   assert.equal(chooser.choose(winSrc, 6, now), win);
 });
+
+// ---- the engine: dynamic addresses through the daemon's own composition ----
+
+
+/** A captured SYN re-addressed from `src`:`sport` to DECOY:`dport`, checksums fixed, in an Ethernet frame to `mac`. */
+function capturedSyn(capture: string, src: string, sport: number, dport: number, mac: string): Buffer {
+  const f = FIXTURES.find((x) => x.capture === capture) as Fixture;
+  const ip = Buffer.from(f.ip, 'hex');
+  const hl = ((ip[0] as number) & 0x0f) * 4;
+  ip.writeUInt32BE(parseIp(src) >>> 0, 12);
+  ip.writeUInt32BE(parseIp(DECOY_IP) >>> 0, 16);
+  ip.writeUInt16BE(0, 10);
+  ip.writeUInt16BE(checksum16(ip.subarray(0, hl)), 10);
+  ip.writeUInt16BE(sport, hl);
+  ip.writeUInt16BE(dport, hl + 2);
+  ip.writeUInt16BE(0, hl + 16);
+  ip.writeUInt16BE(transportChecksum(src, DECOY_IP, 6, ip.subarray(hl)), hl + 16);
+  return ethernet(mac, CLIENT_MAC, 0x0800, ip);
+}
+
+test('engine: a dynamic address answers each source as its rule says, and a connection keeps its host', skipNoP0f, () => {
+  const plain = (name: string, ports: TemplateConfig['ports']): TemplateConfig => ({ name, dropRateIn: 0, defaults: { tcp: 'reset', udp: 'reset', icmp: 'open' }, ports });
+  const win = plain('win', [{ proto: 'tcp', port: 445, action: 'open' }, { proto: 'tcp', port: 7, action: 'open', service: { kind: 'echo' } }]);
+  const lin = plain('lin', [{ proto: 'tcp', port: 22, action: 'open' }]);
+  const magic: TemplateConfig = {
+    ...plain('magic', []), dynamic: true,
+    rules: [{ template: 'win', condition: { kind: 'os', value: 'Windows' }, origin: 't:1' }, { template: 'lin', condition: { kind: 'default' }, origin: 't:2' }],
+  };
+  const h = new Harness({ viaAssemble: true, templates: [win, lin, magic], hosts: [{ address: DECOY_IP, template: 'magic' }] });
+  const mac = h.macOf(DECOY_IP);
+  const WIN = '198.51.100.3';
+  const LIN = '198.51.100.2';
+  const answer = (frame: Buffer): number => {
+    h.take();
+    h.feed(frame);
+    const replies = h.take().filter((f) => f.tcp !== undefined);
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]?.src, mac, 'every rule answers with the address MAC');
+    return replies[0]?.tcp?.flags ?? -1;
+  };
+  const SYNACK = Flag.SYN | Flag.ACK;
+  const RSTACK = Flag.RST | Flag.ACK;
+  assert.equal(answer(capturedSyn('windows7-like', WIN, 40001, 445, mac)), SYNACK, 'Windows source: win answers, 445 open');
+  assert.equal(answer(capturedSyn('linux-curl', LIN, 40002, 445, mac)), RSTACK, 'Linux source: lin answers, 445 closed');
+  assert.equal(answer(capturedSyn('linux-curl', LIN, 40003, 22, mac)), SYNACK);
+  assert.equal(answer(capturedSyn('windows7-like', WIN, 40004, 22, mac)), RSTACK);
+
+  // The Windows source opens an echo connection; then its nmap SYN makes it NMap (so: lin) for new flows.
+  h.take();
+  h.feed(capturedSyn('windows7-like', WIN, 40010, 7, mac));
+  const synAck = h.take().find((f) => f.tcp !== undefined)?.tcp;
+  assert.equal(synAck?.flags, SYNACK);
+  const seq = (capturedSynSeq('windows7-like') + 1) >>> 0;
+  const ackNo = ((synAck?.seq ?? 0) + 1) >>> 0;
+  h.feed(tcpFrame(mac, CLIENT_MAC, WIN, DECOY_IP, { srcPort: 40010, dstPort: 7, seq, ack: ackNo, flags: Flag.ACK, window: 8192 }));
+  assert.equal(answer(capturedSyn('nmap-syn', WIN, 40011, 7, mac)), RSTACK, 'nmap SYN: not Windows, lin answers (7 closed)');
+  h.take();
+  h.feed(tcpFrame(mac, CLIENT_MAC, WIN, DECOY_IP, { srcPort: 40010, dstPort: 7, seq, ack: ackNo, flags: Flag.ACK | Flag.PSH, window: 8192, payload: Buffer.from('still win\n') }));
+  const echoed = h.take().filter((f) => f.tcp !== undefined);
+  assert.ok(echoed.some((f) => f.tcp?.payload.toString() === 'still win\n'), `the connection stays with win: ${JSON.stringify(echoed.map((f) => f.tcp?.flags))}`);
+  // Its kernel's next SYN makes it Windows again.
+  assert.equal(answer(capturedSyn('windows7-like', WIN, 40012, 445, mac)), SYNACK);
+});
+
+function capturedSynSeq(capture: string): number {
+  const ip = Buffer.from((FIXTURES.find((x) => x.capture === capture) as Fixture).ip, 'hex');
+  return ip.readUInt32BE(((ip[0] as number) & 0x0f) * 4 + 4);
+}

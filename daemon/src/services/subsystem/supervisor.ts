@@ -96,7 +96,8 @@ class Instance {
   generation = 0;
   readonly uid: number;
   readonly gid: number;
-  readonly command: string;
+  /** The command as last started (`$date` is the date of that start). */
+  command: string;
   readonly addresses: string[];
   readonly explicitTcp: Set<number>;
 
@@ -172,6 +173,7 @@ export class SubsystemSupervisor {
 
   private launch(inst: Instance): void {
     inst.generation++;
+    inst.command = expandSubsystemCommand(inst.plan.spec.command, inst.addresses[0] ?? '0.0.0.0', new Date());
     clearDir(inst.dir);
     const proc = spawnContained({
       native: this.opts.native, command: inst.command, uid: inst.uid, gid: inst.gid, cwd: this.opts.cwd,
