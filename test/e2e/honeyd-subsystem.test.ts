@@ -4,8 +4,8 @@
  * connections to the decoys' addresses from socat in the scanner namespace. Checked: it sees the
  * decoy's address and the scanner's as its socket addresses; one program per host, or one for all
  * hosts with `shared`; the template's uid (default nobody); its own empty network namespace; ports
- * it does not listen on stay closed; `restart` brings it back after it is killed; and it is gone
- * once the daemon stops.
+ * it does not listen on stay closed; `restart` brings it back after it is killed, and one that dies
+ * at once waits 10 s; and it is gone once the daemon stops.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ const SOLO_A = '198.51.100.10';
 const SOLO_B = '198.51.100.11';
 const PAIR_A = '198.51.100.20';
 const PAIR_B = '198.51.100.21';
+const FLAKY = '198.51.100.30';
 const SERVER = resolve(__dirname, '../../../test/fixtures/subsystem/hello-server.py');
 
 function config(dir: string): string {
@@ -39,6 +40,11 @@ set pair default tcp action reset
 add pair subsystem "/usr/bin/python3 ${dir}/hello-server.py 9090" shared
 bind ${PAIR_A} pair
 bind ${PAIR_B} pair
+
+create flaky
+set flaky default tcp action reset
+add flaky subsystem "echo flaky gives up >&2; exit 3" restart
+bind ${FLAKY} flaky
 `;
 }
 
@@ -96,7 +102,12 @@ test('a subsystem program of our own answers TCP connections to the decoys, rest
           d.waitForEvent((e) => isListen('solo', 8080)(e) && (e.addresses as string[])[0] === SOLO_B, 15_000),
           d.waitForEvent(isListen('pair', 9090), 15_000),
         ]);
-        const starts = d.eventsOfKind('subsystem.start');
+        // A program that dies at once is restarted after 10 s (Honeyd's delay), doubling after that.
+        const flaky = await d.waitForEvent((e) => e.kind === 'subsystem.exit' && e.template === 'flaky', 15_000);
+        assert.equal(flaky.exitCode, 3);
+        assert.equal(flaky.restartInMs, 10_000);
+        assert.equal(flaky.reason, 'flaky gives up', 'the last line of its stderr');
+        const starts = d.eventsOfKind('subsystem.start').filter((e) => e.template !== 'flaky');
         assert.equal(starts.length, 3, 'one program per solo host and one shared by the pair');
         assert.deepEqual(starts.filter((e) => e.template === 'pair').map((e) => e.addresses), [[PAIR_A, PAIR_B]]);
 
