@@ -31,6 +31,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY daemon ./daemon
+# npm run build also compiles the Honeyd subsystem helpers (C, daemon/native/) into dist/native/.
+COPY scripts/build-native.sh ./scripts/build-native.sh
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -49,6 +51,8 @@ WORKDIR /opt/decoyd
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/daemon ./dist/daemon
+# Subsystem shim and launcher; subsystems need decoyd to run as root (see README "Subsystems").
+COPY --from=build /src/dist/native ./dist/native
 COPY bin ./bin
 COPY configs ./configs
 COPY personalities ./personalities

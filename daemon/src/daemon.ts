@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { DecoydConfig, PortRule, TemplateConfig } from './config/types';
+import type { DecoydConfig, DynamicRule, PortRule, TemplateConfig } from './config/types';
 import { chooseMac, loadMacPrefixes } from './config/mac';
 import { ScanDetector } from './detect/detector';
 import { DEFAULT_SERVICE_PROBES_FILE, ServiceProbeTable } from './detect/service-probes';
@@ -22,6 +22,14 @@ import type { RoutingSpec } from './stack/routing/virtual-routing';
 import { ipToString, macToNumber, macToString, parseCidr, parseIp } from './wire/address';
 import type { MacPrefixes } from './config/mac-prefixes';
 import type { OsClass } from './personality/osdb/types';
+import { findSubsystemNative } from './services/subsystem/native';
+import { planSubsystems, SubsystemSupervisor } from './services/subsystem/supervisor';
+import { DEFAULT_SUBSYSTEM_USER, passwdUser } from './services/subsystem/users';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { type CompiledRule, DynamicChooser, PassiveOs, RuleKind } from './stack/dynamic/dynamic-host';
+import { labelsMatching } from './stack/dynamic/os-condition';
+import { parseP0fDatabase, type P0fDatabase } from './stack/dynamic/p0f-signatures';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
@@ -65,6 +73,8 @@ export interface DaemonParts {
   dhcpClientMacs: string[];
   /** The scan detector (null when `detect.enabled` is false); `stats()` feeds /metrics. */
   detector: ScanDetector | null;
+  /** Honeyd subsystem programs of the bound hosts (null when no template has one, or they cannot run). */
+  subsystems: SubsystemSupervisor | null;
 }
 
 /** The template a router or linked address without a binding of its own answers with. */
@@ -102,9 +112,45 @@ export function assemble(
     }
     return factory;
   };
-  const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed'): DecoyHost => {
-    const mac = chooseMac(ethernetOf(template.name), personalities.vendorOf(template.personalityName), ip, prefixes);
+  const passiveOs = passiveOsFor(cfg, events);
+  const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed' | 'dhcp', givenMac?: Buffer): DecoyHost => {
+    const dynamic = cfg.templates.get(template.name);
+    if (dynamic?.dynamic === true) return createDynamicHost(ip, template, dynamic, origin, givenMac);
+    const mac = givenMac ?? chooseMac(ethernetOf(template.name), personalities.vendorOf(template.personalityName), ip, prefixes);
     return new DecoyHost(ip, mac, template, origin, factoryFor(template));
+  };
+  /**
+   * A dynamic template's address: one host per rule template (same address and MAC) and the
+   * address's own host, which answers ARP with that MAC and hands packets to the rules (stack/dynamic/).
+   * The MAC is the one the first rule's template would give the address, unless the dynamic
+   * template sets its own `ethernet`.
+   */
+  const createDynamicHost = (ip: number, template: TemplateRuntime, dyn: TemplateConfig, origin: 'static' | 'claimed' | 'dhcp', givenMac?: Buffer): DecoyHost => {
+    const rules = dyn.rules ?? [];
+    const runtimeOf = (name: string): TemplateRuntime => {
+      const rt = templates.get(name);
+      if (rt === undefined || cfg.templates.get(name)?.dynamic === true) throw new Error(`dynamic template ${dyn.name}: rule template ${name} is unknown or dynamic`);
+      return rt;
+    };
+    if (rules.length === 0) throw new Error(`dynamic template ${dyn.name} has no rules`);
+    const first = runtimeOf((rules[0] as (typeof rules)[number]).template);
+    const mac = givenMac ?? chooseMac(dyn.ethernet ?? ethernetOf(first.name), personalities.vendorOf(first.personalityName), ip, prefixes);
+    // One host per template: two rules naming the same template answer as the same host.
+    const hostsByTemplate = new Map<string, DecoyHost>();
+    const hostOf = (name: string): DecoyHost => {
+      let h = hostsByTemplate.get(name);
+      if (h === undefined) {
+        const rt = runtimeOf(name);
+        h = new DecoyHost(ip, mac, rt, origin, factoryFor(rt));
+        hostsByTemplate.set(name, h);
+      }
+      return h;
+    };
+    const compiled = rules.map((r) => compileRule(r, hostOf(r.template), passiveOs?.db));
+    const firstHost = hostOf(first.name);
+    const host = new DecoyHost(ip, mac, template, origin, () => firstHost.personality);
+    host.dynamic = new DynamicChooser(compiled, passiveOs);
+    return host;
   };
 
   const table = new DecoyTable();
@@ -124,21 +170,97 @@ export function assemble(
   const createLeasedHost = (ip: number, spec: DhcpClientSpec): DecoyHost => {
     const template = templates.get(spec.template);
     if (template === undefined) throw new Error(`unknown template ${spec.template}`);
-    return new DecoyHost(ip, spec.mac, template, 'dhcp', factoryFor(template));
+    return createHost(ip, template, 'dhcp', spec.mac);
   };
   const { staticHosts, routing } = splitTopology(cfg, bound, templates, createHost);
   const engine = new Engine({
     limits: cfg.limits, claim: cfg.claim, claimRanges, table, events, send, createHost, onReady, dhcpClients, createLeasedHost, routing,
-    observer: detector ?? undefined,
+    observer: detector ?? undefined, passiveOs: passiveOs ?? undefined,
   });
+  const virtualHosts = routing ? [...routing.hosts.values()] : [];
   return {
     createHost: (ip, template) => createHost(ip, template, 'static'),
-    engine, table, templates, staticHosts,
-    virtualHosts: routing ? [...routing.hosts.values()] : [],
+    engine, table, templates, staticHosts, virtualHosts,
     captureNetworks: captureNetworksFor(cfg),
     dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
     detector,
+    subsystems: subsystemSupervisor(cfg, [...staticHosts, ...virtualHosts], events),
   };
+}
+
+/**
+ * The subsystems of the bound hosts (static and behind virtual routers; claimed and DHCP hosts run
+ * none). Started by Daemon.start; without the native helpers each is reported and none runs.
+ */
+function subsystemSupervisor(cfg: DecoydConfig, hosts: DecoyHost[], events: EventSink): SubsystemSupervisor | null {
+  const plans = planSubsystems(cfg.templates, hosts);
+  if (plans.length === 0) return null;
+  const native = findSubsystemNative();
+  if (typeof native === 'string') {
+    events.emit({ kind: 'daemon.error', time: Date.now(), message: `${plans.length} subsystem programs not started: ${native}` });
+    return null;
+  }
+  return new SubsystemSupervisor(plans, {
+    events, limits: cfg.limits, native, defaultUser: passwdUser(DEFAULT_SUBSYSTEM_USER), cwd: dirname(resolvePath(cfg.source)),
+  });
+}
+
+/** The default place of p0f's signature database (Debian package p0f). */
+export const DEFAULT_P0F_DATABASE = '/etc/p0f/p0f.fp';
+
+/** Reads p0f.fp; the reason as a string when it cannot be used. */
+export function readP0fDatabase(file = DEFAULT_P0F_DATABASE): P0fDatabase | string {
+  try {
+    return parseP0fDatabase(readFileSync(file, 'utf8'));
+  } catch (err) {
+    return `${file}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/** The passive OS guesser, when some dynamic rule asks for `source os`. */
+function passiveOsFor(cfg: DecoydConfig, events: EventSink): PassiveOs | null {
+  const needed = [...cfg.templates.values()].some((t) => t.dynamic === true && (t.rules ?? []).some((r) => r.condition.kind === 'os'));
+  if (!needed) return null;
+  const db = readP0fDatabase(cfg.p0fDatabase ?? DEFAULT_P0F_DATABASE);
+  if (typeof db === 'string') {
+    events.emit({ kind: 'daemon.error', time: Date.now(), message: `p0f signatures: ${db}; "source os" rules never hold` });
+    return null;
+  }
+  return new PassiveOs(db, cfg.limits.maxPassiveOsSources);
+}
+
+const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
+
+/** One dynamic rule for the packet path: numbers and flags only. */
+function compileRule(rule: DynamicRule, host: DecoyHost, db: P0fDatabase | undefined): CompiledRule {
+  const r: CompiledRule = { kind: RuleKind.DEFAULT, network: 0, mask: 0, startSeconds: 0, endSeconds: 0, proto: 0, osLabels: null, host };
+  const c = rule.condition;
+  switch (c.kind) {
+    case 'os':
+      r.kind = RuleKind.OS;
+      r.osLabels = db === undefined ? new Uint8Array(0) : labelsMatching(c.value, db.labels);
+      break;
+    case 'ip': {
+      const cidr = parseCidr(c.value.includes('/') ? c.value : `${c.value}/32`);
+      if (cidr === null) throw new Error(`${rule.origin}: bad source ip ${c.value}`);
+      r.kind = RuleKind.IP;
+      r.mask = cidr.size >= 2 ** 32 ? 0 : (~(cidr.size - 1)) >>> 0;
+      r.network = (cidr.network & r.mask) >>> 0;
+      break;
+    }
+    case 'time':
+      r.kind = RuleKind.TIME;
+      r.startSeconds = c.value.startSeconds;
+      r.endSeconds = c.value.endSeconds;
+      break;
+    case 'proto':
+      r.kind = RuleKind.PROTO;
+      r.proto = PROTO_NUMBER[c.value];
+      break;
+    default:
+      break;
+  }
+  return r;
 }
 
 /**
@@ -298,6 +420,7 @@ export class Daemon {
     this.timer = setInterval(() => tick(Date.now()), TICK_MS);
     engine.addresses.bindStatic(this.parts.staticHosts, now);
     engine.dhcp?.start(now);
+    this.parts.subsystems?.start();
   }
 
   /**
@@ -325,7 +448,11 @@ export class Daemon {
     });
   }
 
+  /** Resolves once everything `stop` started has finished (subsystem programs have exited). */
+  stopped: Promise<void> = Promise.resolve();
+
   stop(): void {
+    if (this.parts.subsystems !== null) this.stopped = this.parts.subsystems.stop();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const now = Date.now();

@@ -205,8 +205,6 @@ dhcp:
     loaded.warningLines.map((w) => `${w.slice(0, w.indexOf(': ', w.indexOf(': ') + 2))}${w.includes('parsed but not run yet') ? ' not run' : ''}${w.endsWith('(decoyd run refuses to start)') ? ', refused' : ''}`),
     [
       'x.yaml:2:81: templates.linux.droprate_syn not run',
-      'x.yaml:2:50: templates.linux.uid not run',
-      'x.yaml:6:7: templates.magic.dynamic not run, refused',
     ],
   );
 });

@@ -135,12 +135,13 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
   assert.match(sample, /^warnings \(\d+\)$/m);
 
   const bloat = check('10-DataSoft_Honeyd_honeyd.conf.bloat');
-  assert.match(bloat, /dynamic {6}4 rules, first match answers \(not run yet\):/);
+  assert.match(bloat, /dynamic {6}4 rules; per new flow the first that holds answers/);
+  assert.match(bloat, /p0f labels \(\d+\): Windows XP, Windows 7 or 8/);
   assert.match(bloat, /source os = "windows" -> magichost_0_sticky/);
   assert.match(bloat, /time 00:00-05:00 -> magichost_2_router/);
   assert.match(bloat, /other tcp {4}tarpit \(not run yet\)/);
   assert.match(bloat, /"Linux 2\.4\.7 \(X86\)" -> "Linux 2\.4\.7"/);
-  assert.match(bloat, /scripts as uid 32767 gid 32767/);
+  assert.match(bloat, /scripts and subsystems as uid 32767 gid 32767/);
 
   const nova = check('23-DataSoft_Nova_user_honeyd.config');
   assert.match(nova, /^dhcp clients \(3\)$/m);
@@ -161,11 +162,15 @@ test('decoyd_run_refuses_only_features_that_would_run_wrongly', () => {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'run', '--config', path.join(dir, name), '--interface', 'decoyd-none0', ...extra], { encoding: 'utf8' });
     return { status: r.status, stderr: r.stderr };
   };
-  // Dynamic templates are parsed but not run: no rule would choose the answering template.
+  // `bind IP to IF` is parsed but not run: the real host would not be part of the virtual network.
+  const realHost = run('11-DataSoft_Honeyd_honeyd.conf.networks');
+  assert.equal(realHost.status, 2);
+  assert.match(realHost.stderr, /refusing to run: 1 feature of this configuration .*\n.*11-DataSoft_Honeyd_honeyd\.conf\.networks:107:1: "bind ADDRESS to INTERFACE" is parsed but not run yet/);
+  // Dynamic templates run: the file with them is accepted (run stops later, at the missing interface).
   const dynamic = run('10-DataSoft_Honeyd_honeyd.conf.bloat');
-  assert.equal(dynamic.status, 2);
   assert.match(dynamic.stderr, /decoyd: warning: .*10-DataSoft_Honeyd_honeyd\.conf\.bloat:57:23: script actions are parsed but not run yet/);
-  assert.match(dynamic.stderr, /refusing to run: 1 feature of this configuration .*\n.*10-DataSoft_Honeyd_honeyd\.conf\.bloat:176:1: dynamic templates are parsed but not run yet/);
+  assert.doesNotMatch(dynamic.stderr, /refusing to run|dynamic templates are parsed/);
+  assert.match(dynamic.stderr, /no such network interface: decoyd-none0/);
   // Scripts and proxies only warn: the configuration is accepted and run stops later, at the missing interface.
   const scripted = run('05-DataSoft_Honeyd_config.sample');
   assert.match(scripted.stderr, /decoyd: warning: .*05-DataSoft_Honeyd_config\.sample:\d+:\d+: script actions are parsed but not run yet/);

@@ -19,12 +19,13 @@ import { formatIssue } from '../config/errors';
 import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
-import { Daemon, assemble, compileHost, dhcpInterfaceProblems, interfaceExists } from '../daemon';
+import { Daemon, DEFAULT_P0F_DATABASE, assemble, compileHost, dhcpInterfaceProblems, interfaceExists, readP0fDatabase } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { SyslogShipper } from '../ship/syslog-shipper';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
 import { dropPrivileges } from './privileges';
+import { findSubsystemNative } from '../services/subsystem/native';
 import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
 
@@ -223,6 +224,10 @@ async function run(argv: string[]): Promise<void> {
     const why = err instanceof Error ? err.message : String(err);
     fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);
   }
+  if (values.user !== undefined && parts.subsystems !== null) {
+    link.close();
+    fail(`--user ${values.user}: subsystems need root to start their programs in a network namespace of their own as the templates' users, now and at every restart (Honeyd keeps root for this too); run without --user`);
+  }
   if (values.user !== undefined) {
     try {
       dropPrivileges(values.user);
@@ -241,6 +246,7 @@ async function run(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     daemon.stop();
+    await daemon.stopped;
     const held = loopDelay === undefined ? '' : `; the daemon thread was held up ${Math.round(loopDelay.max / 1e6)} ms at most since ready`;
     events.emit({ kind: 'daemon.stop', time: Date.now(), message: `stopped by ${signal}${held}` });
     try {
@@ -265,7 +271,13 @@ function check(argv: string[]): void {
   if (file === undefined || positionals.length > 1) throw new UsageError('check needs one FILE');
   try {
     const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true });
-    process.stdout.write(describeConfig(loaded.config, loaded));
+    const usesOs = [...loaded.config.templates.values()].some((t) => (t.rules ?? []).some((r) => r.condition.kind === 'os'));
+    const p0f = usesOs ? readP0fDatabase(loaded.config.p0fDatabase ?? DEFAULT_P0F_DATABASE) : undefined;
+    const usesSubsystems = [...loaded.config.templates.values()].some((t) => (t.subsystems ?? []).length > 0);
+    const native = usesSubsystems ? findSubsystemNative() : undefined;
+    process.stdout.write(describeConfig(loaded.config, {
+      ...loaded, p0fLabels: typeof p0f === 'object' ? p0f.labels : p0f, subsystemProblem: typeof native === 'string' ? native : undefined,
+    }));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;

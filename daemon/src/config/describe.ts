@@ -12,6 +12,8 @@ import type { OsDbNames } from './osdb-names';
 import { formatIssue, type ConfigIssue } from './errors';
 import type { PersonalityMapping } from './personality-resolve';
 import type { DecoydConfig, DynamicCondition, PortRule, ServiceSpec, TemplateConfig } from './types';
+import { conditionMatchesLabel } from '../stack/dynamic/os-condition';
+import type { P0fLabel } from '../stack/dynamic/p0f-signatures';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -23,6 +25,10 @@ export interface DescribeData {
   personalityMappings?: readonly PersonalityMapping[];
   /** Warnings from loading: listed last. */
   warnings?: readonly ConfigIssue[];
+  /** Why subsystem programs cannot be started here (their native helpers are missing), if so. */
+  subsystemProblem?: string;
+  /** p0f's labels (or why they could not be read), to show what each `source os` rule means. */
+  p0fLabels?: readonly P0fLabel[] | string;
 }
 
 export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): string {
@@ -41,7 +47,7 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
     const inClaim = cfg.claims.find((c) => containsAddress(c.range, host.address));
     const note = (inClaim ? `; inside claim ${inClaim.range}, this binding wins` : '') + topologyNote(cfg, host.address);
     out.push(`  ${host.address}  template ${host.template}  (${host.origin}${note})`);
-    if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data);
+    if (tmpl) describeTemplate(out, tmpl, parseIp(host.address), data, false, cfg);
   }
   out.push('');
 
@@ -145,11 +151,22 @@ function describeTemplate(
   ip: number,
   data: DescribeData,
   sample = false,
+  cfg?: DecoydConfig,
 ): void {
   if (tmpl.dynamic) {
     // A dynamic template has no behaviour of its own; its rules' templates answer.
-    out.push(`      dynamic      ${(tmpl.rules ?? []).length} rules, first match answers (not run yet):`);
-    for (const rule of tmpl.rules ?? []) out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+    const rules = tmpl.rules ?? [];
+    out.push(`      dynamic      ${rules.length} rules; per new flow the first that holds answers (none: the first rule's template)`);
+    for (const rule of rules) {
+      out.push(`        ${conditionText(rule.condition)} -> ${rule.template}`);
+      if (rule.condition.kind === 'os') out.push(`          ${osRuleText(rule.condition.value, data.p0fLabels)}`);
+    }
+    const first = rules[0] === undefined ? undefined : cfg?.templates.get(rules[0].template);
+    if (first !== undefined) {
+      const info = first.personality === undefined ? undefined : data.osDbNames?.get(first.personality);
+      const own = tmpl.ethernet === undefined ? { ...first } : { ...first, ethernet: tmpl.ethernet };
+      out.push(`      mac          ${macText(own, info?.vendor, ip, data, sample)}, shared by every rule (ARP answers as ${first.name})`);
+    }
     return;
   }
   const info = tmpl.personality === undefined ? undefined : data.osDbNames?.get(tmpl.personality);
@@ -166,7 +183,7 @@ function describeTemplate(
   if (tmpl.uptime !== undefined) extras.push(`uptime ${formatUptime(tmpl.uptime)}`);
   if (tmpl.dropRateIn > 0) extras.push(`drops ${tmpl.dropRateIn}% of inbound packets`);
   if (tmpl.dropRateSyn !== undefined) extras.push(`drops ${tmpl.dropRateSyn}% of new SYNs (not run yet)`);
-  if (tmpl.uid !== undefined) extras.push(`scripts as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
+  if (tmpl.uid !== undefined) extras.push(`scripts and subsystems as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
   if (tmpl.maxfds !== undefined) extras.push(`maxfds ${tmpl.maxfds}`);
   if (tmpl.spoof) extras.push(`spoof${tmpl.spoof.from ? ` from ${tmpl.spoof.from}` : ''}${tmpl.spoof.to ? ` to ${tmpl.spoof.to}` : ''}`);
   if (tmpl.annotation) extras.push(`annotate${tmpl.annotation.finscan === false ? ' no finscan' : tmpl.annotation.finscan ? ' finscan' : ''}${tmpl.annotation.fragment ? ` fragment ${tmpl.annotation.fragment}` : ''}`);
@@ -175,7 +192,11 @@ function describeTemplate(
   if (defaults?.tcp) out.push(`      other tcp    ${serviceText(defaults.tcp)}`);
   if (defaults?.udp) out.push(`      other udp    ${serviceText(defaults.udp)}`);
   for (const sub of tmpl.subsystems ?? []) {
-    out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (not run yet)`);
+    const user = tmpl.uid === undefined ? 'as nobody' : `as uid ${tmpl.uid}${tmpl.gid === undefined ? '' : ` gid ${tmpl.gid}`}`;
+    out.push(`      subsystem    ${JSON.stringify(sub.command)}${sub.shared ? ' shared' : ''}${sub.restart ? ' restart' : ''} (${sub.origin})`);
+    out.push(`                   ${sub.shared ? 'one program for every host of the template' : 'one program per host'}, run by /bin/sh -c ${user} in an empty network`);
+    out.push(`                   namespace; its TCP listeners open ports the template does not define${sub.restart ? '; restarted when it dies' : ''}`);
+    if (data.subsystemProblem !== undefined) out.push(`                   cannot start here: ${data.subsystemProblem}`);
   }
 }
 
@@ -198,6 +219,16 @@ function serviceText(s: ServiceSpec): string {
     case 'tarpit':
       return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
   }
+}
+
+/** Which p0f labels a `source os` name matches (stack/dynamic/os-condition.ts). */
+function osRuleText(name: string, labels: readonly P0fLabel[] | string | undefined): string {
+  if (labels === undefined) return 'p0f labels: (not read)';
+  if (typeof labels === 'string') return `p0f labels: cannot read them (${labels}); this rule never holds`;
+  const hit = [...new Set(labels.filter((l) => conditionMatchesLabel(name, l)).map((l) => l.text))];
+  if (hit.length === 0) return `p0f labels: none is named ${JSON.stringify(name)}; this rule never holds`;
+  const shown = hit.slice(0, 8).join(', ');
+  return `p0f labels (${hit.length}): ${shown}${hit.length > 8 ? ', …' : ''}`;
 }
 
 function conditionText(c: DynamicCondition): string {

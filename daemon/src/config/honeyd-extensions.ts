@@ -25,6 +25,9 @@ export function applyDecoydOption(parsed: ParsedConfig, key: string, value: stri
       config.macPrefixes = path.resolve(baseDir, value);
       parsed.origins.macPrefixes = { pos };
       return undefined;
+    case 'p0f_fp':
+      config.p0fDatabase = path.resolve(baseDir, value);
+      return undefined;
     case 'log_level':
       if (!isLogLevel(value)) return `log_level must be trace, debug, info, warn or error, got "${value}"`;
       config.log.level = value;

@@ -198,6 +198,16 @@ export interface Limits {
   maxTopologyHosts: number;
   /** Neighbour-cache entries (decoy, peer) across all decoys, for the families that re-probe peers. */
   maxNeighbours: number;
+  // ---- Honeyd subsystems (services/subsystem/) ----
+  /** Subsystem processes running at once (a non-shared subsystem runs one per bound host). */
+  maxSubsystemProcesses: number;
+  /** Delay before restarting a `restart` subsystem that died within 5 s of its start; doubles per quick death. */
+  subsystemRestartDelayMs: number;
+  /** Longest such delay. */
+  subsystemMaxRestartDelayMs: number;
+  // ---- dynamic templates (stack/dynamic/) ----
+  /** Sources whose passive OS guess (p0f signature of their SYN) is remembered; least recently seen forgotten first. */
+  maxPassiveOsSources: number;
 }
 
 export interface ClaimSettings {
@@ -235,6 +245,8 @@ export interface DecoydConfig {
   topology: TopologyConfig;
   /** nmap-service-probes file that service identities are built from (default /usr/share/nmap/nmap-service-probes). */
   serviceProbes?: string;
+  /** p0f's signature database for dynamic templates' `source os` rules (default /etc/p0f/p0f.fp). */
+  p0fDatabase?: string;
   /** Pins the per-deployment seed of identity fillers; default derived from the machine. */
   serviceSeed?: string;
   /** The event store (`store:`); absent = no store. */
@@ -358,6 +370,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxDelayMs: 2000,
   maxTopologyHosts: 4096,
   maxNeighbours: 4096,
+  maxSubsystemProcesses: 64,
+  subsystemRestartDelayMs: 10_000,
+  subsystemMaxRestartDelayMs: 300_000,
+  maxPassiveOsSources: 4096,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

@@ -28,8 +28,8 @@ import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 import { readShip } from './yaml-ship';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
-const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
+const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
 const MAX_ID = 0xfffffffe;
@@ -92,6 +92,10 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   if (top.service_probes !== undefined) {
     const file = r.string(top.service_probes, ['service_probes']);
     if (file !== undefined) config.serviceProbes = path.resolve(baseDir, file);
+  }
+  if (top.p0f_fp !== undefined) {
+    const file = r.string(top.p0f_fp, ['p0f_fp']);
+    if (file !== undefined) config.p0fDatabase = path.resolve(baseDir, file);
   }
   if (top.service_seed !== undefined) {
     const seed = r.string(top.service_seed, ['service_seed']);
@@ -244,6 +248,23 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
       if (udp) tmpl.defaults.udp = udp;
       if (icmp) tmpl.defaults.icmp = icmp;
     }
+  }
+  // Honeyd `add T subsystem "command" [shared] [restart]` (README "Subsystems").
+  if (fields.subsystems !== undefined) {
+    r.list(fields.subsystems, [...at, 'subsystems'])?.forEach((entry, i) => {
+      const sp: KeyPath = [...at, 'subsystems', i];
+      const sub = r.mapping(entry, sp, ['command', 'shared', 'restart'], ['command']);
+      if (!sub || sub.command === undefined) return;
+      const command = r.string(sub.command, [...sp, 'command']);
+      const shared = sub.shared === undefined ? false : r.boolean(sub.shared, [...sp, 'shared']);
+      const restart = sub.restart === undefined ? false : r.boolean(sub.restart, [...sp, 'restart']);
+      if (command === undefined || command.trim() === '' || shared === undefined || restart === undefined) {
+        if (command !== undefined && command.trim() === '') r.error([...sp, 'command'], 'expected a command');
+        return;
+      }
+      const origin = r.located(sp).pos;
+      (tmpl.subsystems ??= []).push({ command, shared, restart, origin: `${origin.file}:${origin.line}` });
+    });
   }
   if (fields.ports !== undefined) {
     const ports = r.list(fields.ports, [...at, 'ports']);

@@ -125,6 +125,19 @@ function actionSpec(category: readonly string[], type: string, when: string, fie
 
 const BYTES = { bytesIn: io, bytesOut: io };
 
+/** Honeyd subsystems: the program (process.*) and the decoys it serves. */
+function subsystemSpec(type: string, when: string, fields: Record<string, FieldSpec>): KindSpec {
+  return {
+    ecsKind: 'event', category: ['process'], type: [type], when,
+    fields: { template: s, command: s, addresses: { type: 'string[]' }, ...fields },
+    paths: {
+      template: 'decoyd.decoy.template', command: 'process.command_line', pid: 'process.pid', uid: 'user.id', gid: 'group.id',
+      exitCode: 'process.exit_code', port: 'destination.port', addresses: 'decoyd.subsystem.addresses',
+    },
+    prefix: 'decoyd.subsystem',
+  };
+}
+
 const TCP_CLOSE_REASONS = ['closed', 'reset-by-peer', 'idle', 'retransmission-timeout', 'evicted', 'shutdown', 'service-reset', 'service-error', 'address-released'] as const;
 
 export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
@@ -196,6 +209,11 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
   'proxy.refused': actionSpec(['network'], 'denied', 'a proxy target was outside the allow-list or unreachable', { target: s, reason: s }),
   'tarpit.open': actionSpec(['network'], 'start', 'a connection was caught by a tarpit', {}),
   'tarpit.close': actionSpec(['network'], 'end', 'a tarpitted connection ended', { durationMs: i, reason: so, ...BYTES }),
+  // ---- Honeyd subsystems ----
+  'subsystem.start': subsystemSpec('start', 'a Honeyd subsystem program was started (contained, as its template\'s uid/gid)', { pid: io, uid: i, gid: i }),
+  'subsystem.listen': subsystemSpec('info', "a subsystem program listens: the port is open on its hosts (or, with `reason`, was not taken)", { pid: io, port: i, boundAddress: s, reason: so }),
+  'subsystem.unlisten': subsystemSpec('info', 'a subsystem program stopped listening on a port', { pid: io, port: i, boundAddress: s }),
+  'subsystem.exit': subsystemSpec('end', 'a subsystem program ended; `restartInMs` when it is started again', { pid: io, exitCode: io, signal: so, restartInMs: io, reason: so }),
   'dhcp.lease': dhcpSpec('start', 'success', "a DHCP-acquired decoy's address is live (ACKed, probed, announced)"),
   'dhcp.renew': dhcpSpec('change', 'success', 'the lease was renewed (RENEWING or REBINDING answered)'),
   'dhcp.release': dhcpSpec('end', undefined, 'decoyd sent DHCPRELEASE on stop'),

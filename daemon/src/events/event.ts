@@ -16,7 +16,8 @@ export type DecoyEvent =
   | RouteEvent
   | ServiceIdentityEvent
   | ServiceSessionEvent
-  | ServiceActionEvent;
+  | ServiceActionEvent
+  | SubsystemEvent;
 
 interface EventBase {
   /** Milliseconds since the epoch (capture time where there is a frame). */
@@ -266,6 +267,32 @@ export interface ServiceActionEvent extends EventBase, ConnectionRef {
   bytesOut?: number;
   reason?: string;
   durationMs?: number;
+}
+
+/**
+ * A Honeyd subsystem program (services/subsystem/): started, listening on a port of its hosts,
+ * stopped listening, exited (and whether it is restarted).
+ */
+export interface SubsystemEvent extends EventBase {
+  kind: 'subsystem.start' | 'subsystem.listen' | 'subsystem.unlisten' | 'subsystem.exit';
+  /** The template whose `add T subsystem` this is. */
+  template: string;
+  /** The command as run by /bin/sh -c (after `$ipsrc` / `$date`). */
+  command: string;
+  /** The decoy addresses the program serves (one, or every host of the template when shared). */
+  addresses: string[];
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  /** listen / unlisten: the TCP port, and the address it was bound to (0.0.0.0 = all of `addresses`). */
+  port?: number;
+  boundAddress?: string;
+  exitCode?: number;
+  signal?: string;
+  /** exit: milliseconds until it is started again; absent when it is not. */
+  restartInMs?: number;
+  /** exit: why it ended, or why it is not restarted; listen: why the port was not taken. */
+  reason?: string;
 }
 
 export type DecoyEventKind = DecoyEvent['kind'];

@@ -13,6 +13,7 @@ const LEVEL_OF: Record<DecoyEventKind, Level> = {
   'dhcp.lease': 'info', 'dhcp.renew': 'info', 'dhcp.release': 'info', 'dhcp.lost': 'warn',
   'service.request': 'info', 'service.login': 'warn', 'service.command': 'warn', 'service.message': 'warn', 'service.session': 'info',
   'script.start': 'info', 'script.exit': 'info', 'script.limit': 'warn',
+  'subsystem.start': 'info', 'subsystem.listen': 'info', 'subsystem.unlisten': 'info', 'subsystem.exit': 'warn',
   'proxy.open': 'info', 'proxy.close': 'info', 'proxy.refused': 'warn', 'tarpit.open': 'info', 'tarpit.close': 'info',
   'daemon.start': 'info', 'daemon.stop': 'info', 'daemon.bind': 'info', 'daemon.refuse': 'warn', 'daemon.error': 'error',
 };

@@ -27,6 +27,11 @@ export class TemplateRuntime {
   }
 }
 
+/** Picks, per packet of a new flow, the host that answers for a dynamic template's address (stack/dynamic/). */
+export interface HostChooser {
+  choose(src: number, proto: number, nowMs: number): DecoyHost;
+}
+
 /** `dhcp`: the address was leased by the host's DHCP client (stack/dhcp/). */
 export type HostOrigin = 'static' | 'claimed' | 'dhcp';
 
@@ -38,6 +43,17 @@ export class DecoyHost {
   // Texts are made on first use (logging): a /16 of idle decoys should not hold 131,072 strings.
   private ipTextCache: string | null = null;
   private macTextCache: string | null = null;
+  /**
+   * TCP ports a Honeyd subsystem program of this host listens on (services/subsystem/), each with
+   * the service that relays to it; null when none. Replaced whole, off the packet path, when the
+   * program's listeners change. They open ports the template leaves to its default action.
+   */
+  subsystemPorts: ReadonlyMap<number, StreamService> | null = null;
+  /**
+   * Set on the address's own host when its template is dynamic: the rules' hosts (same address
+   * and MAC) answer instead, chosen per new flow. This host itself only answers ARP.
+   */
+  dynamic: HostChooser | null = null;
 
   constructor(
     readonly ip: number,
@@ -65,6 +81,18 @@ export class DecoyHost {
     if (this.personalityInstance === null) this.personalityInstance = this.personalityFactory(this);
     return this.personalityInstance;
   }
+}
+
+/** The TCP port state of `port` on `host`: its template's, or open where a subsystem listens. */
+export function tcpPortState(host: DecoyHost, port: number): PortStateCode {
+  const sub = host.subsystemPorts;
+  if (sub !== null && sub.has(port)) return PortState.OPEN;
+  return host.template.tcp[port] as PortStateCode;
+}
+
+/** The service behind an open TCP port of `host` (a subsystem's relay first). */
+export function tcpServiceOf(host: DecoyHost, port: number): StreamService | undefined {
+  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port);
 }
 
 /** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */

@@ -10,12 +10,13 @@ import { malformedName, Malformed } from '../wire/malformed';
 import { TcpView } from '../wire/tcp';
 import { UdpView } from '../wire/udp';
 import { AddressManager, type ClaimRangeRuntime, isUsableUnicast } from './address-manager';
-import { type DecoyHost, type DecoyTable, PortState, type TemplateRuntime } from './decoy-table';
+import { type DecoyHost, type DecoyTable, PortState, tcpPortState, type TemplateRuntime } from './decoy-table';
 import { NeighbourCache } from './neighbour-cache';
 
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
+const TCP_FIN = 0x01;
 import { FrameBuilder } from './frame-builder';
 import { IcmpErrorLimiter } from './icmp-error-limiter';
 import { IcmpResponder } from './icmp-responder';
@@ -25,6 +26,7 @@ import { UdpHandler } from './udp-handler';
 import type { DhcpClientSpec, DhcpTiming } from './dhcp/dhcp-client';
 import { DhcpClients, type LeasedHostFactory } from './dhcp/dhcp-clients';
 import { type RoutingSpec, type RoutingTimer, VirtualRouting } from './routing/virtual-routing';
+import type { PassiveOs } from './dynamic/dynamic-host';
 
 export interface EngineOptions {
   limits: Limits;
@@ -49,6 +51,8 @@ export interface EngineOptions {
   routingTimer?: RoutingTimer | null;
   /** Sees every packet to a decoy and every ARP who-has for a decoy or claim-range address (the scan detector). */
   observer?: PacketObserver;
+  /** Passive OS guesses of sources from their SYNs, for dynamic templates' `source os` rules (absent: none use it). */
+  passiveOs?: PassiveOs;
 }
 
 export interface EngineCounters {
@@ -87,6 +91,7 @@ export class Engine {
   private readonly icmpView = new IcmpView();
   private readonly random: () => number;
   private lastIdleCheck = 0;
+  private readonly passiveOs: PassiveOs | undefined;
   private readonly observer: PacketObserver | undefined;
   /** Refilled for every observed packet: the observer copies what it keeps. */
   private readonly observation = new PacketObservation();
@@ -95,6 +100,7 @@ export class Engine {
     const now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.observer = opts.observer;
+    this.passiveOs = opts.passiveOs;
     // With a topology, every frame a decoy sends passes the routers on its way out (egress hook).
     const routing = opts.routing === undefined || opts.routing.tables.empty ? null
       : new VirtualRouting(opts.routing, opts.table, opts.limits, opts.send, opts.events, this.random, now, opts.routingTimer);
@@ -228,6 +234,22 @@ export class Engine {
     this.dispatch(host, frame, ip, timeMs);
   }
 
+  /**
+   * A dynamic template's address: the rule host for this packet. A TCP segment of a connection
+   * stays with the host it started with; anything else is chosen by the rules. The chosen host's
+   * own droprate applies too.
+   */
+  private chooseDynamic(host: DecoyHost, chooser: NonNullable<DecoyHost['dynamic']>, ip: Ipv4View, timeMs: number): DecoyHost | null {
+    let chosen: DecoyHost | null = null;
+    if (ip.protocol === IpProto.TCP) chosen = this.tcp.hostOfFlow(ip.src, this.tcpView.srcPort, host.ip, this.tcpView.dstPort);
+    if (chosen === null) chosen = chooser.choose(ip.src, ip.protocol, timeMs);
+    if (chosen.template.dropRate > 0 && this.random() < chosen.template.dropRate) {
+      this.drop('droprate', timeMs, ip.src, ip.dst);
+      return null;
+    }
+    return chosen;
+  }
+
   private dispatch(host: DecoyHost, frame: Buffer, ip: Ipv4View, timeMs: number): void {
     const off = ip.payloadOffset;
     const len = ip.payloadLength;
@@ -238,10 +260,19 @@ export class Engine {
         // A real stack drops a bad checksum silently; it is recorded (nmap --badsum probes for firewalls this way).
         if (status === Malformed.OK && !this.tcpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
         if (status === Malformed.OK) {
+          // p0f-style guess of the source's OS from its SYN, for dynamic templates' `source os`.
+          if (this.passiveOs !== undefined && (this.tcpView.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) === TCP_SYN) {
+            this.passiveOs.observeSyn(frame, off - ip.headerLength, ip.totalLength, ip.src);
+          }
+          if (host.dynamic !== null) {
+            const chosen = this.chooseDynamic(host, host.dynamic, ip, timeMs);
+            if (chosen === null) return;
+            host = chosen;
+          }
           if (this.observer !== undefined) this.observer.observe(this.observation.fromTcp(ip, this.tcpView, timeMs));
           // An acknowledgement to an open port stands for TCP's forward-progress confirmation of the peer.
           const f = this.tcpView.flags;
-          if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && host.template.tcp[this.tcpView.dstPort] === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
+          if ((f & TCP_ACK) !== 0 && (f & (TCP_SYN | TCP_RST)) === 0 && tcpPortState(host, this.tcpView.dstPort) === PortState.OPEN) this.neighbours.confirm(host, ip.src, timeMs);
           this.tcp.handle(host, frame, ip, this.tcpView, timeMs);
         }
         break;
@@ -249,6 +280,11 @@ export class Engine {
         status = this.udpView.wrap(frame, off, len);
         if (status === Malformed.OK && !this.udpView.checksumValid(ip.src, ip.dst)) status = Malformed.BAD_CHECKSUM;
         if (status === Malformed.OK) {
+          if (host.dynamic !== null) {
+            const chosen = this.chooseDynamic(host, host.dynamic, ip, timeMs);
+            if (chosen === null) return;
+            host = chosen;
+          }
           if (this.observer !== undefined) this.observer.observe(this.observation.fromUdp(ip, this.udpView, timeMs));
           this.udp.handle(host, frame, ip, this.udpView, timeMs);
         }
@@ -256,6 +292,11 @@ export class Engine {
       case IpProto.ICMP:
         status = this.icmpView.wrap(frame, off, len);
         if (status === Malformed.OK) {
+          if (host.dynamic !== null) {
+            const chosen = this.chooseDynamic(host, host.dynamic, ip, timeMs);
+            if (chosen === null) return;
+            host = chosen;
+          }
           if (this.observer !== undefined) this.observer.observe(this.observation.fromIcmp(ip, this.icmpView, timeMs));
           this.icmp.handle(host, frame, ip, this.icmpView, timeMs);
         }
@@ -263,6 +304,11 @@ export class Engine {
       default:
         // No such transport: a host answers protocol unreachable (nmap -sO reads this as closed).
         status = Malformed.OK;
+        if (host.dynamic !== null) {
+          const chosen = this.chooseDynamic(host, host.dynamic, ip, timeMs);
+          if (chosen === null) return;
+          host = chosen;
+        }
         if (this.observer !== undefined) this.observer.observe(this.observation.fromOtherIp(ip, timeMs));
         this.icmp.sendUnreachable(host, frame, ip, UnreachableCode.PROTOCOL, timeMs);
         break;

@@ -5,7 +5,7 @@ import { ipToString, macToString } from '../../wire/address';
 import { copyMac, ETH_DST, ETH_SRC } from '../../wire/ethernet';
 import type { Ipv4View } from '../../wire/ipv4';
 import { emptyOptionSummary, readTcpOptions, tcpFlagsToString, type TcpView } from '../../wire/tcp';
-import { type DecoyHost, PortState } from '../decoy-table';
+import { type DecoyHost, PortState, tcpPortState, tcpServiceOf } from '../decoy-table';
 import type { FrameBuilder } from '../frame-builder';
 import { BufferBudget } from './byte-queue';
 import { TcpEgress } from './egress';
@@ -84,6 +84,16 @@ export class TcpEngine implements SocketOwner {
     return s;
   }
 
+  /**
+   * The host of the connection (peer, local address and port), in any state up to TIME_WAIT;
+   * null when there is none. Dynamic templates keep a connection on the host it started with.
+   */
+  hostOfFlow(peerIp: number, peerPort: number, localIp: number, localPort: number): DecoyHost | null {
+    let s = this.table.get(peerIp * 65536 + peerPort) ?? null;
+    while (s !== null && (s.host.ip !== localIp || s.localPort !== localPort)) s = s.next;
+    return s === null ? null : s.host;
+  }
+
   /** A validated TCP segment (checksum included) for `host` arrived in `frame`. */
   handle(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, timeMs: number): void {
     const key = ip.src * 65536 + tcp.srcPort;
@@ -103,7 +113,7 @@ export class TcpEngine implements SocketOwner {
     }
 
     const flags = tcp.flags;
-    const portState = host.template.tcp[tcp.dstPort];
+    const portState = tcpPortState(host, tcp.dstPort);
     if (portState === PortState.BLOCK || (flags & TcpFlag.RST) !== 0) {
       // Filtered ports are silent; nobody answers an RST.
       this.logPacket(host, frame, ip, tcp, portState === PortState.BLOCK ? 'block' : portState === PortState.OPEN ? 'open' : 'closed', 'none', timeMs);
@@ -167,7 +177,8 @@ export class TcpEngine implements SocketOwner {
    */
   releaseHost(host: DecoyHost): void {
     for (const s of this.allSockets()) {
-      if (s.host !== host) continue;
+      // By address: a dynamic template's rule hosts share it.
+      if (s.host.ip !== host.ip) continue;
       this.counters.connectionsReleased++;
       s.drop('address-released');
     }
@@ -179,7 +190,7 @@ export class TcpEngine implements SocketOwner {
     if (from === TcpState.SYN_RECEIVED) this.halfOpen.delete(sock);
     if (to === TcpState.ESTABLISHED && from === TcpState.SYN_RECEIVED) {
       this.counters.connectionsOpened++;
-      const service = sock.host.template.tcpServices.get(sock.localPort) ?? null;
+      const service = tcpServiceOf(sock.host, sock.localPort) ?? null;
       if (this.events.wants('tcp.open')) this.events.emit({ kind: 'tcp.open', time: this.egress.now(), srcIp: sock.peerIpText, srcPort: sock.peerPort, dstIp: sock.host.ipText, dstPort: sock.localPort, service: service?.name });
       sock.openService(service);
       return;
