@@ -5,6 +5,8 @@ import type { EventSink } from '../events/event';
 import { IdentityDatagramService, IdentityStreamService } from './identity/identity-service';
 import { serviceProbes } from './probes/catalog';
 import { DEFAULT_SERVICE_PROBES_FILE } from './probes/service-probes';
+import { SshStreamService } from './ssh/ssh-service';
+import { TelnetStreamService } from './telnet/telnet-service';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -109,6 +111,9 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
   if (spec.kind === 'banner') return new BannerService(spec.banner);
+  // ssh / telnet emulators
+  if (spec.kind === 'ssh') return ctx === undefined ? new DiscardService() : new SshStreamService({ identity: spec.identity, options: spec.ssh, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
+  if (spec.kind === 'telnet') return ctx === undefined ? new DiscardService() : new TelnetStreamService({ identity: spec.identity, options: spec.telnet, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
   // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
   return new DiscardService();
 }
