@@ -46,7 +46,15 @@ export function incomingConnection(socket: Duplex, hostKeys: Record<string, Pars
     return true;
   } };
   // Keepalives are sshd's ClientAliveInterval 0: none.
-  return new serverModule.IncomingClient(socket, hostKeys, Buffer.from(software, 'latin1'), kexinit, undefined, server, { keepaliveInterval: 0, keepaliveCountMax: 0 });
+  const client = new serverModule.IncomingClient(socket, hostKeys, Buffer.from(software, 'latin1'), kexinit, undefined, server, { keepaliveInterval: 0, keepaliveCountMax: 0 });
+  // ssh2 turns strict KEX on whenever the client asks for it, even when the server did not offer
+  // it (its own offer always does). A build without the Terrapin fix must stay in the old mode,
+  // or sequence numbers part ways with the client's after NEWKEYS.
+  if (!offer.kex.includes('kex-strict-s-v00@openssh.com')) {
+    const proto = (client as unknown as { _protocol?: { _strictMode?: boolean } })._protocol;
+    if (proto !== undefined) proto._strictMode = false;
+  }
+  return client;
 }
 
 interface ProtocolInternals {
