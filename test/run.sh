@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 REQUIRED_COMMANDS=(node npm ip tcpdump nmap hping3 masscan zmap arping ethtool nft sysctl ping ss dnsmasq socat tc traceroute tcptraceroute curl
-  ssh sshpass ssh-keyscan swaks telnet openssl dig snmpget rsyslogd)
+  ssh sshpass ssh-keyscan swaks telnet openssl dig snmpget rsyslogd script)
 E2E_TEST_TIMEOUT_MS=300000
 UNIT_TEST_TIMEOUT_MS=300000
 

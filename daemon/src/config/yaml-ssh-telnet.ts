@@ -20,6 +20,20 @@ const SSH_KEYS = ['auth', 'max_auth_tries', 'login_grace_seconds', 'fail_delay_m
 const TELNET_KEYS = ['auth', 'max_attempts', 'login_timeout_seconds', 'fail_delay_ms', ...SHELL_KEYS] as const;
 const SSH_METHODS = ['publickey', 'password', 'keyboard-interactive', 'gssapi-keyex', 'gssapi-with-mic', 'hostbased'];
 
+/** sshd's defaults (MaxAuthTries 6, LoginGraceTime 120) and PAM's 2 s fail delay; every login refused. */
+export function sshDefaults(): SshOptions {
+  return { auth: { mode: 'refuse' }, maxAuthTries: 6, loginGraceSeconds: 120, failDelayMs: 2000, kexinitWaitMs: 300, shell: shellDefaults() };
+}
+
+/** login(1)'s 3 tries, 60 s and 3 s delay; every login refused. */
+export function telnetDefaults(): TelnetOptions {
+  return { auth: { mode: 'refuse' }, maxAttempts: 3, loginTimeoutSeconds: 60, failDelayMs: 3000, shell: shellDefaults() };
+}
+
+function shellDefaults(): ShellOptions {
+  return { maxLineBytes: 4096, maxCommands: 500, sessionSeconds: 600 };
+}
+
 type IdentityReader = (r: YamlReader, at: KeyPath, value: YamlMapping) => ServiceSpec | undefined;
 
 export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, readIdentity: IdentityReader): ServiceSpec | undefined {
@@ -37,10 +51,11 @@ export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, re
   if (id === undefined || id.kind !== 'identity') return undefined;
   const identity = id.identity;
   const int = (key: string, min: number, max: number, dflt: number): number => (mine[key] === undefined ? dflt : r.integer(mine[key], [...at, key], min, max) ?? dflt);
+  const sd = shellDefaults();
   const shell: ShellOptions = {
-    maxLineBytes: int('max_line_bytes', 16, 65536, 4096),
-    maxCommands: int('max_commands', 1, 100_000, 500),
-    sessionSeconds: int('session_seconds', 1, 86_400, 600),
+    maxLineBytes: int('max_line_bytes', 16, 65536, sd.maxLineBytes),
+    maxCommands: int('max_commands', 1, 100_000, sd.maxCommands),
+    sessionSeconds: int('session_seconds', 1, 86_400, sd.sessionSeconds),
   };
   if (mine.hostname !== undefined) {
     const h = r.string(mine.hostname, [...at, 'hostname']);
@@ -52,12 +67,13 @@ export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, re
   if (kind === 'ssh') {
     const persona = sshPersonaFor(identity.product, identity.version);
     if (typeof persona === 'string') { r.error(at, persona); return undefined; }
+    const dflt = sshDefaults();
     const ssh: SshOptions = {
       auth,
-      maxAuthTries: int('max_auth_tries', 1, 100, 6),
-      loginGraceSeconds: int('login_grace_seconds', 1, 3600, 120),
-      failDelayMs: int('fail_delay_ms', 0, 30_000, 2000),
-      kexinitWaitMs: int('kexinit_wait_ms', 0, 10_000, 300),
+      maxAuthTries: int('max_auth_tries', 1, 100, dflt.maxAuthTries),
+      loginGraceSeconds: int('login_grace_seconds', 1, 3600, dflt.loginGraceSeconds),
+      failDelayMs: int('fail_delay_ms', 0, 30_000, dflt.failDelayMs),
+      kexinitWaitMs: int('kexinit_wait_ms', 0, 10_000, dflt.kexinitWaitMs),
       shell,
     };
     if (mine.methods !== undefined) {
@@ -76,11 +92,12 @@ export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, re
     r.error(at, `the telnet emulator offers "Linux telnetd", "BusyBox telnetd", "Cisco router telnetd" and "Cisco IOS telnetd", not "${identity.product}"`);
     return undefined;
   }
+  const td = telnetDefaults();
   const telnet: TelnetOptions = {
     auth,
-    maxAttempts: int('max_attempts', 1, 100, 3),
-    loginTimeoutSeconds: int('login_timeout_seconds', 1, 3600, 60),
-    failDelayMs: int('fail_delay_ms', 0, 30_000, 3000),
+    maxAttempts: int('max_attempts', 1, 100, td.maxAttempts),
+    loginTimeoutSeconds: int('login_timeout_seconds', 1, 3600, td.loginTimeoutSeconds),
+    failDelayMs: int('fail_delay_ms', 0, 30_000, td.failDelayMs),
     shell,
   };
   return { kind: 'telnet', identity, telnet };
