@@ -23,6 +23,7 @@ import { startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { hostByAddress, portOf, runNmap } from '../helpers/nmap';
 import { sshPersonaFor, type SshPersona } from '../../daemon/src/services/ssh/versions';
+import { hasshServer } from '../../daemon/src/services/ssh/kexinit';
 
 const DEBIAN = '198.51.100.10';
 const UBUNTU = '198.51.100.11';
@@ -102,7 +103,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       const scan = (argv: string[], timeoutMs = 60_000) => lab.exec(lab.scannerNs, argv, { timeoutMs });
 
       // 1. nmap -sV names every product and version exactly.
-      const run = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '-p', '22,23,2222,2323', DEBIAN, UBUNTU], { flushNeighbours: true, timeoutMs: 240_000 });
+      const run = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '--script', 'ssh2-enum-algos', '-p', '22,23,2222,2323', DEBIAN, UBUNTU], { flushNeighbours: true, timeoutMs: 240_000 });
       const want: Array<[string, number, string, string | undefined]> = [
         [DEBIAN, 22, 'OpenSSH', DEBIAN_SSH], [DEBIAN, 23, 'Linux telnetd', undefined],
         [UBUNTU, 22, 'OpenSSH', UBUNTU_SSH], [UBUNTU, 2222, 'Dropbear sshd', '2022.83'], [UBUNTU, 2323, 'BusyBox telnetd', undefined],
@@ -113,6 +114,16 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
         assert.equal(s?.product, product, `${host}:${port}`);
         assert.equal(s?.version, version, `${host}:${port}`);
       }
+
+      // nmap's ssh2-enum-algos offers no sntrup and no umac: it sees Debian 12's lists whole (HASSH 425d29fe…).
+      const debianHost = /<host\b[\s\S]*?<\/host>/g;
+      const hostXml = [...run.xml.matchAll(debianHost)].map((m) => m[0]).find((h) => h.includes(`addr="${DEBIAN}"`)) ?? '';
+      const algos = /<port protocol="tcp" portid="22">[\s\S]*?<script id="ssh2-enum-algos"[\s\S]*?<\/script>/.exec(hostXml)?.[0] ?? '';
+      const elems = (key: string): string[] => [...(new RegExp(`<table key="${key}">([\\s\\S]*?)</table>`).exec(algos)?.[1] ?? '').matchAll(/<elem>([^<]*)<\/elem>/g)].map((m) => m[1] as string);
+      const deb = persona('OpenSSH', DEBIAN_SSH);
+      assert.deepEqual(elems('kex_algorithms'), deb.kex);
+      assert.deepEqual(elems('mac_algorithms'), deb.macs);
+      assert.equal(hasshServer(elems('kex_algorithms'), elems('encryption_algorithms'), elems('mac_algorithms'), elems('compression_algorithms')), '425d29fe50d8e4f5e37efb6e24bcf660');
 
       // 2. sshpass + ssh reach the password prompt; the password tried is an event.
       const password = `hunter2-${process.pid}`;
