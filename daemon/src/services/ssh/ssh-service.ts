@@ -124,6 +124,14 @@ class SshSession implements StreamSession {
   }
 
   private authenticated = false;
+  private readPaused = false;
+  /** Commands over every channel of this connection (shells and exec requests together). */
+  private commands = 0;
+
+  private countCommand(line: string): void {
+    this.recorder.command(line);
+    if (++this.commands > this.s.options.shell.maxCommands) this.timer(0, () => this.close());
+  }
 
   private timer(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setTimeout(fn, ms);
@@ -139,6 +147,12 @@ class SshSession implements StreamSession {
       case 'discard':
         this.discarded += data.length;
         if (this.discarded >= PACKET_MAX_SIZE) this.close();
+        return;
+      case 'waiting-keys':
+        // Host keys are still being made: hold what arrives, and stop reading past the bound.
+        this.preface.push(data);
+        this.prefaceBytes += data.length;
+        if (this.prefaceBytes > MAX_PREFACE_BYTES && !this.readPaused) { this.readPaused = true; this.ctx.pause?.(); }
         return;
       default: break;
     }
@@ -200,6 +214,7 @@ class SshSession implements StreamSession {
     this.preface = [];
     this.phase = 'ssh';
     duplex.deliver(buffered);
+    if (this.readPaused) { this.readPaused = false; this.ctx.resume?.(); }
     const client = incomingConnection(duplex, hostKeys, this.ident.slice(8, -2), offer, (c) => this.wire(c));
     this.client = client;
     client.on('error', () => {});
@@ -290,7 +305,7 @@ class SshSession implements StreamSession {
       const ch = accept();
       if (ch === undefined) return;
       this.recorder.fromClient(info.command);
-      const shell = new FakeShell(host, user, false, this.shellBounds(), (line) => this.recorder.command(line));
+      const shell = new FakeShell(host, user, false, this.shellBounds(), (line) => this.countCommand(line));
       const out = shell.runLine(info.command);
       this.recorder.toClient(out);
       ch.write(out);
@@ -310,7 +325,7 @@ class SshSession implements StreamSession {
 
   private shell(ch: ServerChannel, host: HostProfile, user: string, pty: boolean): void {
     // Without a pty (`ssh -T`) there is no terminal: no echo, plain newlines.
-    const shell = new FakeShell(host, user, pty, this.shellBounds(), (line) => this.recorder.command(line));
+    const shell = new FakeShell(host, user, pty, this.shellBounds(), (line) => this.countCommand(line));
     const banner = shell.banner(lastLoginSource(this.ctx.remote.address, host.seed));
     ch.write(banner);
     this.recorder.toClient(banner);
