@@ -282,3 +282,41 @@ hosts:
   assert.match(text, /max_auth_trys/);
   assert.match(text, /ports\[2\]\.service: the telnet emulator needs a tcp port/);
 });
+
+test('StreamDuplex: writes wait for room and drain in order; a full read side pauses the connection', async () => {
+  const { StreamDuplex } = await import('../../daemon/src/services/interactive/stream-duplex');
+  const sent: Buffer[] = [];
+  let room = 10;
+  let paused = 0;
+  let resumed = 0;
+  let ended = false;
+  const ctx = {
+    local: { address: '198.51.100.10', port: 22 }, remote: { address: '203.0.113.5', port: 40000 },
+    get writable(): number { return room; },
+    write: (d: Buffer | string): boolean => { const b = Buffer.from(d); sent.push(b); room -= b.length; return room > 0; },
+    end: (): void => { ended = true; }, reset: (): void => {},
+    pause: (): void => { paused++; }, resume: (): void => { resumed++; },
+  };
+  const duplex = new StreamDuplex(ctx, { highWaterMark: 16 });
+  duplex.swallowPrefix(Buffer.from('SSH-2.0-x\r\n'));
+  let written = false;
+  duplex.write(Buffer.from('SSH-2.0-x\r\nabcdefghijklmnopqrstuvwxyz'), () => { written = true; });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(Buffer.concat(sent).toString(), 'abcdefghij', 'only what fits, after the swallowed identification');
+  assert.equal(written, false, 'the write callback waits for the rest');
+  for (let i = 0; i < 3; i++) { room = 10; duplex.drained(); }
+  await new Promise((r) => setImmediate(r));
+  assert.equal(Buffer.concat(sent).toString(), 'abcdefghijklmnopqrstuvwxyz');
+  assert.equal(written, true);
+  duplex.end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ended, true);
+  // Reading: past the high-water mark the connection is paused; reading resumes it.
+  duplex.deliver(Buffer.alloc(32, 1));
+  assert.equal(paused, 1);
+  const got = duplex.read() as Buffer | null;
+  assert.equal(got?.length, 32);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(resumed >= 1);
+  duplex.connectionGone();
+});
