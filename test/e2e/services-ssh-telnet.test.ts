@@ -191,6 +191,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
         [/Login incorrect\r?\ndeb-web01 login: $/m, 'root\r'], [/Password: $/m, 'toor\r'],
         [/root@deb-web01:~# $/m, 'uname -r\r'], [/root@deb-web01:~# $/m, 'exit\r'],
       ]);
+      assert.match(tel, /Debian GNU\/Linux 12 \(bookworm\)\r?\ndeb-web01 login: /, 'the telnet host is the distribution its SSH build says');
       assert.match(tel, /\nLogin incorrect/);
       assert.match(tel, /uname -r\r?\n\d+\.\d+\.\d+-\S+\r?\n/);
       const tl = logins(d, DEBIAN, 23);

@@ -10,7 +10,7 @@ import type { ServiceIdentitySpec, TelnetOptions } from '../../config/types';
 import type { OsClass } from '../../personality/osdb/types';
 import { SessionRecorder } from '../interactive/session-recorder';
 import { FakeShell } from '../interactive/fake-shell';
-import { distroFromOsClass, hostProfile, prettyName, type HostProfile } from '../interactive/host-profile';
+import { distroFromOsClass, hostProfile, prettyName, type Distro, type HostProfile } from '../interactive/host-profile';
 import { LoginJudge, jittered } from '../interactive/login-policy';
 import { hashString } from '../../personality/model/prng';
 import { FLAVOURS, TelnetReader, flavourOf, type TelnetFlavour } from './negotiation';
@@ -22,6 +22,10 @@ export interface TelnetServiceSettings {
   deploymentSeed: number;
   templateName: string;
   osClass?: OsClass;
+  /** The distribution another emulator on the same template claims (its SSH build): the shell then agrees with it. */
+  distro?: Distro;
+  /** Host name another emulator on the template was given. */
+  hostname?: string;
 }
 
 /** How long the Linux and IOS flavours wait for the client's negotiation answer before the login text. */
@@ -45,8 +49,9 @@ export class TelnetStreamService implements StreamService {
   profileFor(address: string): HostProfile {
     let p = this.profiles.get(address);
     if (p === undefined) {
-      const distro = this.flavour === 'linux' ? distroFromOsClass(this.s.osClass) : 'embedded';
-      p = hostProfile(distro === 'embedded' && this.flavour === 'linux' ? 'debian12' : distro, hashString(`${address}\u0000${this.s.templateName}`, this.s.deploymentSeed), this.s.options.shell.hostname ?? this.s.identity.hostname);
+      const guessed = this.flavour === 'linux' ? this.s.distro ?? distroFromOsClass(this.s.osClass) : 'embedded';
+      const distro = guessed === 'embedded' && this.flavour === 'linux' ? 'debian12' : guessed;
+      p = hostProfile(distro, hashString(`${address}\u0000${this.s.templateName}`, this.s.deploymentSeed), this.s.options.shell.hostname ?? this.s.identity.hostname ?? this.s.hostname);
       this.profiles.set(address, p);
       if (this.profiles.size > MAX_PROFILES) this.profiles.delete(this.profiles.keys().next().value as string);
     }
