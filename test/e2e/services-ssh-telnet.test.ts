@@ -209,6 +209,14 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       assert.ok(result.sent >= 300, `passwords sent: ${result.sent}`);
       assert.ok(logins(d, DEBIAN, 2200).length - before >= 300, 'every flood password is an event');
       assert.ok(rssKiB(d.pid) < 512 * 1024, 'daemon RSS under 512 MiB after the flood');
+      // 9. A thousand hostile connections at once: bad identifications, bad packet lengths, random bytes.
+      const junk = await scan(['node', floodJs, 'garbage', DEBIAN, '2200', '1000'], 90_000);
+      const j = JSON.parse(junk.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+      t.diagnostic(`garbage: ${JSON.stringify(j)}; daemon RSS ${rssKiB(d.pid)} KiB`);
+      assert.equal(j['opened'], 1000);
+      assert.equal(j['gotIdent'], 1000, 'every connection got the identification');
+      assert.ok((j['gotInvalid'] ?? 0) >= 333, 'every SSH-1337 line got OpenSSH\'s refusal');
+      assert.ok(rssKiB(d.pid) < 512 * 1024);
       // Still answering, quickly, afterwards.
       const after = await scan(['sshpass', '-p', 'toor', 'ssh', ...SSH_OPTS, `root@${UBUNTU}`, 'whoami']);
       assert.equal(after.stdout, 'root\n');
