@@ -16,8 +16,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
@@ -37,6 +39,7 @@ const CONFIG = `templates:
     ports:
       - { proto: tcp, port: 22, action: open, service: { emulate: ssh, product: OpenSSH, version: "${DEBIAN_SSH}", fail_delay_ms: 300 } }
       - { proto: tcp, port: 2200, action: open, service: { emulate: ssh, product: OpenSSH, version: "${DEBIAN_SSH}" } }
+      - { proto: tcp, port: 2201, action: open, service: { emulate: ssh, product: OpenSSH, version: "${DEBIAN_SSH}", methods: [publickey, keyboard-interactive], fail_delay_ms: 100 } }
       - { proto: tcp, port: 23, action: open, service: { emulate: telnet, product: "Linux telnetd", auth: { accept: ["root:toor"] }, fail_delay_ms: 300, hostname: deb-web01 } }
   ubuntu:
     personality: "Linux 4.15 - 5.6"
@@ -129,7 +132,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       const password = `hunter2-${process.pid}`;
       const denied = await scan(['sshpass', '-p', password, 'ssh', ...SSH_OPTS, `root@${DEBIAN}`, 'true']);
       assert.equal(denied.code, 5, `sshpass: wrong password expected; ${denied.stderr}`);
-      const tried = logins(d, DEBIAN, 22).find((e) => e['password'] === password);
+      const tried = await d.waitForEvent((e) => e.kind === 'service.login' && e['dstPort'] === 22 && e['password'] === password, 10_000);
       assert.ok(tried, 'the password sshpass typed is logged');
       assert.equal(tried['user'], 'root');
       assert.equal(tried['result'], 'refused');
@@ -161,6 +164,24 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       // No strict KEX offered (Dropbear 2022.83 predates it): the session still gets past NEWKEYS.
       assert.match(dropbear.stderr, /Permission denied \(publickey,password\)/);
 
+      // Public keys: type and SHA256 fingerprint as ssh-keygen prints them; keyboard-interactive answers too.
+      const keyDir = mkdtempSync(join(tmpdir(), 'decoyd-e2e-key-'));
+      try {
+        const keyFile = join(keyDir, 'id_ed25519');
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+        const printed = execFileSync('ssh-keygen', ['-lf', `${keyFile}.pub`]).toString().split(' ')[1];
+        const keyed = await scan(['ssh', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20', `deploy@${DEBIAN}`, 'true']);
+        const pk = await d.waitForEvent((e) => e.kind === 'service.login' && e['authMethod'] === 'publickey' && e['user'] === 'deploy', 10_000).catch(() => undefined);
+        assert.ok(pk, `the offered key is logged; ssh said: ${keyed.stderr}`);
+        assert.equal(pk['keyType'], 'ED25519');
+        assert.equal(pk['keyFingerprint'], printed);
+      } finally {
+        rmSync(keyDir, { recursive: true, force: true });
+      }
+      const kbd = await scan(['sshpass', '-p', 'kbd-secret', 'ssh', '-p', '2201', ...SSH_OPTS, '-o', 'PreferredAuthentications=keyboard-interactive', `oracle@${DEBIAN}`, 'true']);
+      assert.equal(kbd.code, 5, kbd.stderr);
+      await d.waitForEvent((e) => e.kind === 'service.login' && e['dstPort'] === 2201 && e['authMethod'] === 'keyboard-interactive' && e['password'] === 'kbd-secret' && e['user'] === 'oracle', 10_000);
+
       // 4. OpenSSH's answers to bad identification lines.
       const bad = await lab.exec(lab.scannerNs, ['socat', '-t', '3', '-', `TCP:${DEBIAN}:22`], { input: 'SSH-1337-OpenSSH_9.0\r\n', timeoutMs: 15_000 });
       assert.equal(bad.stdout, `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7\r\nInvalid SSH identification string.\r\n`);
@@ -170,6 +191,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       // 5. MaxAuthTries: the sixth refusal is a DISCONNECT with OpenSSH's words.
       const tries = await dialogue(lab, `ssh ${SSH_OPTS.join(' ')} -o NumberOfPasswordPrompts=10 root@${DEBIAN}`, Array.from({ length: 6 }, (_, i) => [/password: $/m, `try-${i}\n`] as [RegExp, string]));
       assert.match(tries, /Received disconnect from 198\.51\.100\.10 port 22:2: Too many authentication failures/);
+      await d.waitForEvent((e) => e.kind === 'service.login' && e['dstPort'] === 22 && e['password'] === 'try-5', 10_000);
       assert.equal(logins(d, DEBIAN, 22).filter((e) => String(e['password']).startsWith('try-')).length, 6);
 
       // 6. Shell mode: exec answers as the host, and the command is an event.
@@ -178,8 +200,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       assert.match(uname.stdout, /^Linux jammy-app02 5\.15\.0-\d+-generic #\d+-Ubuntu SMP .* x86_64 GNU\/Linux\n$/);
       const again = await scan(['sshpass', '-p', 'toor', 'ssh', ...SSH_OPTS, `root@${UBUNTU}`, 'uname -a; cat /etc/os-release | grep VERSION_ID']);
       assert.equal(again.stdout, `${uname.stdout}VERSION_ID="22.04"\n`, 'the same host answers the same');
-      const cmd = d.eventsOfKind('service.command').find((e) => e['dstIp'] === UBUNTU && e['command'] === 'uname -a');
-      assert.ok(cmd, 'the exec command is logged');
+      await d.waitForEvent((e) => e.kind === 'service.command' && e['dstIp'] === UBUNTU && e['command'] === 'uname -a', 10_000);
       assert.ok(logins(d, UBUNTU, 22).some((e) => e['result'] === 'accepted' && e['password'] === 'toor'));
       const interactive = await dialogue(lab, `sshpass -p toor ssh -tt ${SSH_OPTS.join(' ')} root@${UBUNTU}`, [[/root@jammy-app02:~# $/m, 'id\r'], [/root@jammy-app02:~# $/m, 'exit\r']]);
       assert.match(interactive, /Welcome to Ubuntu 22\.04\.4 LTS/);
@@ -194,6 +215,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       assert.match(tel, /Debian GNU\/Linux 12 \(bookworm\)\r?\ndeb-web01 login: /, 'the telnet host is the distribution its SSH build says');
       assert.match(tel, /\nLogin incorrect/);
       assert.match(tel, /uname -r\r?\n\d+\.\d+\.\d+-\S+\r?\n/);
+      await d.waitForEvent((e) => e.kind === 'service.session' && e['dstPort'] === 23 && e['service'] === 'telnet', 10_000);
       const tl = logins(d, DEBIAN, 23);
       assert.deepEqual(tl.map((e) => [e['user'], e['password'], e['result']]), [['admin', 'admin123', 'refused'], ['root', 'toor', 'accepted']]);
       assert.ok(d.eventsOfKind('service.command').some((e) => e['dstPort'] === 23 && e['command'] === 'uname -r'));
@@ -207,6 +229,7 @@ test('ssh and telnet emulators: nmap names, real clients log in and are logged, 
       t.diagnostic(`flood: ${JSON.stringify(result)}; daemon RSS ${rssKiB(d.pid)} KiB`);
       assert.equal(result.finished, 60);
       assert.ok(result.sent >= 300, `passwords sent: ${result.sent}`);
+      await d.waitForEvent(() => logins(d, DEBIAN, 2200).length - before >= 300, 15_000).catch(() => undefined);
       assert.ok(logins(d, DEBIAN, 2200).length - before >= 300, 'every flood password is an event');
       assert.ok(rssKiB(d.pid) < 512 * 1024, 'daemon RSS under 512 MiB after the flood');
       // 9. A thousand hostile connections at once: bad identifications, bad packet lengths, random bytes.
