@@ -141,6 +141,17 @@ export function hostnameFor(seed: number): string {
   return r.int(0, 1) === 0 ? `${word}-${String(n).padStart(2, '0')}` : `${word}${String(n).padStart(2, '0')}`;
 }
 
+const ROUTER_WORDS = ['rtr', 'gw', 'core', 'edge', 'sw', 'br'];
+
+/** A network device's name: `core-rtr02`, `edge-gw1`, `br-sw03`. */
+export function deviceHostnameFor(seed: number): string {
+  const r = SeededRandom.derive(seed, 'device-hostname');
+  const a = r.pick(ROUTER_WORDS);
+  let b = r.pick(ROUTER_WORDS);
+  if (b === a) b = 'rtr';
+  return `${a}-${b}${String(r.int(1, 12)).padStart(2, '0')}`;
+}
+
 export function hostProfile(distro: Distro, seed: number, hostname: string | undefined, now = Date.now()): HostProfile {
   const f = FACTS[distro];
   const r = SeededRandom.derive(seed, `host-profile:${distro}`);

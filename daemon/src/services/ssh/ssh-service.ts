@@ -133,11 +133,23 @@ class SshSession implements StreamSession {
     if (++this.commands > this.s.options.shell.maxCommands) this.timer(0, () => this.close());
   }
 
+  /**
+   * Timers call into ssh2 (accept, reject, disconnect), whose objects throw once the connection is
+   * torn down under them: such a throw closes this session, never the daemon.
+   */
   private timer(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(() => this.guard(fn), ms);
     t.unref?.();
     this.timers.push(t);
     return t;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      this.close();
+    }
   }
 
   onData(data: Buffer): void {
@@ -224,11 +236,11 @@ class SshSession implements StreamSession {
 
   private wire(client: Connection): void {
     const methods = (this.s.options.methods ?? this.persona.authMethods) as Array<'publickey' | 'password' | 'keyboard-interactive'>;
-    client.on('authentication', (ctx: AuthContext) => this.onAuth(client, ctx, methods));
+    client.on('authentication', (ctx: AuthContext) => this.guard(() => this.onAuth(client, ctx, methods)));
     client.on('ready', () => {
       this.authenticated = true;
       this.timer(this.s.options.shell.sessionSeconds * 1000, () => this.close());
-      client.on('session', (accept) => this.onSession(accept(), this.user));
+      client.on('session', (accept) => this.guard(() => this.onSession(accept(), this.user)));
     });
     client.on('tcpip', (_accept, reject, info) => {
       this.recorder.request({ method: 'direct-tcpip', path: `${info.destIP}:${info.destPort}` });
@@ -270,13 +282,13 @@ class SshSession implements StreamSession {
       }
       case 'keyboard-interactive': {
         if (!methods.includes('keyboard-interactive')) { this.refuse(client, ctx, methods, 0); return; }
-        ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => {
+        ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => this.guard(() => {
           const password = answers[0] ?? '';
           const ok = this.judge.judge(remote, ctx.username, password);
           this.recorder.login({ ...base, authMethod: 'keyboard-interactive', password, result: ok ? 'accepted' : 'refused' });
           if (ok) ctx.accept();
           else this.refuse(client, ctx, methods, jittered(this.s.options.failDelayMs));
-        });
+        }));
         return;
       }
       case 'publickey': {
@@ -301,7 +313,7 @@ class SshSession implements StreamSession {
     session.on('sftp', (_accept, reject) => { reject?.(); });
     session.on('x11', (_accept, reject) => { reject?.(); });
     session.on('auth-agent', (_accept, reject) => { reject?.(); });
-    session.on('exec', (accept, _reject, info) => {
+    session.on('exec', (accept, _reject, info) => this.guard(() => {
       const ch = accept();
       if (ch === undefined) return;
       this.recorder.fromClient(info.command);
@@ -311,12 +323,12 @@ class SshSession implements StreamSession {
       ch.write(out);
       ch.exit(out.includes('command not found') ? 127 : 0);
       ch.end();
-    });
-    session.on('shell', (accept) => {
+    }));
+    session.on('shell', (accept) => this.guard(() => {
       const ch = accept();
       if (ch === undefined) return;
       this.shell(ch, host, user, pty);
-    });
+    }));
   }
 
   private shellBounds(): { maxLineBytes: number; maxCommands: number } {
@@ -329,13 +341,13 @@ class SshSession implements StreamSession {
     const banner = shell.banner(lastLoginSource(this.ctx.remote.address, host.seed));
     ch.write(banner);
     this.recorder.toClient(banner);
-    ch.on('data', (data: Buffer) => {
+    ch.on('data', (data: Buffer) => this.guard(() => {
       this.recorder.fromClient(data);
       const out = shell.input(data);
       const text = out.text;
       if (text !== '') { ch.write(text); this.recorder.toClient(text); }
       if (out.exit) { ch.exit(0); ch.end(); }
-    });
+    }));
     ch.on('error', () => {});
   }
 

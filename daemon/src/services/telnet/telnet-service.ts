@@ -10,7 +10,7 @@ import type { ServiceIdentitySpec, TelnetOptions } from '../../config/types';
 import type { OsClass } from '../../personality/osdb/types';
 import { SessionRecorder } from '../interactive/session-recorder';
 import { FakeShell } from '../interactive/fake-shell';
-import { distroFromOsClass, hostProfile, prettyName, type Distro, type HostProfile } from '../interactive/host-profile';
+import { deviceHostnameFor, distroFromOsClass, hostProfile, prettyName, type Distro, type HostProfile } from '../interactive/host-profile';
 import { LoginJudge, jittered } from '../interactive/login-policy';
 import { hashString } from '../../personality/model/prng';
 import { FLAVOURS, TelnetReader, flavourOf, type TelnetFlavour } from './negotiation';
@@ -51,7 +51,9 @@ export class TelnetStreamService implements StreamService {
     if (p === undefined) {
       const guessed = this.flavour === 'linux' ? this.s.distro ?? distroFromOsClass(this.s.osClass) : 'embedded';
       const distro = guessed === 'embedded' && this.flavour === 'linux' ? 'debian12' : guessed;
-      p = hostProfile(distro, hashString(`${address}\u0000${this.s.templateName}`, this.s.deploymentSeed), this.s.options.shell.hostname ?? this.s.identity.hostname ?? this.s.hostname);
+      const seed = hashString(`${address}\u0000${this.s.templateName}`, this.s.deploymentSeed);
+      const named = this.s.options.shell.hostname ?? this.s.identity.hostname ?? this.s.hostname;
+      p = hostProfile(distro, seed, named ?? (this.flavour === 'cisco' ? deviceHostnameFor(seed) : undefined));
       this.profiles.set(address, p);
       if (this.profiles.size > MAX_PROFILES) this.profiles.delete(this.profiles.keys().next().value as string);
     }
