@@ -169,3 +169,8 @@ export function hostProfile(distro: Distro, seed: number, hostname: string | und
 export function prettyName(distro: Distro): string {
   return FACTS[distro].pretty;
 }
+
+/** Where the host's previous login came from (the `Last login` line): a private address fixed per host. */
+export function lastLoginFrom(h: HostProfile): string {
+  return `10.${(h.seed >>> 16) & 0xff}.${(h.seed >>> 8) & 0xff}.${Math.max(2, h.seed & 0xfe)}`;
+}

@@ -17,7 +17,7 @@ import type { OsClass } from '../../personality/osdb/types';
 import { SessionRecorder } from '../interactive/session-recorder';
 import { StreamDuplex } from '../interactive/stream-duplex';
 import { FakeShell } from '../interactive/fake-shell';
-import { hostProfile, type HostProfile } from '../interactive/host-profile';
+import { hostProfile, lastLoginFrom, type HostProfile } from '../interactive/host-profile';
 import { LoginJudge, jittered } from '../interactive/login-policy';
 import { hashString } from '../../personality/model/prng';
 import { identLine, sshPersonaFor, type SshPersona } from './versions';
@@ -338,7 +338,7 @@ class SshSession implements StreamSession {
   private shell(ch: ServerChannel, host: HostProfile, user: string, pty: boolean): void {
     // Without a pty (`ssh -T`) there is no terminal: no echo, plain newlines.
     const shell = new FakeShell(host, user, pty, this.shellBounds(), (line) => this.countCommand(line));
-    const banner = shell.banner(lastLoginSource(this.ctx.remote.address, host.seed));
+    const banner = shell.banner(lastLoginFrom(host));
     ch.write(banner);
     this.recorder.toClient(banner);
     ch.on('data', (data: Buffer) => this.guard(() => {
@@ -379,9 +379,4 @@ class SshSession implements StreamSession {
     this.duplex?.connectionGone();
     this.recorder.close();
   }
-}
-
-/** A plausible earlier login source for the `Last login` line: a private address fixed per host. */
-function lastLoginSource(_remote: string, seed: number): string {
-  return `10.${(seed >>> 16) & 0xff}.${(seed >>> 8) & 0xff}.${Math.max(2, seed & 0xfe)}`;
 }

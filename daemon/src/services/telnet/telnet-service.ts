@@ -10,7 +10,7 @@ import type { ServiceIdentitySpec, TelnetOptions } from '../../config/types';
 import type { OsClass } from '../../personality/osdb/types';
 import { SessionRecorder } from '../interactive/session-recorder';
 import { FakeShell } from '../interactive/fake-shell';
-import { deviceHostnameFor, distroFromOsClass, hostProfile, prettyName, type Distro, type HostProfile } from '../interactive/host-profile';
+import { deviceHostnameFor, distroFromOsClass, hostProfile, lastLoginFrom, prettyName, type Distro, type HostProfile } from '../interactive/host-profile';
 import { LoginJudge, jittered } from '../interactive/login-policy';
 import { hashString } from '../../personality/model/prng';
 import { FLAVOURS, TelnetReader, flavourOf, type TelnetFlavour } from './negotiation';
@@ -202,7 +202,7 @@ class TelnetSession implements StreamSession {
     }
     const bounds = { maxLineBytes: this.o.shell.maxLineBytes, maxCommands: this.o.shell.maxCommands };
     this.shell = new FakeShell(this.host, this.user, true, bounds, (line) => this.recorder.command(line));
-    this.send(this.shell.banner(`10.${(this.host.seed >>> 16) & 0xff}.${(this.host.seed >>> 8) & 0xff}.${Math.max(2, this.host.seed & 0xfe)}`));
+    this.send(this.shell.banner(lastLoginFrom(this.host)));
     this.timer(this.o.shell.sessionSeconds * 1000, () => this.close());
   }
 
