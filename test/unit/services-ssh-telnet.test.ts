@@ -9,7 +9,7 @@ import { serviceProbes } from '../../daemon/src/services/probes/catalog';
 import { firstMatch, matchChain, versionInfo } from '../../daemon/src/services/probes/matcher';
 import { identLine, sshPersonaFor, type SshPersona } from '../../daemon/src/services/ssh/versions';
 import { judgeIdent, scanIdent } from '../../daemon/src/services/ssh/ident';
-import { hasshClient, hasshServer, negotiate, offerFor, readFirstPacket, type KexLists } from '../../daemon/src/services/ssh/kexinit';
+import { hasshClient, hasshServer, kexinitPacket, negotiate, offerFor, readFirstPacket, type KexLists } from '../../daemon/src/services/ssh/kexinit';
 import { SSH2_AEAD, SSH2_SUPPORTED } from '../../daemon/src/services/ssh/ssh2-glue';
 import { DO, DONT, FLAVOURS, IAC, OPT, SB, SE, TelnetReader, WILL, WONT } from '../../daemon/src/services/telnet/negotiation';
 import { FakeShell } from '../../daemon/src/services/interactive/fake-shell';
@@ -113,7 +113,7 @@ test('bad identification lines get OpenSSH\'s own answers, by generation', () =>
 });
 
 /** A clear-text KEXINIT packet as a client sends it. */
-function kexinitPacket(l: KexLists): Buffer {
+function clientKexinit(l: KexLists): Buffer {
   const lists = [l.kex, l.hostKey, l.cipherCs, l.cipherSc, l.macCs, l.macSc, l.compCs, l.compSc, [], []];
   const parts = [Buffer.from([20]), Buffer.alloc(16, 7)];
   for (const x of lists) {
@@ -143,7 +143,7 @@ const OPENSSH_92_CLIENT: KexLists = {
 test('the offer keeps every name this client would not choose, and drops the ones ssh2 cannot run that it would', () => {
   const p = persona('OpenSSH', '9.2p1 Debian 2+deb12u7');
   const wanted = { kex: p.kex, hostKey: p.hostKeyAlgorithms, ciphers: p.ciphers, macs: p.macs, compression: p.compression };
-  const first = readFirstPacket(Buffer.concat([kexinitPacket(OPENSSH_92_CLIENT), Buffer.from('rest')]));
+  const first = readFirstPacket(Buffer.concat([clientKexinit(OPENSSH_92_CLIENT), Buffer.from('rest')]));
   assert.equal(first.kind, 'kexinit');
   const lists = (first as { lists: KexLists }).lists;
   assert.deepEqual(lists, OPENSSH_92_CLIENT);
@@ -166,6 +166,12 @@ test('the offer keeps every name this client would not choose, and drops the one
   const blind = offerFor(wanted, undefined, SSH2_SUPPORTED, SSH2_AEAD);
   assert.ok(blind.kex.every((k) => SSH2_SUPPORTED.kex.has(k) || k === 'kex-strict-s-v00@openssh.com'), blind.kex.join());
   assert.ok(blind.macs.every((m) => SSH2_SUPPORTED.mac.has(m)));
+  // The emulator's own KEXINIT packet (sent when ssh2 never runs) reads back as the same lists.
+  const own = readFirstPacket(kexinitPacket(blind));
+  assert.equal(own.kind, 'kexinit');
+  assert.deepEqual((own as { lists: KexLists }).lists.kex, blind.kex);
+  assert.deepEqual((own as { lists: KexLists }).lists.macSc, blind.macs);
+  assert.equal(kexinitPacket(blind).length % 8, 0);
   // Bad lengths are OpenSSH's silent discard.
   assert.deepEqual(readFirstPacket(Buffer.from('\r\r\r\r\r\r\r\r', 'latin1')), { kind: 'bad-length' });
   assert.deepEqual(readFirstPacket(Buffer.from([0, 0, 1])), { kind: 'more' });

@@ -11,7 +11,7 @@
  * once (OpenSSH, PuTTY, ssh-keyscan, nmap, zgrab) sees every name the version offers that it would
  * not pick, which for most scanners is the whole list.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export interface KexLists {
   kex: string[];
@@ -128,4 +128,28 @@ export function offerFor(wanted: OfferLists, client: KexLists | undefined, suppo
   let compression = pruneFor(wanted.compression, client?.compCs, supported.compression);
   compression = pruneFor(compression, client?.compSc, supported.compression);
   return { kex, hostKey, ciphers, macs, compression };
+}
+
+/**
+ * A clear-text SSH_MSG_KEXINIT packet of this offer (random cookie, random padding as OpenSSH's
+ * `none` cipher pads), for when sshd would have sent its KEXINIT but ssh2 never runs (a client
+ * whose first packet has a bad length: OpenSSH has sent its KEXINIT by then and goes silent).
+ */
+export function kexinitPacket(o: OfferLists): Buffer {
+  const lists = [o.kex, o.hostKey, o.ciphers, o.ciphers, o.macs, o.macs, o.compression, o.compression, [], []];
+  const parts: Buffer[] = [Buffer.from([MSG_KEXINIT]), randomBytes(16)];
+  for (const l of lists) {
+    const text = Buffer.from(l.join(','), 'latin1');
+    const n = Buffer.alloc(4);
+    n.writeUInt32BE(text.length);
+    parts.push(n, text);
+  }
+  parts.push(Buffer.alloc(5)); // first_kex_packet_follows, reserved
+  const payload = Buffer.concat(parts);
+  let pad = 8 - ((payload.length + 5) % 8);
+  if (pad < 4) pad += 8;
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(payload.length + pad + 1);
+  head[4] = pad;
+  return Buffer.concat([head, payload, randomBytes(pad)]);
 }

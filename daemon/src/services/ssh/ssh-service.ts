@@ -22,7 +22,7 @@ import { LoginJudge, jittered } from '../interactive/login-policy';
 import { hashString } from '../../personality/model/prng';
 import { identLine, sshPersonaFor, type SshPersona } from './versions';
 import { judgeIdent, SSH_MAX_BANNER_LEN } from './ident';
-import { hasshClient, offerFor, readFirstPacket, PACKET_MAX_SIZE, type KexLists } from './kexinit';
+import { hasshClient, kexinitPacket, offerFor, readFirstPacket, PACKET_MAX_SIZE, type KexLists } from './kexinit';
 import { HostKeyStore, sha256Fingerprint, type HostKeySet } from './host-keys';
 import { SSH2_AEAD, SSH2_SUPPORTED, disconnectWith, incomingConnection } from './ssh2-glue';
 
@@ -192,7 +192,12 @@ class SshSession implements StreamSession {
       const first = readFirstPacket(rest);
       if (first.kind === 'more' && this.prefaceBytes < MAX_PREFACE_BYTES) return;
       if (first.kind === 'bad-length') {
-        // OpenSSH: ssh_packet_start_discard — silence while up to PACKET_MAX_SIZE is read, then it drops.
+        // sshd has sent its KEXINIT by now; then ssh_packet_start_discard: silence while up to
+        // PACKET_MAX_SIZE is read, then it drops the connection.
+        const p = this.persona;
+        const kexinit = kexinitPacket(offerFor({ kex: p.kex, hostKey: p.hostKeyAlgorithms, ciphers: p.ciphers, macs: p.macs, compression: p.compression }, undefined, SSH2_SUPPORTED, SSH2_AEAD));
+        this.ctx.write(kexinit);
+        this.recorder.toClient(kexinit);
         this.phase = 'discard';
         this.discarded = rest.length;
         this.preface = [];
