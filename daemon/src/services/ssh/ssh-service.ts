@@ -185,7 +185,8 @@ class SshSession implements StreamSession {
       this.recorder.setClientVersion(v.line);
       this.identLength = v.length;
       this.phase = 'kexinit';
-      this.kexWait = this.timer(this.s.options.kexinitWaitMs, () => this.startSsh());
+      // When the wait ends, let I/O that is already in (a stalled event loop runs timers first) reach onData before giving up.
+      this.kexWait = this.timer(this.s.options.kexinitWaitMs, () => { setImmediate(() => this.guard(() => this.startSsh())); });
     }
     if (this.phase === 'kexinit') {
       const rest = all.subarray(this.identLength);
