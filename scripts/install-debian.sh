@@ -20,7 +20,8 @@ cd "$ROOT"
 # postgresql (tests run a throw-away cluster of their own; no system service is started) for the
 # fleet shipper; rsyslog + rsyslog-gnutls as the syslog receiver of the shipping tests.
 PACKAGES=(libpcap-dev nmap hping3 masscan zmap arping iproute2 tcpdump ethtool nftables p0f build-essential python3 procps iputils-ping dnsmasq-base socat traceroute tcptraceroute curl
-  openssh-client sshpass swaks telnet openssl bind9-dnsutils snmp postgresql rsyslog rsyslog-gnutls)
+  openssh-client sshpass swaks telnet openssl bind9-dnsutils snmp postgresql rsyslog rsyslog-gnutls
+  bsdutils)  # bsdutils: `script`, the pty the ssh/telnet e2e tests type through (Essential on Debian; listed for minimal images)
 NODE_MAJOR_MIN=20
 
 log() { printf 'install-debian: %s\n' "$*"; }

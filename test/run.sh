@@ -10,8 +10,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 REQUIRED_COMMANDS=(node npm ip tcpdump nmap hping3 masscan zmap arping ethtool nft sysctl ping ss dnsmasq socat tc traceroute tcptraceroute curl
-  ssh sshpass ssh-keyscan swaks telnet openssl dig snmpget rsyslogd
-  p0f cc python3)  # p0f: the dynamic-template test checks its verdicts; cc: the subsystem helpers; python3: the subsystem test server
+  ssh sshpass ssh-keyscan swaks telnet openssl dig snmpget rsyslogd script
+  p0f cc python3)  # p0f: the dynamic-template test checks its verdicts; cc: the subsystem helpers; python3: the subsystem test server; script: a pty for the telnet client
 E2E_TEST_TIMEOUT_MS=300000
 UNIT_TEST_TIMEOUT_MS=300000
 

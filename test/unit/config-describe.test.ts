@@ -13,7 +13,8 @@ test('describe_lists_hosts_ports_macs_and_claims', () => {
   assert.match(text, /personality {2}"HP LaserJet 1300n, 1320nw, or 3550 printer" {2}\[class vendor HP\]/);
   assert.match(text, /open {9}tcp\/80, tcp\/515, tcp\/631, tcp\/9100$/m);
   assert.match(text, /blocked {6}tcp\/25$/m);
-  assert.match(text, /open {9}tcp\/22 \(banner "SSH-1\.99-Cisco-1\.25\\r\\n"\), tcp\/23$/m);
+  assert.match(text, /open {9}tcp\/22 \(banner "SSH-1\.99-Cisco-1\.25\\r\\n"\), tcp\/23 \(telnet emulator "Cisco router telnetd"; every login refused, 3 attempts\)$/m);
+  assert.match(text, /tcp\/22 \(ssh emulator "OpenSSH" 8\.9p1 Ubuntu 3ubuntu0\.10, ident "SSH-2\.0-OpenSSH_8\.9p1 Ubuntu-3ubuntu0\.10", ubuntu2204 KEXINIT \(HASSH-server 41ff3ecd1458b0bf86e1b4891636213e\); every login refused, MaxAuthTries 6\)/);
   assert.match(text, /other ports {2}tcp reset, udp reset; icmp open/);
   // The Cisco router gets a Cisco MAC; the Dell-configured host a Dell one.
   assert.match(text, /mac {10}([0-9a-f]{2}:){5}[0-9a-f]{2} \(Cisco Systems; from the OS vendor\)/);

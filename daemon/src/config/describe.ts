@@ -11,9 +11,11 @@ import { parseCidrStrict } from './model';
 import type { OsDbNames } from './osdb-names';
 import { formatIssue, type ConfigIssue } from './errors';
 import type { PersonalityMapping } from './personality-resolve';
-import type { DecoydConfig, DynamicCondition, PortRule, ServiceSpec, TemplateConfig } from './types';
 import { conditionMatchesLabel } from '../stack/dynamic/os-condition';
 import type { P0fLabel } from '../stack/dynamic/p0f-signatures';
+import type { DecoydConfig, DynamicCondition, LoginPolicy, PortRule, ServiceSpec, TemplateConfig } from './types';
+import { sshPersonaFor } from '../services/ssh/versions';
+import { hasshServer } from '../services/ssh/kexinit';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -218,6 +220,11 @@ function serviceText(s: ServiceSpec): string {
       return `internal ${JSON.stringify(s.module)} (not run yet)`;
     case 'tarpit':
       return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
+    // ssh / telnet emulators
+    case 'ssh':
+      return `ssh emulator ${JSON.stringify(s.identity.product)}${s.identity.version === undefined ? '' : ' ' + s.identity.version}, ${sshDescription(s.identity.product, s.identity.version)}; ${loginText(s.ssh.auth)}, MaxAuthTries ${s.ssh.maxAuthTries}`;
+    case 'telnet':
+      return `telnet emulator ${JSON.stringify(s.identity.product)}; ${loginText(s.telnet.auth)}, ${s.telnet.maxAttempts} attempts`;
   }
 }
 
@@ -229,6 +236,19 @@ function osRuleText(name: string, labels: readonly P0fLabel[] | string | undefin
   if (hit.length === 0) return `p0f labels: none is named ${JSON.stringify(name)}; this rule never holds`;
   const shown = hit.slice(0, 8).join(', ');
   return `p0f labels (${hit.length}): ${shown}${hit.length > 8 ? ', …' : ''}`;
+}
+
+// ssh / telnet emulators
+function loginText(a: LoginPolicy): string {
+  if (a.mode === 'refuse') return 'every login refused';
+  if (a.mode === 'accept') return `fake shell for ${a.credentials.map((c) => c.user).join(', ')}`;
+  return `fake shell after ${a.attempts} refusals per source`;
+}
+
+function sshDescription(product: string, version: string | undefined): string {
+  const p = sshPersonaFor(product, version);
+  if (typeof p === 'string') return p;
+  return `ident "SSH-2.0-${p.software}", ${p.id} KEXINIT (HASSH-server ${hasshServer(p.kex, p.ciphers, p.macs, p.compression)})`;
 }
 
 function conditionText(c: DynamicCondition): string {

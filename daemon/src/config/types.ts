@@ -30,7 +30,11 @@ export type ServiceSpec =
   /** Honeyd `internal "module"`: an in-process Python module (Honeyd needs Python support for it). */
   | { kind: 'internal'; module: string }
   /** Honeyd `tarpit`: window 5, 64-byte MSS, one byte per segment; `inner` is what runs behind it. */
-  | { kind: 'tarpit'; inner?: ServiceSpec };
+  | { kind: 'tarpit'; inner?: ServiceSpec }
+  // --- interactive emulators: ssh / telnet (services/ssh/, services/telnet/) ---
+  | { kind: 'ssh'; identity: ServiceIdentitySpec; ssh: SshOptions }
+  | { kind: 'telnet'; identity: ServiceIdentitySpec; telnet: TelnetOptions };
+  // --- end ssh / telnet ---
 
 /**
  * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly
@@ -48,6 +52,52 @@ export interface ServiceIdentitySpec {
   /** Serve the identity inside TLS (implied by `https` and `ssl/…` names). */
   tls: boolean;
 }
+
+// --- ssh / telnet emulator options (config/yaml-ssh-telnet.ts reads them) ---
+/** What a login attempt gets: always refused, accepted for listed pairs, or accepted after N refusals per source. */
+export type LoginPolicy =
+  | { mode: 'refuse' }
+  | { mode: 'accept'; credentials: Array<{ user: string; password: string }> }
+  | { mode: 'any-after'; attempts: number };
+
+/** Bounds and text of the fake shell behind an accepted login. */
+export interface ShellOptions {
+  /** Host name the prompt and `uname` show; default drawn per host. */
+  hostname?: string;
+  /** Longest command line kept (bytes, default 4096). */
+  maxLineBytes: number;
+  /** Command lines per session (default 500). */
+  maxCommands: number;
+  /** Longest session after login (seconds, default 600). */
+  sessionSeconds: number;
+}
+
+export interface SshOptions {
+  auth: LoginPolicy;
+  /** sshd's MaxAuthTries (default 6): the connection is dropped with "Too many authentication failures". */
+  maxAuthTries: number;
+  /** sshd's LoginGraceTime (seconds, default 120): unauthenticated connections are closed after it. */
+  loginGraceSeconds: number;
+  /** Delay before a refused password is answered (PAM's fail delay; default 2000 ms, ±25 %). */
+  failDelayMs: number;
+  /** How long to wait for the client's KEXINIT before sending the lists ssh2 can run (default 300 ms). */
+  kexinitWaitMs: number;
+  /** Methods a `none` request is refused with; default the claimed build's (`publickey,password` on Debian/Ubuntu). */
+  methods?: string[];
+  shell: ShellOptions;
+}
+
+export interface TelnetOptions {
+  auth: LoginPolicy;
+  /** Login attempts per connection before it is closed (login(1): 3 for inetutils; BusyBox 3; IOS 3). */
+  maxAttempts: number;
+  /** Seconds to finish a login (login(1)'s 60 s). */
+  loginTimeoutSeconds: number;
+  /** Delay before `Login incorrect` (default 3000 ms for login(1), ±25 %). */
+  failDelayMs: number;
+  shell: ShellOptions;
+}
+// --- end ssh / telnet options ---
 
 /** Honeyd `add T subsystem "command" [shared] [restart]`. */
 export interface SubsystemSpec {

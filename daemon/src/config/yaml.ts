@@ -27,6 +27,7 @@ import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 import { readShip } from './yaml-ship';
+import { readSshTelnet } from './yaml-ssh-telnet';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
@@ -303,6 +304,7 @@ function readPort(r: YamlReader, at: KeyPath, entry: unknown, parsed: ParsedConf
       r.error([...at, 'service'], 'a banner needs a tcp port');
       return undefined;
     }
+    if ((service.kind === 'ssh' || service.kind === 'telnet') && proto !== 'tcp') { r.error([...at, 'service'], `the ${service.kind} emulator needs a tcp port`); return undefined; }
     rule.service = service;
     parsed.origins.services.set(`${templateName}\u0000${proto}/${port}`, r.located([...at, 'service']));
   }
@@ -336,6 +338,7 @@ function readIdentity(r: YamlReader, at: KeyPath, value: YamlMapping): ServiceSp
 }
 
 function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | undefined {
+  if (isMapping(value) && (value.emulate === 'ssh' || value.emulate === 'telnet')) return readSshTelnet(r, at, value, readIdentity); // ssh / telnet emulators
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);

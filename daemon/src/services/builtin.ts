@@ -5,6 +5,9 @@ import type { EventSink } from '../events/event';
 import { IdentityDatagramService, IdentityStreamService } from './identity/identity-service';
 import { serviceProbes } from './probes/catalog';
 import { DEFAULT_SERVICE_PROBES_FILE } from './probes/service-probes';
+import { SshStreamService } from './ssh/ssh-service';
+import { TelnetStreamService } from './telnet/telnet-service';
+import { sshPersonaFor } from './ssh/versions';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -109,6 +112,16 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
   if (spec.kind === 'banner') return new BannerService(spec.banner);
+  // ssh / telnet emulators
+  if (spec.kind === 'ssh') return ctx === undefined ? new DiscardService() : new SshStreamService({ identity: spec.identity, options: spec.ssh, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
+  if (spec.kind === 'telnet') {
+    if (ctx === undefined) return new DiscardService();
+    // The host's SSH build, if it has one, says which distribution it is.
+    const ssh = ctx.template?.ports.map((p) => p.service).find((s): s is Extract<ServiceSpec, { kind: 'ssh' }> => s?.kind === 'ssh');
+    const persona = ssh === undefined ? undefined : sshPersonaFor(ssh.identity.product, ssh.identity.version);
+    return new TelnetStreamService({ identity: spec.identity, options: spec.telnet, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName,
+      ...(ctx.osClass ? { osClass: ctx.osClass } : {}), ...(typeof persona === 'object' ? { distro: persona.distro } : {}), ...(ssh?.ssh.shell.hostname !== undefined ? { hostname: ssh.ssh.shell.hostname } : {}) });
+  }
   // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
   return new DiscardService();
 }
