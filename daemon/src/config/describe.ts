@@ -11,7 +11,8 @@ import { parseCidrStrict } from './model';
 import type { OsDbNames } from './osdb-names';
 import { formatIssue, type ConfigIssue } from './errors';
 import type { PersonalityMapping } from './personality-resolve';
-import type { DecoydConfig, DynamicCondition, PortRule, ServiceSpec, TemplateConfig } from './types';
+import type { DecoydConfig, DynamicCondition, PortRule, ServiceIdentitySpec, ServiceSpec, TemplateConfig } from './types';
+import type { HttpOptions } from './http-options';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -188,7 +189,21 @@ function serviceText(s: ServiceSpec): string {
       return `internal ${JSON.stringify(s.module)} (not run yet)`;
     case 'tarpit':
       return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
+    case 'http':
+      return httpServiceText(s.identity, s.http);
   }
+}
+
+/** `http "nginx" 1.18.0 (tls; 3 pages, dir /srv/www; auth /admin)`. */
+function httpServiceText(id: ServiceIdentitySpec, http: HttpOptions): string {
+  const parts: string[] = [];
+  if (id.tls) parts.push('tls');
+  const pages = Object.keys(http.pages).length;
+  if (pages > 0) parts.push(`${pages} page${pages === 1 ? '' : 's'}`);
+  if (http.pagesDir !== undefined) parts.push(`dir ${http.pagesDir}`);
+  if (http.auth.length > 0) parts.push(`basic auth ${http.auth.map((a) => a.path).join(' ')}`);
+  if (http.headers.length > 0) parts.push(`${http.headers.length} extra header${http.headers.length === 1 ? '' : 's'}`);
+  return `http emulator ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`;
 }
 
 function conditionText(c: DynamicCondition): string {

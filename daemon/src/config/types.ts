@@ -4,6 +4,7 @@
  */
 
 import type { TopologyConfig } from './topology';
+import type { HttpOptions } from './http-options';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -29,7 +30,9 @@ export type ServiceSpec =
   /** Honeyd `internal "module"`: an in-process Python module (Honeyd needs Python support for it). */
   | { kind: 'internal'; module: string }
   /** Honeyd `tarpit`: window 5, 64-byte MSS, one byte per segment; `inner` is what runs behind it. */
-  | { kind: 'tarpit'; inner?: ServiceSpec };
+  | { kind: 'tarpit'; inner?: ServiceSpec }
+  // --- http emulator (services/interactive/http/) ---
+  | { kind: 'http'; identity: ServiceIdentitySpec; http: HttpOptions };
 
 /**
  * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly

@@ -26,6 +26,7 @@ import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, DEFAULT_S
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
+import { readHttpService } from './yaml-http';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic'] as const;
@@ -315,6 +316,7 @@ function readIdentity(r: YamlReader, at: KeyPath, value: YamlMapping): ServiceSp
 function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | undefined {
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
+  if (isMapping(value) && value.emulate === 'http') return readHttpService(r, at, value, readIdentity, path.dirname(r.file));
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {
     const s = r.mapping(value, at, ['banner'], ['banner']);

@@ -5,6 +5,7 @@ import type { EventSink } from '../events/event';
 import { IdentityDatagramService, IdentityStreamService } from './identity/identity-service';
 import { serviceProbes } from './probes/catalog';
 import { DEFAULT_SERVICE_PROBES_FILE } from './probes/service-probes';
+import { HttpStreamService } from './interactive/http/http-service';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -19,6 +20,9 @@ export interface ServiceContext {
   /** The host OS as nmap-os-db classes it (first Class line): emulators fit prompts, errors and headers to it. */
   osClass?: OsClass;
 }
+
+/** Where services built without a context (stack-only tests) log: nowhere. */
+const NO_EVENTS: EventSink = { wants: () => false, emit: () => {} };
 
 /** Sends a banner as soon as the connection opens, then reads and discards. */
 export class BannerService implements StreamService {
@@ -109,6 +113,7 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
   if (spec.kind === 'banner') return new BannerService(spec.banner);
+  if (spec.kind === 'http') return new HttpStreamService({ identity: spec.identity, http: spec.http, port: ctx?.port ?? 80, templateName: ctx?.templateName ?? '', deploymentSeed: ctx?.deploymentSeed ?? 0, events: ctx?.events ?? NO_EVENTS, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
   // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
   return new DiscardService();
 }

@@ -206,6 +206,7 @@ export class IdentityStreamService implements StreamService {
       },
       onEnd: () => { if (tlsSession !== undefined) tlsSession.onEnd(); else ctx.end(); },
       onClose: () => { tlsSession?.onClose(); },
+      onDrain: () => { tlsSession?.onDrain(); },
     };
   }
 }
