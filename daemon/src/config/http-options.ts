@@ -25,7 +25,7 @@ export interface HttpAuthSpec {
 
 /** Bounds of one HTTP connection; undefined keys take the product's defaults (http/products.ts). */
 export interface HttpLimitsSpec {
-  /** Longest request line, bytes (longer: the product's 414). */
+  /** Longest request line, bytes (longer: the product's 414), and longest single header field (longer: its 400/431). */
   maxRequestLine?: number;
   /** Request head (line + headers) bytes (more: the product's 400/431). */
   maxHeaderBytes?: number;

@@ -6,6 +6,7 @@
  */
 
 export interface ParserBounds {
+  /** Longest request line, and longest single header field line (Apache LimitRequestFieldSize, nginx's 8k buffers). */
   maxRequestLine: number;
   maxHeaderBytes: number;
   maxHeaders: number;
@@ -227,13 +228,13 @@ export class RequestParser {
       if (at > this.bounds.maxHeaderBytes) return this.fail('header-too-large', { ...rl, headers });
       const eol = this.pending.indexOf(0x0a, at);
       if (eol < 0) {
-        if (this.pending.length > this.bounds.maxHeaderBytes) return this.fail('header-too-large', { ...rl, headers });
+        if (this.pending.length > this.bounds.maxHeaderBytes || this.pending.length - at > this.bounds.maxRequestLine) return this.fail('header-too-large', { ...rl, headers });
         return undefined;
       }
       const raw = this.pending.subarray(at, eol).toString('latin1').replace(/\r$/, '');
       at = eol + 1;
       if (raw === '') break;
-      if (at > this.bounds.maxHeaderBytes) return this.fail('header-too-large', { ...rl, headers });
+      if (at > this.bounds.maxHeaderBytes || raw.length > this.bounds.maxRequestLine) return this.fail('header-too-large', { ...rl, headers });
       if (raw[0] === ' ' || raw[0] === '\t') return this.fail('bad-header', { ...rl, headers });
       const colon = raw.indexOf(':');
       const name = colon > 0 ? raw.slice(0, colon) : '';
