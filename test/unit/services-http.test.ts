@@ -189,7 +189,7 @@ test('each product answers a missing page with its own 404 page', () => {
   const req = 'GET /nope HTTP/1.1\r\nHost: www.example.org\r\n\r\n';
   const pages: Record<string, RegExp> = {
     nginx: /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*\r\n\r\n<html>\r\n<head><title>404 Not Found<\/title><\/head>\r\n<body>\r\n<center><h1>404 Not Found<\/h1><\/center>\r\n<hr><center>nginx\/1\.18\.0<\/center>\r\n<\/body>\r\n<\/html>\r\n$/,
-    'Apache httpd': /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*Content-Type: text\/html; charset=iso-8859-1\r\n\r\n<!DOCTYPE HTML PUBLIC "-\/\/IETF\/\/DTD HTML 2\.0\/\/EN">\n<html><head>\n<title>404 Not Found<\/title>\n<\/head><body>\n<h1>Not Found<\/h1>\n<p>The requested URL was not found on this server\.<\/p>\n<hr>\n<address>Apache\/2\.4\.57 \(Debian\) Server at 198\.51\.100\.20 Port 80<\/address>\n<\/body><\/html>\n$/,
+    'Apache httpd': /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*Content-Type: text\/html; charset=iso-8859-1\r\n\r\n<!DOCTYPE HTML PUBLIC "-\/\/IETF\/\/DTD HTML 2\.0\/\/EN">\n<html><head>\n<title>404 Not Found<\/title>\n<\/head><body>\n<h1>Not Found<\/h1>\n<p>The requested URL was not found on this server\.<\/p>\n<hr>\n<address>Apache\/2\.4\.57 \(Debian\) Server at www\.example\.org Port 80<\/address>\n<\/body><\/html>\n$/,
     lighttpd: /\r\n\r\n<\?xml version="1\.0" encoding="iso-8859-1"\?>\n<!DOCTYPE html[\s\S]*<title>404 Not Found<\/title>[\s\S]*<h1>404 Not Found<\/h1>\n <\/body>\n<\/html>\n$/,
     'Microsoft IIS httpd': /<title>404 - File or directory not found\.<\/title>[\s\S]*<fieldset>\r\n  <h2>404 - File or directory not found\.<\/h2>/,
     'Boa HTTPd': /^HTTP\/1\.0 404 Not Found\r\n[\s\S]*\r\n\r\n<HTML><HEAD><TITLE>404 Not Found<\/TITLE><\/HEAD>\n<BODY><H1>404 Not Found<\/H1>\nThe requested URL \/nope was not found on this server\.\n<\/BODY><\/HTML>\n$/,
@@ -297,6 +297,13 @@ test('pages: a directory served read-only, index files, types, no traversal', ()
     assert.equal(store.skipped.files, 1);
     for (const evil of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/docs/..%2f..%2fetc', '/a\\..\\b', '/%00', '/%zz']) assert.equal(store.lookup(evil).page, undefined, evil);
     assert.equal(normalise('/a/./b//c/'), '/a/b/c/');
+    // Through the service: a directory without its slash is the product's 301 to the slash form.
+    const { sink } = collect();
+    const moved = exchange(service('Apache httpd', '2.4.57', options({ pagesDir: dir }), sink), 'GET /docs HTTP/1.1\r\nHost: www.example.org\r\n\r\n').out();
+    assert.match(moved, /^HTTP\/1\.1 301 Moved Permanently\r\nDate: [^\r]+\r\nServer: Apache\/2\.4\.57 \(Debian\)\r\nLocation: http:\/\/www\.example\.org\/docs\/\r\n/);
+    assert.match(moved, /<p>The document has moved <a href="http:\/\/www\.example\.org\/docs\/">here<\/a>\.<\/p>\n<hr>\n<address>Apache\/2\.4\.57 \(Debian\) Server at www\.example\.org Port 80<\/address>/);
+    const css = exchange(service('nginx', '1.18.0', options({ pagesDir: dir }), sink), 'GET /style.css HTTP/1.0\r\n\r\n').out();
+    assert.match(css, /\r\nContent-Type: text\/css\r\nContent-Length: 3\r\nLast-Modified: [^\r]+\r\nConnection: close\r\nETag: "[0-9a-f]+-3"\r\nAccept-Ranges: bytes\r\n\r\nb\{\}$/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

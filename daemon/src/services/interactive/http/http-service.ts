@@ -129,7 +129,7 @@ export class HttpStreamService implements StreamService {
     const server = this.product.serverToken(identity.version, osClass?.family);
     const site: HttpSite = {
       product: this.product, productName: identity.product, server, store: this.store, auth: this.opts.http.auth, headers: this.opts.http.headers,
-      limits: this.limits, hostname: identity.hostname ?? address, seed, events: this.opts.events, bounds: this.opts.bounds ?? DEFAULT_SESSION_BOUNDS,
+      limits: this.limits, hostname: identity.hostname ?? address, hostnameFixed: identity.hostname !== undefined, seed, events: this.opts.events, bounds: this.opts.bounds ?? DEFAULT_SESSION_BOUNDS,
     };
     const entry: HostSite = { site };
     if (identity.tls) {

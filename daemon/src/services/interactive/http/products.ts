@@ -60,6 +60,8 @@ export interface ErrorContext {
   port: number;
   /** Why a request was refused before it was understood (selects HTTP.sys/Apache notes). */
   failure?: ParseFailure;
+  /** Redirects: the absolute URL the page points to. */
+  location?: string;
 }
 
 export interface ProductLimits {
@@ -90,7 +92,7 @@ export interface HttpProduct {
   /** Methods served on static pages; others get `methodNotAllowed`. */
   readonly staticMethods: readonly string[];
   /** The answer to OPTIONS on a static page: a status with Allow, or the not-allowed error. */
-  options(): { status: number; allow?: string; publicHeader?: string } | 'not-allowed';
+  options(): { status: number; allow?: string; publicHeader?: string; contentType?: string } | 'not-allowed';
   readonly methodNotAllowed: number;
   /** What a header timeout (slowloris) gets: the product's 408 page, or a silent close. */
   readonly timeoutAnswer: 'close' | 408;
@@ -209,6 +211,8 @@ function apacheCanned(status: number, ctx: ErrorContext): string {
         : ctx.failure === 'too-many-headers' ? "The number of request header fields exceeds this server's limit." : '';
       return `<p>Your browser sent a request that this server could not understand.<br />\n${note}</p>\n`;
     }
+    case 301:
+    case 302: return `<p>The document has moved <a href="${escapeHtml(ctx.location ?? '')}">here</a>.</p>\n`;
     case 401: return '<p>This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn\'t understand how to supply\nthe credentials required.</p>\n';
     case 403: return '<p>You don\'t have permission to access this resource.</p>\n';
     case 404: return '<p>The requested URL was not found on this server.</p>\n';
@@ -255,12 +259,12 @@ const apache: HttpProduct = {
       + `<title>${title}</title>\n</head><body>\n<h1>${reason(status, APACHE_REASONS)}</h1>\n`
       + apacheCanned(status, ctx)
       + `<hr>\n<address>${server} Server at ${escapeHtml(ctx.host)} Port ${ctx.port}</address>\n</body></html>\n`;
-    return { status, contentType: 'text/html; charset=iso-8859-1', body, closes: status === 400 || status === 408 || status === 413 || status === 414 || status === 431 || status >= 500 };
+    return { status, contentType: 'text/html; charset=iso-8859-1', body, closes: status === 400 || status === 408 || status === 413 || status === 414 || status === 431 || status >= 500, ...(status === 405 ? { allow: 'GET,POST,OPTIONS,HEAD' } : {}) };
   },
   failureStatus: (f) => (f === 'request-line-too-long' ? 414 : f === 'body-too-large' ? 413 : f === 'unsupported-transfer-coding' ? 501 : 400),
   etag: (mtime, size) => `"${size.toString(16)}-${(mtime * 1000).toString(16)}"`,
   staticMethods: ['GET', 'HEAD', 'POST'],
-  options: () => ({ status: 200, allow: 'GET,POST,OPTIONS,HEAD' }),
+  options: () => ({ status: 200, allow: 'GET,POST,OPTIONS,HEAD', contentType: 'text/html' }),
   methodNotAllowed: 405,
   timeoutAnswer: 408,
   // LimitRequestLine 8190, LimitRequestFieldSize 8190, LimitRequestFields 100, mod_reqtimeout header=20-40, KeepAliveTimeout 5, MaxKeepAliveRequests 100.
@@ -301,7 +305,7 @@ const lighttpd: HttpProduct = {
       + '         "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
       + '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">\n'
       + ` <head>\n  <title>${line}</title>\n </head>\n <body>\n  <h1>${line}</h1>\n </body>\n</html>\n`;
-    return { status, contentType: 'text/html', body, closes: status === 400 || status === 408 || status === 413 || status === 414 || status === 431 || status >= 500 };
+    return { status, contentType: 'text/html', body, closes: status === 400 || status === 408 || status === 413 || status === 414 || status === 431 || status >= 500, ...(status === 405 ? { allow: 'OPTIONS, GET, HEAD, POST' } : {}) };
   },
   failureStatus: (f) => (f === 'request-line-too-long' ? 414 : f === 'header-too-large' || f === 'too-many-headers' ? 431 : f === 'body-too-large' ? 413 : f === 'bad-version' ? 505 : f === 'unsupported-transfer-coding' ? 501 : 400),
   etag: (mtime, size, seed) => `"${(Math.imul(Math.floor(mtime / 1000) ^ seed, 2654435761) ^ size) >>> 0}"`,
@@ -378,6 +382,10 @@ const iis: HttpProduct = {
         + `<BODY><h2>${h2}</h2>\r\n<hr><p>${text}</p>\r\n</BODY></HTML>\r\n`;
       return { status: shown, contentType: 'text/html; charset=us-ascii', body, closes: true, rawServer: 'Microsoft-HTTPAPI/2.0' };
     }
+    if (status === 301 || status === 302) {
+      const body = `<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found <a HREF="${escapeHtml(ctx.location ?? '')}">here</a></body>`;
+      return { status, contentType: 'text/html; charset=UTF-8', body, closes: false };
+    }
     const [h2, h3] = IIS_PAGES[status] ?? IIS_PAGES[500] as [string, string];
     const title = status === 401 ? '401 - Unauthorized: Access is denied due to invalid credentials.' : h2;
     const body = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
@@ -385,7 +393,7 @@ const iis: HttpProduct = {
       + `<title>${title}</title>\r\n<style type="text/css">\r\n<!--\r\n${IIS_STYLE.replace(/\n/g, '\r\n')}-->\r\n</style>\r\n</head>\r\n<body>\r\n`
       + '<div id="header"><h1>Server Error</h1></div>\r\n<div id="content">\r\n <div class="content-container"><fieldset>\r\n'
       + `  <h2>${h2}</h2>\r\n  <h3>${h3}</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n`;
-    return { status, contentType: 'text/html', body, closes: status === 413 || status >= 500 };
+    return { status, contentType: 'text/html', body, closes: status === 413 || status >= 500, ...(status === 405 ? { allow: 'GET, HEAD, OPTIONS, TRACE' } : {}) };
   },
   failureStatus: (f) => httpSysPage(f, 400)[0],
   // IIS: the FILETIME of the last write in hex, then the change number.
@@ -408,6 +416,7 @@ const iis: HttpProduct = {
 // Boa (embedded: routers, IP cameras)
 
 const BOA_TEXT: Record<number, (ctx: ErrorContext) => string> = {
+  301: (c) => `The document has moved <A HREF="${escapeHtml(c.location ?? '')}">here</A>.\n`,
   400: () => 'Your client has issued a malformed or illegal request.\n',
   401: (c) => `Your client does not have permission to get URL ${escapeHtml(c.path)} from this server.\n`,
   403: (c) => `Your client does not have permission to get URL ${escapeHtml(c.path)} from this server.\n`,

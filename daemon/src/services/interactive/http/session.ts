@@ -29,6 +29,8 @@ export interface HttpSite {
   limits: ProductLimits;
   /** Host name the product prints in signatures (Apache's `Server at NAME Port N`). */
   hostname: string;
+  /** The name was configured (`hostname:`): signatures print it whatever Host the client sent. */
+  hostnameFixed: boolean;
   /** Per-host seed for product details that vary per machine (lighttpd's inode-hashed ETag). */
   seed: number;
   events: EventSink;
@@ -45,7 +47,10 @@ export class HttpSession implements StreamSession {
   private timer: NodeJS.Timeout | undefined;
   private timerKind: 'header' | 'body' | 'idle' | undefined;
 
-  constructor(private readonly ctx: StreamContext, private readonly site: HttpSite, service = 'http') {
+  private readonly scheme: 'http' | 'https';
+
+  constructor(private readonly ctx: StreamContext, private readonly site: HttpSite, service: 'http' | 'https' = 'http') {
+    this.scheme = service;
     const l = site.limits;
     this.parser = new RequestParser({
       maxRequestLine: l.maxRequestLine, maxHeaderBytes: l.maxHeaderBytes, maxHeaders: l.maxHeaders, maxBodyBytes: l.maxBodyBytes,
@@ -116,59 +121,71 @@ export class HttpSession implements StreamSession {
   private answer(req: HttpRequest): void {
     this.served++;
     const site = this.site;
-    const product = site.product;
     const connection = (headerValue(req.headers, 'connection') ?? '').toLowerCase();
     const clientKeepAlive10 = req.version === '1.0' && connection.includes('keep-alive');
     const keepAlive = req.version === '1.1' ? !connection.includes('close') : clientKeepAlive10;
     const lastAllowed = this.served >= site.limits.maxRequestsPerConnection;
-    const path = req.target;
-    const errorCtx: ErrorContext = { method: req.method, path: pathOnly(path), host: site.hostname, port: this.ctx.local.port };
-
-    let answer: HttpAnswer;
-    let closes = false;
-    let rawServer: string | undefined;
-    const fromError = (status: number, failure?: ParseFailure): void => {
-      const page = product.errorPage(status, { ...errorCtx, ...(failure ? { failure } : {}) }, site.server);
-      answer = { status: page.status, contentType: page.contentType, body: Buffer.from(page.body, 'latin1'), extra: site.headers, ...(page.allow ? { allow: page.allow } : {}) };
-      closes = page.closes;
-      rawServer = page.rawServer;
-    };
-
-    const auth = site.auth.find((a) => pathOnly(path) === a.path || pathOnly(path).startsWith(a.path.endsWith('/') ? a.path : `${a.path}/`));
-    let authorized = true;
-    if (auth !== undefined) {
-      authorized = this.checkAuth(req, auth);
-    }
-    const { page, redirect } = site.store.lookup(path);
-    if (!authorized) {
-      fromError(401);
-      answer = { ...answer!, authenticate: `Basic realm="${auth?.realm ?? ''}"` };
-    } else if (req.method === 'OPTIONS') {
-      const o = product.options();
-      if (o === 'not-allowed') fromError(product.methodNotAllowed);
-      else answer = { status: o.status, body: Buffer.alloc(0), extra: o.publicHeader ? [['Public', o.publicHeader], ...site.headers] : site.headers, ...(o.allow ? { allow: o.allow } : {}), ...(product.products[0] === 'Apache httpd' ? { contentType: 'text/html' } : {}) };
-    } else if (page === undefined && redirect !== undefined) {
-      fromError(301);
-      answer = { ...answer!, location: `http://${headerValue(req.headers, 'host') ?? site.hostname}${redirect}` };
-    } else if (page === undefined && pathOnly(path) === '/' ) {
-      answer = this.pageAnswer(req, { status: 200, headers: [], body: Buffer.from(product.defaultIndex(site.server), 'latin1'), contentType: 'text/html', mtimeMs: STARTED - 86_400_000 * (30 + (site.seed % 300)), file: true });
-      if (!this.methodAllowed(req, true)) fromError(product.methodNotAllowed);
-    } else if (page === undefined) {
-      fromError(404);
-    } else if (!this.methodAllowed(req, page.file)) {
-      fromError(product.methodNotAllowed);
-    } else {
-      answer = this.pageAnswer(req, page);
-    }
-    const final = answer!;
-    const stays = keepAlive && !closes && !lastAllowed && req.version !== '0.9';
+    const reply = this.decide(req);
+    const stays = keepAlive && !reply.closes && !lastAllowed && req.version !== '0.9';
+    const userAgent = headerValue(req.headers, 'user-agent');
     this.recorder.request({
-      method: req.method, path, status: final.status, headers: req.headers.map(([n, v]) => `${n}: ${v}`),
-      ...(headerValue(req.headers, 'user-agent') !== undefined ? { userAgent: headerValue(req.headers, 'user-agent') as string } : {}),
+      method: req.method, path: req.target, status: reply.answer.status, headers: req.headers.map(([n, v]) => `${n}: ${v}`),
+      ...(userAgent !== undefined ? { userAgent } : {}),
       ...(req.bodyBytes > 0 ? { body: req.body, bodyBytes: req.bodyBytes } : {}),
     });
-    this.write(final, { requestVersion: req.version, keepAlive: stays, keepAliveSeconds: Math.round(site.limits.keepAliveTimeoutMs / 1000), requestsLeft: site.limits.maxRequestsPerConnection - this.served, clientKeepAlive10, head: req.method === 'HEAD', now: Date.now() }, rawServer);
+    this.write(reply.answer, {
+      requestVersion: req.version, keepAlive: stays, keepAliveSeconds: Math.round(site.limits.keepAliveTimeoutMs / 1000),
+      requestsLeft: site.limits.maxRequestsPerConnection - this.served, clientKeepAlive10, head: req.method === 'HEAD', now: Date.now(),
+    }, reply.rawServer);
     if (!stays) this.finish();
+  }
+
+  /** What the product answers to a well-formed request: auth, OPTIONS, redirects, pages, 404/405. */
+  private decide(req: HttpRequest): Reply {
+    const site = this.site;
+    const product = site.product;
+    const path = pathOnly(req.target);
+    const host = headerValue(req.headers, 'host') ?? site.hostname;
+    const errorCtx: ErrorContext = { method: req.method, path, host: site.hostnameFixed ? site.hostname : host.replace(/:\d+$/, ''), port: this.ctx.local.port };
+    const error = (status: number, more: Partial<ErrorContext> = {}): Reply => {
+      const page = product.errorPage(status, { ...errorCtx, ...more }, site.server);
+      return {
+        answer: {
+          status: page.status, contentType: page.contentType, body: Buffer.from(page.body, 'latin1'), extra: site.headers,
+          ...(page.allow ? { allow: page.allow } : {}), ...(more.location ? { location: more.location } : {}),
+        },
+        closes: page.closes,
+        ...(page.rawServer !== undefined ? { rawServer: page.rawServer } : {}),
+      };
+    };
+    const auth = site.auth.find((a) => path === a.path || path.startsWith(a.path.endsWith('/') ? a.path : `${a.path}/`));
+    if (auth !== undefined && !this.checkAuth(req, auth)) {
+      const r = error(401);
+      return { ...r, answer: { ...r.answer, authenticate: `Basic realm="${auth.realm}"` } };
+    }
+    if (req.method === 'OPTIONS') {
+      const o = product.options();
+      if (o === 'not-allowed') return error(product.methodNotAllowed);
+      return {
+        answer: {
+          status: o.status, body: Buffer.alloc(0), extra: o.publicHeader ? [['Public', o.publicHeader], ...site.headers] : site.headers,
+          ...(o.allow ? { allow: o.allow } : {}), ...(o.contentType ? { contentType: o.contentType } : {}),
+        },
+        closes: false,
+      };
+    }
+    const { page, redirect } = site.store.lookup(req.target);
+    if (page === undefined && redirect !== undefined) return error(301, { location: `${this.scheme}://${host}${redirect}` });
+    const found = page ?? (path === '/' ? this.defaultIndex() : undefined);
+    if (found === undefined) return error(404);
+    if (!this.methodAllowed(req, found.file)) return error(product.methodNotAllowed);
+    return { answer: this.pageAnswer(found), closes: false };
+  }
+
+  /** The product's own start page, as installed: its mtime fixed per host (a stable ETag across restarts). */
+  private defaultIndex(): StoredPage {
+    const installed = INSTALL_EPOCH + (this.site.seed % (4 * 365)) * 86_400_000 + (this.site.seed % 86_400) * 1000;
+    return { status: 200, headers: [], body: Buffer.from(this.site.product.defaultIndex(this.site.server), 'latin1'), contentType: 'text/html', mtimeMs: installed, file: true };
   }
 
   private methodAllowed(req: HttpRequest, file: boolean): boolean {
@@ -176,11 +193,10 @@ export class HttpSession implements StreamSession {
     return file ? this.site.product.staticMethods.includes(req.method) : req.method === 'POST';
   }
 
-  private pageAnswer(req: HttpRequest, page: StoredPage): HttpAnswer {
+  private pageAnswer(page: StoredPage): HttpAnswer {
     const own = page.headers.filter(([n]) => n.toLowerCase() !== 'content-type');
     const type = page.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? page.contentType;
     const etag = page.file ? this.site.product.etag(page.mtimeMs, page.body.length, this.site.seed) : '';
-    void req;
     return {
       status: page.status, contentType: type, body: page.body, extra: [...own, ...this.site.headers],
       ...(page.file ? { lastModified: page.mtimeMs } : {}),
@@ -300,7 +316,16 @@ export class HttpSession implements StreamSession {
   }
 }
 
-const STARTED = Date.now();
+/** 2021-01-01: default pages are dated from here plus up to four years, per host. */
+const INSTALL_EPOCH = Date.UTC(2021, 0, 1);
+
+interface Reply {
+  answer: HttpAnswer;
+  /** The product closes the connection after this answer. */
+  closes: boolean;
+  /** HTTP.sys answered, not IIS (its own head). */
+  rawServer?: string;
+}
 
 function pathOnly(target: string): string {
   const q = target.search(/[?#]/);
