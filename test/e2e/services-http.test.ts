@@ -93,6 +93,11 @@ test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hos
       const secure404 = await curl(['-k', `https://${HOST}/x`]);
       assert.match(secure404.stdout, /<address>Apache\/2\.4\.57 \(Debian\) Server at intranet\.example\.org Port 443<\/address>/);
 
+      // Cleartext HTTP on the TLS port: mod_ssl's 400.
+      const plain = await curl([`http://${HOST}:443/`]);
+      assert.match(plain.stderr, /< HTTP\/1\.1 400 Bad Request/);
+      assert.match(plain.stdout, /You're speaking plain HTTP to an SSL-enabled server port/);
+
       // The host's certificate: Debian snakeoil style for Apache, SAN with name and address.
       const cert = await lab.exec(lab.scannerNs, ['sh', '-c', `openssl s_client -connect ${HOST}:443 -showcerts </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -ext subjectAltName -dates`], { timeoutMs: 30_000 });
       t.diagnostic(`certificate: ${cert.stdout.replace(/\n/g, ' | ')}`);

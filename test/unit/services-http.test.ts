@@ -368,3 +368,13 @@ test('YAML: emulate: http with pages, headers, auth and limits; unknown products
   const bad2 = errorsOf('x.yaml', yaml.replace('headerTimeoutMs: 5000', 'headerTimeoutMs: 5'));
   assert.ok(bad2.lines.some((l) => /headerTimeoutMs/.test(l)), bad2.lines.join('\n'));
 });
+
+test('a cleartext request on a TLS port gets nginx\'s 497 page and Apache\'s mod_ssl note; others ignore it', () => {
+  const { sink } = collect();
+  const tlsService = (product: string, version: string): HttpStreamService => new HttpStreamService({ identity: { product, version, tls: true, name: 'https' }, http: options(), port: 443, templateName: 't', deploymentSeed: 1, events: sink });
+  const nginx = exchange(tlsService('nginx', '1.18.0'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.match(nginx.out(), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*<head><title>400 The plain HTTP request was sent to HTTPS port<\/title><\/head>/);
+  assert.ok(nginx.ended());
+  assert.match(exchange(tlsService('Apache httpd', '2.4.57'), 'GET / HTTP/1.0\r\n\r\n').out(), /Reason: You're speaking plain HTTP to an SSL-enabled server port\.<br \/>\n Instead use the HTTPS scheme to access this URL, please\.<br \/>\n<\/p>\n<hr>\n<address>Apache\/2\.4\.57 \(Debian\) Server at 198\.51\.100\.20 Port 80<\/address>/);
+  assert.equal(exchange(tlsService('lighttpd', '1.4.69'), 'GET / HTTP/1.0\r\n\r\n').out(), '');
+});

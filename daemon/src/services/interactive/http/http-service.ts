@@ -90,6 +90,7 @@ export class HttpStreamService implements StreamService {
     const cert = host.cert;
     // Wait for a TLS hello; anything else on a TLS port is read and ignored, as a TLS server does.
     let tls: TlsSession | undefined;
+    let plain: HttpSession | undefined;
     let waiting: Buffer[] | undefined;
     let waitingBytes = 0;
     let ended = false;
@@ -104,8 +105,16 @@ export class HttpStreamService implements StreamService {
     return {
       onData: (data) => {
         if (tls !== undefined) { tls.onData(data); return; }
+        if (plain !== undefined) { plain.onData(data); return; }
         if (waiting === undefined) {
-          if (!looksLikeTls(data)) return;
+          if (!looksLikeTls(data)) {
+            // Cleartext HTTP on the TLS port: nginx and Apache answer it with their own 400; the others ignore it.
+            if (this.product.answersPlainOnTls && /^[A-Z]{3,10} /.test(data.subarray(0, 11).toString('latin1'))) {
+              plain = new HttpSession(ctx, host.site, 'http', true);
+              plain.onData(data);
+            }
+            return;
+          }
           waiting = [];
           cert.then(start, () => { if (!closed) ctx.end(); });
         }
@@ -113,9 +122,9 @@ export class HttpStreamService implements StreamService {
         if (waitingBytes > MAX_HELLO_WAIT) { ctx.reset(); return; }
         waiting.push(data);
       },
-      onEnd: () => { ended = true; if (tls !== undefined) tls.onEnd(); else if (waiting === undefined) ctx.end(); },
-      onDrain: () => { tls?.onDrain(); },
-      onClose: () => { closed = true; waiting = undefined; tls?.onClose(); },
+      onEnd: () => { ended = true; if (tls !== undefined) tls.onEnd(); else if (plain !== undefined) plain.onEnd(); else if (waiting === undefined) ctx.end(); },
+      onDrain: () => { tls?.onDrain(); plain?.onDrain(); },
+      onClose: () => { closed = true; waiting = undefined; tls?.onClose(); plain?.onClose(); },
     };
   }
 

@@ -94,6 +94,8 @@ export interface HttpProduct {
   /** The answer to OPTIONS on a static page: a status with Allow, or the not-allowed error. */
   options(): { status: number; allow?: string; publicHeader?: string; contentType?: string } | 'not-allowed';
   readonly methodNotAllowed: number;
+  /** A cleartext request on its TLS port gets a 400 page (nginx's 497, mod_ssl's note); else the connection is closed. */
+  readonly answersPlainOnTls: boolean;
   /** What a header timeout (slowloris) gets: the product's 408 page, or a silent close. */
   readonly timeoutAnswer: 'close' | 408;
   readonly limits: ProductLimits;
@@ -166,10 +168,11 @@ const nginx: HttpProduct = {
     let shown = status;
     let title = NGINX_TITLES[status] ?? `${status} ${reason(status, NGINX_REASONS)}`;
     let h1 = `<center><h1>${title}</h1></center>`;
-    if (ctx.failure === 'header-too-large' || ctx.failure === 'too-many-headers') {
+    if (ctx.failure === 'header-too-large' || ctx.failure === 'too-many-headers' || ctx.failure === 'plain-http-on-tls') {
+      const note = ctx.failure === 'plain-http-on-tls' ? 'The plain HTTP request was sent to HTTPS port' : 'Request Header Or Cookie Too Large';
       shown = 400;
-      title = '400 Request Header Or Cookie Too Large';
-      h1 = `<center><h1>400 Bad Request</h1></center>${CRLF}<center>Request Header Or Cookie Too Large</center>`;
+      title = `400 ${note}`;
+      h1 = `<center><h1>400 Bad Request</h1></center>${CRLF}<center>${note}</center>`;
     }
     const body = `<html>${CRLF}<head><title>${title}</title></head>${CRLF}<body>${CRLF}${h1}${CRLF}<hr><center>${server}</center>${CRLF}</body>${CRLF}</html>${CRLF}`;
     return { status: shown, contentType: 'text/html', body, closes: status === 400 || status === 413 || status === 414 || status === 408 || status >= 500, ...(status === 401 ? {} : {}) };
@@ -179,6 +182,7 @@ const nginx: HttpProduct = {
   staticMethods: ['GET', 'HEAD'],
   options: () => 'not-allowed',
   methodNotAllowed: 405,
+  answersPlainOnTls: true,
   timeoutAnswer: 'close',
   // client_header_timeout 60s, large_client_header_buffers 4 8k, client_max_body_size 1m, keepalive_timeout 75s, keepalive_requests 1000.
   limits: { maxRequestLine: 8192, maxHeaderBytes: 32768, maxHeaders: 1000, maxBodyBytes: 1024 * 1024, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveTimeoutMs: 75_000, maxRequestsPerConnection: 1000, maxBlankLines: 1000 },
@@ -208,7 +212,8 @@ function apacheCanned(status: number, ctx: ErrorContext): string {
   switch (status) {
     case 400: {
       const note = ctx.failure === 'header-too-large' ? 'Size of a request header field exceeds server limit.'
-        : ctx.failure === 'too-many-headers' ? "The number of request header fields exceeds this server's limit." : '';
+        : ctx.failure === 'too-many-headers' ? "The number of request header fields exceeds this server's limit."
+          : ctx.failure === 'plain-http-on-tls' ? "Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n Instead use the HTTPS scheme to access this URL, please.<br />\n" : '';
       return `<p>Your browser sent a request that this server could not understand.<br />\n${note}</p>\n`;
     }
     case 301:
@@ -266,6 +271,7 @@ const apache: HttpProduct = {
   staticMethods: ['GET', 'HEAD', 'POST'],
   options: () => ({ status: 200, allow: 'GET,POST,OPTIONS,HEAD', contentType: 'text/html' }),
   methodNotAllowed: 405,
+  answersPlainOnTls: true,
   timeoutAnswer: 408,
   // LimitRequestLine 8190, LimitRequestFieldSize 8190, LimitRequestFields 100, mod_reqtimeout header=20-40, KeepAliveTimeout 5, MaxKeepAliveRequests 100.
   limits: { maxRequestLine: 8190, maxHeaderBytes: 100 * 8192, maxHeaders: 100, maxBodyBytes: 1024 * 1024, headerTimeoutMs: 20_000, bodyTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, maxRequestsPerConnection: 100, maxBlankLines: 10 },
@@ -312,6 +318,7 @@ const lighttpd: HttpProduct = {
   staticMethods: ['GET', 'HEAD', 'POST'],
   options: () => ({ status: 200, allow: 'OPTIONS, GET, HEAD, POST' }),
   methodNotAllowed: 405,
+  answersPlainOnTls: false,
   timeoutAnswer: 'close',
   // server.max-request-field-size 8192, max-read-idle 60, max-keep-alive-idle 5, max-keep-alive-requests 1000.
   limits: { maxRequestLine: 8192, maxHeaderBytes: 8192, maxHeaders: 256, maxBodyBytes: 1024 * 1024, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxRequestsPerConnection: 1000, maxBlankLines: 1000 },
@@ -401,6 +408,7 @@ const iis: HttpProduct = {
   staticMethods: ['GET', 'HEAD'],
   options: () => ({ status: 200, allow: 'OPTIONS, TRACE, GET, HEAD, POST', publicHeader: 'OPTIONS, TRACE, GET, HEAD, POST' }),
   methodNotAllowed: 405,
+  answersPlainOnTls: false,
   timeoutAnswer: 'close',
   // HTTP.sys MaxRequestBytes 16384, MaxFieldLength 16384, HeaderWait 120 s, IIS connectionTimeout 120 s, maxAllowedContentLength 30000000.
   limits: { maxRequestLine: 16384, maxHeaderBytes: 16384, maxHeaders: 1000, maxBodyBytes: 30_000_000, headerTimeoutMs: 120_000, bodyTimeoutMs: 120_000, keepAliveTimeoutMs: 120_000, maxRequestsPerConnection: 10_000, maxBlankLines: 1000 },
@@ -457,6 +465,7 @@ const boa: HttpProduct = {
   staticMethods: ['GET', 'HEAD'],
   options: () => 'not-allowed',
   methodNotAllowed: 501,
+  answersPlainOnTls: false,
   timeoutAnswer: 'close',
   // boa.conf defaults: KeepAliveMax 1000, KeepAliveTimeout 10, REQUEST_TIMEOUT 60, 8 KB client buffer.
   limits: { maxRequestLine: 4096, maxHeaderBytes: 8192, maxHeaders: 100, maxBodyBytes: 1024 * 1024, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, maxRequestsPerConnection: 1000, maxBlankLines: 10 },

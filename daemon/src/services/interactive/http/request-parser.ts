@@ -45,7 +45,8 @@ export type ParseFailure =
   | 'bad-length' // Content-Length not a number, both CL and chunked, several differing CLs
   | 'bad-chunk' // malformed chunked body
   | 'unsupported-transfer-coding'
-  | 'body-too-large';
+  | 'body-too-large'
+  | 'plain-http-on-tls'; // a cleartext request on a TLS port (not the parser's: the service finds it)
 
 export type ParseResult =
   | { kind: 'none' }

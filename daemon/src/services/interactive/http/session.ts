@@ -49,7 +49,11 @@ export class HttpSession implements StreamSession {
 
   private readonly scheme: 'http' | 'https';
 
-  constructor(private readonly ctx: StreamContext, private readonly site: HttpSite, service: 'http' | 'https' = 'http') {
+  /**
+   * `plainOnTls`: the connection reached a TLS port in cleartext; its first request gets the
+   * product's 400 for that, then the connection closes.
+   */
+  constructor(private readonly ctx: StreamContext, private readonly site: HttpSite, service: 'http' | 'https' = 'http', private readonly plainOnTls = false) {
     this.scheme = service;
     const l = site.limits;
     this.parser = new RequestParser({
@@ -158,6 +162,7 @@ export class HttpSession implements StreamSession {
         ...(page.rawServer !== undefined ? { rawServer: page.rawServer } : {}),
       };
     };
+    if (this.plainOnTls) return { ...error(400, { failure: 'plain-http-on-tls' }), closes: true };
     const auth = site.auth.find((a) => path === a.path || path.startsWith(a.path.endsWith('/') ? a.path : `${a.path}/`));
     if (auth !== undefined && !this.checkAuth(req, auth)) {
       const r = error(401);
