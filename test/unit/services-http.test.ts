@@ -238,6 +238,7 @@ test('keep-alive, pipelining under a full send buffer, HEAD, OPTIONS and 100-con
   assert.ok(head.ended());
   assert.match(exchange(svc, 'OPTIONS / HTTP/1.0\r\n\r\n').out(), /^HTTP\/1\.1 405 Not Allowed\r\n/);
   assert.match(exchange(service('Apache httpd', '2.4.57', options(), sink), 'OPTIONS / HTTP/1.0\r\n\r\n').out(), /^HTTP\/1\.1 200 OK\r\nDate: [^\r]+\r\nServer: Apache\/2\.4\.57 \(Debian\)\r\nAllow: GET,POST,OPTIONS,HEAD\r\nContent-Length: 0\r\n/);
+  assert.match(exchange(service('Microsoft IIS httpd', '10.0', options(), sink), 'OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n').out(), /^HTTP\/1\.1 200 OK\r\nAllow: OPTIONS, TRACE, GET, HEAD, POST\r\nServer: Microsoft-IIS\/10\.0\r\nPublic: OPTIONS, TRACE, GET, HEAD, POST\r\nX-Powered-By: ASP\.NET\r\nDate: [^\r]+\r\nContent-Length: 0\r\n\r\n$/);
   const cont = fakeContext();
   const cs = service('Apache httpd', '2.4.57', options({ pages: { '/up': page('ok') } }), sink).open(cont.ctx);
   cs.onData(Buffer.from('POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n'));

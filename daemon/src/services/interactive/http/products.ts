@@ -123,15 +123,18 @@ function reason(status: number, overrides: Record<number, string> = {}): string 
   return overrides[status] ?? REASONS[status] ?? 'Unknown';
 }
 
-/** Product headers in the product's order, with configured extras merged: same name replaces in place, new names go last. */
+/**
+ * Product headers in the product's order, with configured extras merged: a name the product writes
+ * (or has a slot for, value undefined) takes that place; other names go last, in their order.
+ */
 function merge(own: [string, string | undefined][], extra: readonly [string, string][]): string {
-  const lines: [string, string][] = own.filter((h): h is [string, string] => h[1] !== undefined);
+  const lines: [string, string | undefined][] = own.map(([n, v]) => [n, v]);
   for (const [name, value] of extra) {
     const at = lines.findIndex(([n]) => n.toLowerCase() === name.toLowerCase());
     if (at >= 0) lines[at] = [lines[at]?.[0] ?? name, value];
     else lines.push([name, value]);
   }
-  return lines.map(([n, v]) => `${n}: ${v}${CRLF}`).join('');
+  return lines.filter(([, v]) => v !== undefined).map(([n, v]) => `${n}: ${v}${CRLF}`).join('');
 }
 
 function escapeHtml(text: string): string {
@@ -374,6 +377,7 @@ const iis: HttpProduct = {
       ['Accept-Ranges', a.etag === undefined ? undefined : 'bytes'],
       ['ETag', a.etag],
       ['Server', server],
+      ['Public', undefined],
       ['WWW-Authenticate', a.authenticate],
       ['X-Powered-By', 'ASP.NET'],
       ['Date', httpDate(w.now)],
