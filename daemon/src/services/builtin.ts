@@ -110,7 +110,7 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
   if (spec.kind === 'identity') {
     if (ctx === undefined) return new DiscardService();
     const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
-    return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
+    return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
   }
   if (spec.kind === 'banner') return new BannerService(spec.banner);
   if (spec.kind === 'http') return new HttpStreamService({ identity: spec.identity, http: spec.http, port: ctx?.port ?? 80, templateName: ctx?.templateName ?? '', deploymentSeed: ctx?.deploymentSeed ?? 0, events: ctx?.events ?? NO_EVENTS, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });

@@ -14,7 +14,7 @@ import { SeededRandom, hashString } from '../../../personality/model/prng';
 import { seededHostname } from '../../identity/synthesize';
 import type { StreamContext, StreamService, StreamSession } from '../../service';
 import { certificateProfileFor, issueHostCertificate, windowsHostname, type HostCertificate } from '../../tls/cert';
-import { TlsSession, looksLikeTls } from '../../tls/tls-session';
+import { tlsFront } from '../../tls/tls-front';
 import { DEFAULT_SESSION_BOUNDS, type SessionBounds } from '../session-recorder';
 import { PageStore } from './pages';
 import { httpProduct, type HttpProduct, type ProductLimits } from './products';
@@ -32,9 +32,6 @@ export interface HttpServiceOptions {
   maxHosts?: number;
   bounds?: SessionBounds;
 }
-
-/** Bytes of a TLS hello held while the host's certificate is being made. */
-const MAX_HELLO_WAIT = 16 * 1024;
 
 interface HostSite {
   site: HttpSite;
@@ -87,45 +84,13 @@ export class HttpStreamService implements StreamService {
   open(ctx: StreamContext): StreamSession {
     const host = this.host(ctx.local.address);
     if (!this.opts.identity.tls || host.cert === undefined) return new HttpSession(ctx, host.site, 'http');
-    const cert = host.cert;
-    // Wait for a TLS hello; anything else on a TLS port is read and ignored, as a TLS server does.
-    let tls: TlsSession | undefined;
-    let plain: HttpSession | undefined;
-    let waiting: Buffer[] | undefined;
-    let waitingBytes = 0;
-    let ended = false;
-    let closed = false;
-    const start = (secure: SecureContext): void => {
-      if (closed) return;
-      tls = new TlsSession(ctx, secure, { onSecure: (inner) => new HttpSession(inner, host.site, 'https') });
-      for (const d of waiting ?? []) tls.onData(d);
-      waiting = undefined;
-      if (ended) tls.onEnd();
-    };
-    return {
-      onData: (data) => {
-        if (tls !== undefined) { tls.onData(data); return; }
-        if (plain !== undefined) { plain.onData(data); return; }
-        if (waiting === undefined) {
-          if (!looksLikeTls(data)) {
-            // Cleartext HTTP on the TLS port: nginx and Apache answer it with their own 400; the others ignore it.
-            if (this.product.answersPlainOnTls && /^[A-Z]{3,10} /.test(data.subarray(0, 11).toString('latin1'))) {
-              plain = new HttpSession(ctx, host.site, 'http', true);
-              plain.onData(data);
-            }
-            return;
-          }
-          waiting = [];
-          cert.then(start, () => { if (!closed) ctx.end(); });
-        }
-        waitingBytes += data.length;
-        if (waitingBytes > MAX_HELLO_WAIT) { ctx.reset(); return; }
-        waiting.push(data);
-      },
-      onEnd: () => { ended = true; if (tls !== undefined) tls.onEnd(); else if (plain !== undefined) plain.onEnd(); else if (waiting === undefined) ctx.end(); },
-      onDrain: () => { tls?.onDrain(); plain?.onDrain(); },
-      onClose: () => { closed = true; waiting = undefined; tls?.onClose(); plain?.onClose(); },
-    };
+    const site = host.site;
+    return tlsFront(ctx, host.cert, {
+      onSecure: (inner) => new HttpSession(inner, site, 'https'),
+      // Cleartext HTTP on the TLS port: nginx and Apache answer it with their own 400; the others ignore it.
+      onCleartext: (first) => (this.product.answersPlainOnTls && /^[A-Z]{3,10} /.test(first.subarray(0, 11).toString('latin1'))
+        ? new HttpSession(ctx, site, 'http', true) : undefined),
+    });
   }
 
   private host(address: string): HostSite {

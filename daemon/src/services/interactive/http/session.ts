@@ -43,6 +43,7 @@ export class HttpSession implements StreamSession {
   private out: Buffer[] = [];
   private closing = false;
   private closed = false;
+  private peerEnded = false;
   private served = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerKind: 'header' | 'body' | 'idle' | undefined;
@@ -85,12 +86,21 @@ export class HttpSession implements StreamSession {
     if (this.closing) { this.ctx.end(); return; }
     this.ctx.resume?.();
     this.process();
+    this.endIfPeerDone();
   }
 
+  /** The peer half-closed: requests already received are still answered (as servers do), then FIN. */
   onEnd(): void {
     if (this.closed) return;
+    this.peerEnded = true;
+    this.endIfPeerDone();
+  }
+
+  private endIfPeerDone(): void {
+    if (!this.peerEnded || this.closing || this.out.length > 0) return;
     this.closing = true;
-    if (this.out.length === 0) this.ctx.end();
+    this.disarm();
+    this.ctx.end();
   }
 
   onClose(): void {
