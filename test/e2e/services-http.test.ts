@@ -64,7 +64,7 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hostile clients', { ...needsRoot, timeout: 400_000 }, async (t) => {
+test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hostile clients', { ...needsRoot, timeout: 300_000 }, async (t) => {
   await withLab(t, {}, async (lab) => {
     const d = await startDaemon(lab, CONFIG, { readyTimeoutMs: 90_000 });
     try {

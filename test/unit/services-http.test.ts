@@ -172,6 +172,9 @@ test('each product writes its own header order and formats', () => {
   assert.match(nginx, /^HTTP\/1\.1 200 OK\r\nServer: nginx\/1\.18\.0\r\n/);
   assert.match(nginx, /\r\nETag: "[0-9a-f]+-[0-9a-f]+"\r\n/);
   assert.match(nginx, /\r\nConnection: keep-alive\r\n/);
+  // The welcome page as that release ships it (docs/html/index.html: 612 bytes in 1.18, restyled in 1.21.2).
+  assert.match(nginx, /\r\nContent-Length: 612\r\n[\s\S]*<h1>Welcome to nginx!<\/h1>/);
+  assert.match(exchange(service('nginx', '1.22.1', options(), sink), get).out(), /\r\nContent-Length: 615\r\n[\s\S]*color-scheme: light dark/);
   const apache = exchange(service('Apache httpd', '2.4.57', options(), sink), get).out();
   assert.match(apache, /\r\nServer: Apache\/2\.4\.57 \(Debian\)\r\n/);
   assert.match(apache, /\r\nKeep-Alive: timeout=5, max=99\r\nConnection: Keep-Alive\r\n/);

@@ -148,6 +148,32 @@ const NGINX_REASONS: Record<number, string> = { 302: 'Moved Temporarily', 405: '
 /** Page titles differ from status lines in a few places (ngx_http_error_40x_page). */
 const NGINX_TITLES: Record<number, string> = { 401: '401 Authorization Required' };
 
+/** `a.b.c` compared numerically with `x.y.z` (missing parts are 0). */
+function versionAtLeast(version: string, min: string): boolean {
+  const a = version.split('.').map((n) => parseInt(n, 10) || 0);
+  const b = min.split('.').map((n) => parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** nginx's docs/html/index.html as each release line ships it (1.21.2 restyled it, 1.29.6 rewrote the text). */
+function nginxWelcome(server: string): string {
+  const version = /^nginx\/([\d.]+)/.exec(server)?.[1] ?? '1.24.0';
+  const head = ['<!DOCTYPE html>', '<html>', '<head>', '<title>Welcome to nginx!</title>', '<style>'];
+  const style = versionAtLeast(version, '1.21.2')
+    ? ['html { color-scheme: light dark; }', 'body { width: 35em; margin: 0 auto;', 'font-family: Tahoma, Verdana, Arial, sans-serif; }']
+    : ['    body {', '        width: 35em;', '        margin: 0 auto;', '        font-family: Tahoma, Verdana, Arial, sans-serif;', '    }'];
+  const text = versionAtLeast(version, '1.29.6')
+    ? ["</style>", "</head>", "<body>", "<h1>Welcome to nginx!</h1>", "<p>If you see this page, nginx is successfully installed and working.", "Further configuration is required for the web server, reverse proxy, ", "API gateway, load balancer, content cache, or other features.</p>", "", "<p>For online documentation and support please refer to", "<a href=\"https://nginx.org/\">nginx.org</a>.<br/>", "To engage with the community please visit", "<a href=\"https://community.nginx.org/\">community.nginx.org</a>.<br/>", "For enterprise grade support, professional services, additional ", "security features and capabilities please refer to", "<a href=\"https://f5.com/nginx\">f5.com/nginx</a>.</p>", "", "<p><em>Thank you for using nginx.</em></p>", "</body>", "</html>"]
+    : ['</style>', '</head>', '<body>', '<h1>Welcome to nginx!</h1>',
+      '<p>If you see this page, the nginx web server is successfully installed and', 'working. Further configuration is required.</p>', '',
+      '<p>For online documentation and support please refer to', '<a href="http://nginx.org/">nginx.org</a>.<br/>',
+      'Commercial support is available at', '<a href="http://nginx.com/">nginx.com</a>.</p>', '', '<p><em>Thank you for using nginx.</em></p>', '</body>', '</html>'];
+  return [...head, ...style, ...text, ''].join('\n');
+}
+
 const nginx: HttpProduct = {
   products: ['nginx'],
   serverToken: (version) => (version === undefined ? 'nginx' : `nginx/${version}`),
@@ -190,19 +216,7 @@ const nginx: HttpProduct = {
   // client_header_timeout 60s, large_client_header_buffers 4 8k, client_max_body_size 1m, keepalive_timeout 75s, keepalive_requests 1000.
   limits: { maxRequestLine: 8192, maxHeaderBytes: 32768, maxHeaders: 1000, maxBodyBytes: 1024 * 1024, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveTimeoutMs: 75_000, maxRequestsPerConnection: 1000, maxBlankLines: 1000 },
   indexFiles: ['index.html', 'index.htm'],
-  defaultIndex: () => [
-    '<!DOCTYPE html>', '<html>', '<head>', '<title>Welcome to nginx!</title>', '<style>',
-    'html { color-scheme: light dark; }',
-    'body { width: 35em; margin: 0 auto;', 'font-family: Tahoma, Verdana, Arial, sans-serif; }', '</style>', '</head>', '<body>',
-    '<h1>Welcome to nginx!</h1>',
-    '<p>If you see this page, the nginx web server is successfully installed and',
-    'working. Further configuration is required.</p>', '',
-    '<p>For online documentation and support please refer to',
-    '<a href="http://nginx.org/">nginx.org</a>.<br/>',
-    'Commercial support is available at',
-    '<a href="http://nginx.com/">nginx.com</a>.</p>', '',
-    '<p><em>Thank you for using nginx.</em></p>', '</body>', '</html>', '',
-  ].join('\n'),
+  defaultIndex: (server) => nginxWelcome(server),
 };
 
 // ---------------------------------------------------------------------------------------------
