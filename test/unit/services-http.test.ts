@@ -314,7 +314,8 @@ test('pages: a directory served read-only, index files, types, no traversal', ()
 });
 
 test('certificates fit the host and product: snakeoil, Windows and vendor styles, SAN, stable serial', async () => {
-  const snake = await issueHostCertificate({ hostname: 'www3.example.org', address: '198.51.100.20', seed: 42, profile: certificateProfileFor('nginx') });
+  const T = Date.UTC(2026, 5, 1);
+  const snake = await issueHostCertificate({ hostname: 'www3.example.org', address: '198.51.100.20', seed: 42, profile: certificateProfileFor('nginx'), now: T });
   const x = new X509Certificate(snake.certPem);
   assert.equal(x.subject, 'CN=www3.example.org');
   assert.equal(x.issuer, 'CN=www3.example.org');
@@ -322,8 +323,12 @@ test('certificates fit the host and product: snakeoil, Windows and vendor styles
   assert.equal(x.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
   assert.ok(x.verify(x.publicKey), 'self-signed');
   assert.equal((new Date(x.validTo).getTime() - new Date(x.validFrom).getTime()) / 86_400_000, 3650);
-  const again = await issueHostCertificate({ hostname: 'www3.example.org', address: '198.51.100.20', seed: 42, profile: certificateProfileFor('nginx') });
+  const again = await issueHostCertificate({ hostname: 'www3.example.org', address: '198.51.100.20', seed: 42, profile: certificateProfileFor('nginx'), now: T });
   assert.equal(new X509Certificate(again.certPem).serialNumber, x.serialNumber, 'serial from the host seed');
+  assert.equal(new X509Certificate(again.certPem).validFrom, x.validFrom, 'dates from the host seed');
+  const later = await issueHostCertificate({ hostname: 'www3.example.org', seed: 42, now: T + 3 * 86_400_000 });
+  assert.equal(new X509Certificate(later.certPem).validFrom, x.validFrom, 'the same dates days later');
+  assert.ok(new Date(x.validFrom).getTime() <= T - 20 * 86_400_000 && new Date(x.validTo).getTime() > T, 'in use: issued at least 20 days ago, not expired');
   const other = await issueHostCertificate({ hostname: 'www3.example.org', seed: 43 });
   assert.notEqual(new X509Certificate(other.certPem).serialNumber, x.serialNumber);
   const win = new X509Certificate((await issueHostCertificate({ hostname: 'win-ab12cd34ef5.corp.local', seed: 1, profile: certificateProfileFor('Microsoft IIS httpd') })).certPem);

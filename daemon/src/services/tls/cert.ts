@@ -12,7 +12,8 @@
  *   issuer a vendor CA (`C=…, O=<vendor>, OU=…, CN=…`), long validity; the issuer certificate is
  *   not sent, as devices do not send it.
  *
- * Serial and validity are drawn from the host seed (stable across restarts, different per host).
+ * Serial and validity are drawn from the host seed (stable across restarts, different per host;
+ * a certificate whose period ran out is followed by the next one, as a renewal would be).
  * The key is made fresh per daemon start (a key derived from a 32-bit seed could be recomputed by
  * anyone). RSA keys are made on libuv's thread pool (`issueHostCertificate` is async) so a first
  * handshake never stalls the packet path; `makeHostCertificate` is the synchronous ECDSA form.
@@ -94,9 +95,9 @@ export interface CertificateProfile {
   keyType: 'rsa2048' | 'ec-p256';
   /** vendor: the issuing CA's name. */
   issuer?: NameAttribute[];
-  /** Validity in days and how far back notBefore may lie (days, drawn per host). */
+  /** Validity in days, and the least age of a certificate in use (days). */
   validityDays: number;
-  issuedDaysAgo: [number, number];
+  minAgeDays: number;
 }
 
 export interface HostCertificate {
@@ -113,6 +114,8 @@ export interface HostCertificate {
 }
 
 const DAY_MS = 86_400_000;
+/** Validity grids start here (2000-01-01). */
+const CERT_EPOCH = Date.UTC(2000, 0, 1);
 
 /** Vendor CA names embedded devices carry, by the nmap-os-db vendor of the host. */
 const VENDOR_ISSUERS: Record<string, NameAttribute[]> = {
@@ -137,13 +140,13 @@ const EMBEDDED_PRODUCTS = /^(Boa|GoAhead|mini_httpd|thttpd|micro_httpd|Allegro R
  * OS class), everything else Debian's snakeoil.
  */
 export function certificateProfileFor(product: string, osClass?: { vendor: string; deviceType: string }): CertificateProfile {
-  if (WINDOWS_PRODUCTS.test(product) || osClass?.vendor === 'Microsoft') return { style: 'windows', keyType: 'rsa2048', validityDays: 365, issuedDaysAgo: [5, 330] };
+  if (WINDOWS_PRODUCTS.test(product) || osClass?.vendor === 'Microsoft') return { style: 'windows', keyType: 'rsa2048', validityDays: 365, minAgeDays: 5 };
   const device = osClass !== undefined && !/general purpose/.test(osClass.deviceType) && osClass.deviceType !== '';
   if (EMBEDDED_PRODUCTS.test(product) || device) {
     const issuer = (osClass !== undefined ? VENDOR_ISSUERS[osClass.vendor] : undefined) ?? GENERIC_VENDOR_ISSUER;
-    return { style: 'vendor', keyType: 'rsa2048', issuer, validityDays: 365 * 20, issuedDaysAgo: [400, 3000] };
+    return { style: 'vendor', keyType: 'rsa2048', issuer, validityDays: 365 * 20, minAgeDays: 400 };
   }
-  return { style: 'snakeoil', keyType: 'rsa2048', validityDays: 3650, issuedDaysAgo: [20, 1500] };
+  return { style: 'snakeoil', keyType: 'rsa2048', validityDays: 3650, minAgeDays: 20 };
 }
 
 export interface CertificateRequest {
@@ -156,7 +159,7 @@ export interface CertificateRequest {
   now?: number;
 }
 
-const SNAKEOIL: CertificateProfile = { style: 'snakeoil', keyType: 'rsa2048', validityDays: 3650, issuedDaysAgo: [20, 1500] };
+const SNAKEOIL: CertificateProfile = { style: 'snakeoil', keyType: 'rsa2048', validityDays: 3650, minAgeDays: 20 };
 
 /** A certificate for the host, its RSA key made off the event loop. */
 export function issueHostCertificate(req: CertificateRequest): Promise<HostCertificate> {
@@ -184,8 +187,13 @@ function build(req: CertificateRequest, profile: CertificateProfile, publicKey: 
   const serial = Buffer.alloc(serialLen);
   for (let i = 0; i < serialLen; i++) serial[i] = rng.nextU32() & 0xff;
   serial[0] = ((serial[0] as number) & 0x7f) | 0x10;
-  const notBefore = new Date(Math.floor((now - rng.int(profile.issuedDaysAgo[0], profile.issuedDaysAgo[1]) * DAY_MS - rng.int(0, 86_399) * 1000) / 1000) * 1000);
-  const notAfter = new Date(notBefore.getTime() + profile.validityDays * DAY_MS);
+  // The issue moment is fixed per host on a grid of validity periods (as if renewed on expiry), so
+  // the same host shows the same dates across restarts: the latest period start at least minAgeDays old.
+  const period = profile.validityDays * DAY_MS;
+  const base = CERT_EPOCH + rng.int(0, profile.validityDays - 1) * DAY_MS + rng.int(0, 86_399) * 1000;
+  const periods = Math.floor((now - profile.minAgeDays * DAY_MS - base) / period);
+  const notBefore = new Date(base + periods * period);
+  const notAfter = new Date(notBefore.getTime() + period);
 
   const host = profile.style === 'windows' ? req.hostname.split('.')[0]?.toUpperCase() ?? req.hostname : req.hostname;
   const subjectCn = profile.style === 'vendor' && req.address !== undefined ? req.address : host;
