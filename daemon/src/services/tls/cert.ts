@@ -161,17 +161,40 @@ export interface CertificateRequest {
 
 const SNAKEOIL: CertificateProfile = { style: 'snakeoil', keyType: 'rsa2048', validityDays: 3650, minAgeDays: 20 };
 
+/**
+ * Key generations running at once on libuv's thread pool (4 threads by default, shared with file
+ * and DNS work): a sweep over thousands of claimed addresses queues its keys here instead of
+ * filling the pool.
+ */
+export const MAX_CONCURRENT_KEYGEN = 2;
+let keygenRunning = 0;
+const keygenQueue: (() => void)[] = [];
+
+function withKeygenSlot<T>(work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const run = (): void => {
+      keygenRunning++;
+      work().then(resolve, reject).finally(() => {
+        keygenRunning--;
+        keygenQueue.shift()?.();
+      });
+    };
+    if (keygenRunning < MAX_CONCURRENT_KEYGEN) run();
+    else keygenQueue.push(run);
+  });
+}
+
 /** A certificate for the host, its RSA key made off the event loop. */
 export function issueHostCertificate(req: CertificateRequest): Promise<HostCertificate> {
   const profile = req.profile ?? SNAKEOIL;
-  return new Promise((resolve, reject) => {
+  return withKeygenSlot(() => new Promise((resolve, reject) => {
     const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject): void => {
       if (err) { reject(err); return; }
       try { resolve(build(req, profile, publicKey, privateKey)); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); }
     };
     if (profile.keyType === 'rsa2048') generateKeyPair('rsa', { modulusLength: 2048 }, done);
     else generateKeyPair('ec', { namedCurve: 'prime256v1' }, done);
-  });
+  }));
 }
 
 /** Synchronous form (ECDSA P-256, quick): the snakeoil names for `commonName`. */

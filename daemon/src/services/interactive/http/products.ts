@@ -204,7 +204,7 @@ const nginx: HttpProduct = {
       h1 = `<center><h1>400 Bad Request</h1></center>${CRLF}<center>${note}</center>`;
     }
     const body = `<html>${CRLF}<head><title>${title}</title></head>${CRLF}<body>${CRLF}${h1}${CRLF}<hr><center>${server}</center>${CRLF}</body>${CRLF}</html>${CRLF}`;
-    return { status: shown, contentType: 'text/html', body, closes: status === 400 || status === 413 || status === 414 || status === 408 || status >= 500, ...(status === 401 ? {} : {}) };
+    return { status: shown, contentType: 'text/html', body, closes: status === 400 || status === 413 || status === 414 || status === 408 || status >= 500 };
   },
   failureStatus: (f) => (f === 'request-line-too-long' ? 414 : f === 'body-too-large' ? 413 : f === 'unsupported-transfer-coding' ? 501 : 400),
   etag: (mtime, size) => `"${Math.floor(mtime / 1000).toString(16)}-${size.toString(16)}"`,
