@@ -1,23 +1,26 @@
 /**
  * Hostile HTTP clients, run by services-http.test.ts inside the scanner namespace against the
- * HTTP emulator: garbage bytes, a 1 MB header, 2,000 pipelined requests on one connection, and a
+ * HTTP emulator: garbage bytes, a 1 MB header, 2,000 pipelined requests on one connection (and 300
+ * inside TLS), and a
  * slowloris that sends a header byte every 300 ms. Prints one JSON line of what each got back;
  * exits 1 only on its own errors.
  */
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 
 const target = process.argv[2] ?? '198.51.100.20';
 const port = Number(process.argv[3] ?? 80);
 const slowPort = Number(process.argv[4] ?? 8080);
+const tlsPort = Number(process.argv[5] ?? 443);
 
 interface Outcome { firstLine: string; bytes: number; closedMs: number; responses: number }
 
 /** Sends `write(socket)` and collects the answer until the server closes (or `limitMs`). */
-function exchange(p: number, write: (send: (b: Buffer | string) => boolean, done: () => void) => void, limitMs = 30_000): Promise<Outcome> {
+function exchange(p: number, write: (send: (b: Buffer | string) => boolean, done: () => void) => void, limitMs = 30_000, tls = false): Promise<Outcome> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const s = connect({ host: target, port: p });
+    const s = tls ? tlsConnect({ host: target, port: p, rejectUnauthorized: false }) : connect({ host: target, port: p });
     let data = Buffer.alloc(0);
     let finished = false;
     const finish = (): void => {
@@ -33,7 +36,7 @@ function exchange(p: number, write: (send: (b: Buffer | string) => boolean, done
     s.on('end', finish);
     s.on('close', finish);
     s.on('error', finish);
-    s.on('connect', () => write((b) => (s.destroyed ? false : s.write(b)), () => s.end()));
+    s.on(tls ? 'secureConnect' : 'connect', () => write((b) => (s.destroyed ? false : s.write(b)), () => s.end()));
   });
 }
 
@@ -54,6 +57,8 @@ async function main(): Promise<void> {
   // 2,000 pipelined requests in one go.
   const pipelined = await exchange(port, (send) => { send('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2000)); }, 60_000);
   report['pipelined'] = pipelined;
+  // 300 pipelined requests inside TLS (Apache: 100 per connection, its MaxKeepAliveRequests).
+  report['tlsPipelined'] = await exchange(tlsPort, (send) => { send('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(300)); }, 60_000, true);
   // Slowloris: one header byte every 300 ms, never the empty line.
   const slow = await exchange(slowPort, (send) => {
     send('GET / HTTP/1.1\r\nHost: x\r\n');

@@ -134,7 +134,7 @@ test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hos
 
       // Hostile clients.
       const rssBefore = rssKb(d.pid);
-      const hostile = await lab.exec(lab.scannerNs, [process.execPath, HOSTILE_CLIENT_JS, HOST, '80', '8080'], { timeoutMs: 150_000 });
+      const hostile = await lab.exec(lab.scannerNs, [process.execPath, HOSTILE_CLIENT_JS, HOST, '80', '8080', '443'], { timeoutMs: 150_000 });
       assert.equal(hostile.code, 0, `${hostile.stdout}\n${hostile.stderr}`);
       const report = JSON.parse(hostile.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
       t.diagnostic(`hostile: ${JSON.stringify(report)}; RSS ${rssBefore} kB before, ${rssKb(d.pid)} kB after`);
@@ -144,6 +144,8 @@ test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hos
       assert.equal(big.firstLine, 'HTTP/1.1 400 Bad Request', 'nginx: 400 Request Header Or Cookie Too Large');
       const piped = report['pipelined'] as { responses: number; firstLine: string };
       assert.equal(piped.responses, 1000, 'nginx answers keepalive_requests (1000) requests on one connection, then closes');
+      const tlsPiped = report['tlsPipelined'] as { responses: number };
+      assert.equal(tlsPiped.responses, 100, 'inside TLS too: Apache answers MaxKeepAliveRequests (100), then closes');
       const slow = report['slowloris'] as { closedMs: number; bytes: number };
       assert.ok(slow.closedMs >= 1500 && slow.closedMs < 8000, `slowloris closed after ${slow.closedMs} ms (header timeout 2000 ms)`);
       assert.equal(slow.bytes, 0, 'lighttpd closes a slow head without an answer');

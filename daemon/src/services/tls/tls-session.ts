@@ -47,8 +47,9 @@ export class TlsSession implements StreamSession {
         end: () => { sock.end(); },
         reset: () => { ctx.reset(); },
         get writable(): number { return Math.max(0, sock.writableHighWaterMark - sock.writableLength); },
-        pause: () => { ctx.pause?.(); },
-        resume: () => { ctx.resume?.(); },
+        // Stop cleartext deliveries too (records already decrypted wait in the TLS socket).
+        pause: () => { sock.pause(); ctx.pause?.(); },
+        resume: () => { sock.resume(); ctx.resume?.(); },
       };
       sock.on('drain', () => { if (!this.closed) this.inner?.onDrain?.(); });
       this.inner = hooks.onSecure(innerCtx, sock.getProtocol() ?? 'unknown');
