@@ -1,7 +1,7 @@
 /**
  * The HTTP emulator against real clients, one daemon start: curl (HTTP and HTTPS) gets the
  * configured page with the configured headers in order and the product's own 404; openssl
- * s_client sees the host's generated certificate; nmap -sV names both products; a Basic-auth
+ * s_client sees the host's generated certificate; nmap -sV names all five products; a Basic-auth
  * attempt is a service.login event; garbage, a 1 MB header, 2,000 pipelined requests and a
  * slowloris get the product's answers within its bounds, and the daemon stays up and small.
  */
@@ -48,6 +48,9 @@ templates:
         port: 8080
         action: open
         service: { emulate: http, product: lighttpd, version: "1.4.69", limits: { headerTimeoutMs: 2000 } }
+      - { proto: tcp, port: 8081, action: open, service: { emulate: http, product: lighttpd, version: "1.4.69" } }
+      - { proto: tcp, port: 8082, action: open, service: { emulate: http, product: "Microsoft IIS httpd", version: "10.0" } }
+      - { proto: tcp, port: 8083, action: open, service: { emulate: http, product: "Boa HTTPd", version: "0.94.14rc21" } }
 hosts:
   - { address: ${HOST}, template: web }
 service_seed: e2e-http
@@ -120,8 +123,8 @@ test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hos
       assert.match(String(request['userAgent']), /^curl\//);
       assert.ok(Array.isArray(request['headers']) && (request['headers'] as string[])[0] === `Host: ${HOST}`);
 
-      // nmap -sV names both products (HTTPS through its TLS tunnel).
-      const run = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '-p', '80,443', HOST], { flushNeighbours: true, timeoutMs: 240_000 });
+      // nmap -sV names every product (HTTPS through its TLS tunnel).
+      const run = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '-p', '80,443,8081,8082,8083', HOST], { flushNeighbours: true, timeoutMs: 240_000 });
       const host = hostByAddress(run, HOST);
       const p80 = host ? portOf(host, 'tcp', 80)?.service : undefined;
       const p443 = host ? portOf(host, 'tcp', 443)?.service : undefined;
@@ -131,6 +134,12 @@ test('HTTP emulator: curl, openssl s_client, nmap -sV, Basic auth events and hos
       assert.equal(p443?.product, 'Apache httpd');
       assert.equal(p443?.version, '2.4.57');
       assert.equal(p443?.tunnel, 'ssl');
+      for (const [port, product, version] of [[8081, 'lighttpd', '1.4.69'], [8082, 'Microsoft IIS httpd', '10.0'], [8083, 'Boa HTTPd', '0.94.14rc21']] as const) {
+        const svc = host ? portOf(host, 'tcp', port)?.service : undefined;
+        t.diagnostic(`nmap: ${port} ${svc?.name} "${svc?.product}" ${svc?.version}`);
+        assert.equal(svc?.product, product, `tcp/${port}`);
+        assert.equal(svc?.version, version, `tcp/${port}`);
+      }
 
       // Hostile clients.
       const rssBefore = rssKb(d.pid);
