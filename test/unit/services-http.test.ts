@@ -140,6 +140,12 @@ test('nmap names each product and version from its answer to GetRequest (install
   const file = serviceProbes('/usr/share/nmap/nmap-service-probes');
   const probe = file.probes.find((p) => p.name === 'GetRequest' && p.proto === 'tcp');
   assert.ok(probe !== undefined);
+  const withInfo = (product: string, version: string, info: string): HttpStreamService => new HttpStreamService({ identity: { product, version, info, tls: false, name: 'http' }, http: options(), port: 80, templateName: 't', deploymentSeed: 1, events: collect().sink });
+  for (const [product, version, info] of [['nginx', '1.18.0', 'Ubuntu'], ['Apache httpd', '2.4.41', '(Ubuntu)']] as const) {
+    const hit = firstMatch(matchChain(file, probe), exchange(withInfo(product, version, info), probe.payload).out());
+    assert.ok(hit !== undefined);
+    assert.deepEqual([versionInfo(hit).p, versionInfo(hit).v, versionInfo(hit).i], [product, version, info]);
+  }
   for (const [product, version] of PRODUCTS) {
     for (const http of [options(), options({ pages: { '/': { status: 200, headers: [['X-Frame-Options', 'SAMEORIGIN']], body: '<html><body>Intranet</body></html>\n' } } })]) {
       const { sink } = collect();

@@ -100,7 +100,7 @@ export class HttpStreamService implements StreamService {
     const seed = hashString(`${address}\u0000${this.opts.templateName}\u0000tcp/${this.opts.port}\u0000http`, this.opts.deploymentSeed);
     const windows = this.product.products[0] === 'Microsoft IIS httpd' || osClass?.vendor === 'Microsoft';
     const hostname = identity.hostname ?? (windows ? windowsHostname(seed) : seededHostname(SeededRandom.derive(seed, 'hostname')));
-    const server = this.product.serverToken(identity.version, osClass?.family);
+    const server = this.product.serverToken(identity.version, osClass?.family, identity.info);
     const site: HttpSite = {
       product: this.product, productName: identity.product, server, store: this.store, auth: this.opts.http.auth, headers: this.opts.http.headers,
       limits: this.limits, hostname: identity.hostname ?? address, hostnameFixed: identity.hostname !== undefined, seed, events: this.opts.events, bounds: this.opts.bounds ?? DEFAULT_SESSION_BOUNDS,

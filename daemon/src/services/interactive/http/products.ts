@@ -79,8 +79,11 @@ export interface ProductLimits {
 export interface HttpProduct {
   /** nmap's product names this style emulates (`p/…/` of the rules that print them). */
   readonly products: readonly string[];
-  /** The Server header value (and signature text) for a version. */
-  serverToken(version: string | undefined, osFamily: string | undefined): string;
+  /**
+   * The Server header value (and signature text) for a version; `info` is the identity's `info`
+   * key where the product prints a comment (nginx `(Ubuntu)`, Apache's OS token).
+   */
+  serverToken(version: string | undefined, osFamily: string | undefined, info?: string): string;
   /** The whole response head, status line to the empty line. */
   head(answer: HttpAnswer, wire: WireFacts, server: string): string;
   /** The product's own error page for a status. */
@@ -176,7 +179,7 @@ function nginxWelcome(server: string): string {
 
 const nginx: HttpProduct = {
   products: ['nginx'],
-  serverToken: (version) => (version === undefined ? 'nginx' : `nginx/${version}`),
+  serverToken: (version, _os, info) => (version === undefined ? 'nginx' : `nginx/${version}${info === undefined ? '' : ` (${info.replace(/^\((.*)\)$/, '$1')})`}`),
   head(a, w, server) {
     const length = a.body.length;
     return `HTTP/1.1 ${a.status} ${reason(a.status, NGINX_REASONS)}${CRLF}` + merge([
@@ -251,9 +254,10 @@ function apacheCanned(status: number, ctx: ErrorContext): string {
 
 const apache: HttpProduct = {
   products: ['Apache httpd'],
-  serverToken(version, os) {
+  serverToken(version, os, info) {
     if (version === undefined) return 'Apache';
-    const suffix = os === 'Windows' ? 'Win64' : os === 'Linux' || os === undefined ? 'Debian' : 'Unix';
+    // ServerTokens OS (the default): the platform the build names; Debian's packages say Debian.
+    const suffix = info?.replace(/^\((.*)\)$/, '$1') ?? (os === 'Windows' ? 'Win64' : os === 'Linux' || os === undefined ? 'Debian' : os === 'FreeBSD' ? 'FreeBSD' : 'Unix');
     return `Apache/${version} (${suffix})`;
   },
   head(a, w, server) {
