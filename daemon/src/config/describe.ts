@@ -13,9 +13,10 @@ import { formatIssue, type ConfigIssue } from './errors';
 import type { PersonalityMapping } from './personality-resolve';
 import { conditionMatchesLabel } from '../stack/dynamic/os-condition';
 import type { P0fLabel } from '../stack/dynamic/p0f-signatures';
-import type { DecoydConfig, DynamicCondition, LoginPolicy, PortRule, ServiceSpec, TemplateConfig } from './types';
 import { sshPersonaFor } from '../services/ssh/versions';
 import { hasshServer } from '../services/ssh/kexinit';
+import type { DecoydConfig, DynamicCondition, LoginPolicy, PortRule, ServiceIdentitySpec, ServiceSpec, TemplateConfig } from './types';
+import type { HttpOptions } from './http-options';
 
 export interface DescribeData {
   osDbNames?: OsDbNames;
@@ -225,6 +226,8 @@ function serviceText(s: ServiceSpec): string {
       return `ssh emulator ${JSON.stringify(s.identity.product)}${s.identity.version === undefined ? '' : ' ' + s.identity.version}, ${sshDescription(s.identity.product, s.identity.version)}; ${loginText(s.ssh.auth)}, MaxAuthTries ${s.ssh.maxAuthTries}`;
     case 'telnet':
       return `telnet emulator ${JSON.stringify(s.identity.product)}; ${loginText(s.telnet.auth)}, ${s.telnet.maxAttempts} attempts`;
+    case 'http':
+      return httpServiceText(s.identity, s.http);
   }
 }
 
@@ -249,6 +252,18 @@ function sshDescription(product: string, version: string | undefined): string {
   const p = sshPersonaFor(product, version);
   if (typeof p === 'string') return p;
   return `ident "SSH-2.0-${p.software}", ${p.id} KEXINIT (HASSH-server ${hasshServer(p.kex, p.ciphers, p.macs, p.compression)})`;
+}
+
+/** `http "nginx" 1.18.0 (tls; 3 pages, dir /srv/www; auth /admin)`. */
+function httpServiceText(id: ServiceIdentitySpec, http: HttpOptions): string {
+  const parts: string[] = [];
+  if (id.tls) parts.push('tls');
+  const pages = Object.keys(http.pages).length;
+  if (pages > 0) parts.push(`${pages} page${pages === 1 ? '' : 's'}`);
+  if (http.pagesDir !== undefined) parts.push(`dir ${http.pagesDir}`);
+  if (http.auth.length > 0) parts.push(`basic auth ${http.auth.map((a) => a.path).join(' ')}`);
+  if (http.headers.length > 0) parts.push(`${http.headers.length} extra header${http.headers.length === 1 ? '' : 's'}`);
+  return `http emulator ${JSON.stringify(id.product)}${id.version === undefined ? '' : ' ' + id.version}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`;
 }
 
 function conditionText(c: DynamicCondition): string {

@@ -5,6 +5,7 @@
 
 import type { TopologyConfig } from './topology';
 import type { ShipSettings } from './ship-settings';
+import type { HttpOptions } from './http-options';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -33,8 +34,10 @@ export type ServiceSpec =
   | { kind: 'tarpit'; inner?: ServiceSpec }
   // --- interactive emulators: ssh / telnet (services/ssh/, services/telnet/) ---
   | { kind: 'ssh'; identity: ServiceIdentitySpec; ssh: SshOptions }
-  | { kind: 'telnet'; identity: ServiceIdentitySpec; telnet: TelnetOptions };
+  | { kind: 'telnet'; identity: ServiceIdentitySpec; telnet: TelnetOptions }
   // --- end ssh / telnet ---
+  // --- http emulator (services/interactive/http/) ---
+  | { kind: 'http'; identity: ServiceIdentitySpec; http: HttpOptions };
 
 /**
  * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly

@@ -28,6 +28,7 @@ import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
 import { readTopology } from './yaml-topology';
 import { readShip } from './yaml-ship';
 import { readSshTelnet } from './yaml-ssh-telnet';
+import { readHttpService } from './yaml-http';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
@@ -341,6 +342,7 @@ function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | 
   if (isMapping(value) && (value.emulate === 'ssh' || value.emulate === 'telnet')) return readSshTelnet(r, at, value, readIdentity); // ssh / telnet emulators
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
+  if (isMapping(value) && value.emulate === 'http') return readHttpService(r, at, value, readIdentity, path.dirname(r.file));
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {
     const s = r.mapping(value, at, ['banner'], ['banner']);

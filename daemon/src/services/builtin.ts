@@ -8,6 +8,7 @@ import { DEFAULT_SERVICE_PROBES_FILE } from './probes/service-probes';
 import { SshStreamService } from './ssh/ssh-service';
 import { TelnetStreamService } from './telnet/telnet-service';
 import { sshPersonaFor } from './ssh/versions';
+import { HttpStreamService } from './interactive/http/http-service';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -22,6 +23,9 @@ export interface ServiceContext {
   /** The host OS as nmap-os-db classes it (first Class line): emulators fit prompts, errors and headers to it. */
   osClass?: OsClass;
 }
+
+/** Where services built without a context (stack-only tests) log: nowhere. */
+const NO_EVENTS: EventSink = { wants: () => false, emit: () => {} };
 
 /** Sends a banner as soon as the connection opens, then reads and discards. */
 export class BannerService implements StreamService {
@@ -109,7 +113,7 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
   if (spec.kind === 'identity') {
     if (ctx === undefined) return new DiscardService();
     const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
-    return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
+    return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
   }
   if (spec.kind === 'banner') return new BannerService(spec.banner);
   // ssh / telnet emulators
@@ -122,6 +126,7 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     return new TelnetStreamService({ identity: spec.identity, options: spec.telnet, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName,
       ...(ctx.osClass ? { osClass: ctx.osClass } : {}), ...(typeof persona === 'object' ? { distro: persona.distro } : {}), ...(ssh?.ssh.shell.hostname !== undefined ? { hostname: ssh.ssh.shell.hostname } : {}) });
   }
+  if (spec.kind === 'http') return new HttpStreamService({ identity: spec.identity, http: spec.http, port: ctx?.port ?? 80, templateName: ctx?.templateName ?? '', deploymentSeed: ctx?.deploymentSeed ?? 0, events: ctx?.events ?? NO_EVENTS, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
   // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
   return new DiscardService();
 }

@@ -12,8 +12,8 @@ import type { EventSink } from '../../events/event';
 import { SeededRandom, hashString } from '../../personality/model/prng';
 import type { ServiceProbeFile } from '../probes/service-probes';
 import type { DatagramService, Endpoint, StreamContext, StreamService, StreamSession } from '../service';
-import { makeHostCertificate } from '../tls/cert';
-import { TlsSession, looksLikeTls } from '../tls/tls-session';
+import { certificateProfileFor, issueHostCertificate } from '../tls/cert';
+import { tlsFront } from '../tls/tls-front';
 import { findCandidates, httpDate, seededHostname, synthesize, type Candidate, type IdentityPlan } from './synthesize';
 
 export interface IdentityServiceOptions {
@@ -24,6 +24,8 @@ export interface IdentityServiceOptions {
   /** Per-deployment seed: mixed into every host's seed so two installations differ. */
   deploymentSeed: number;
   events: EventSink;
+  /** The host OS as nmap-os-db classes it: TLS certificates fit it (a vendor issuer on devices). */
+  osClass?: { vendor: string; deviceType: string };
   /** Hosts whose plan (and TLS context) is kept; the oldest is forgotten first. */
   maxHosts?: number;
 }
@@ -33,7 +35,8 @@ const MAX_PENDING = 4096;
 
 interface HostPlan {
   plan: IdentityPlan;
-  secure?: SecureContext;
+  /** TLS identities: the host's certificate, made on first use (RSA off the event loop). */
+  secure?: Promise<SecureContext>;
 }
 
 /** Plans per host for one (template, port) identity. */
@@ -79,8 +82,9 @@ class PlanCache {
     const entry: HostPlan = { plan };
     if (plan.tls) {
       const cn = this.opts.spec.hostname ?? seededHostname(SeededRandom.derive(seed, 'hostname'));
-      const cert = makeHostCertificate(cn, seed);
-      entry.secure = createSecureContext({ key: cert.keyPem, cert: cert.certPem });
+      const profile = certificateProfileFor(this.opts.spec.product, this.opts.osClass);
+      entry.secure = issueHostCertificate({ hostname: cn, address, seed, profile }).then((cert) => createSecureContext({ key: cert.keyPem, cert: cert.certPem }));
+      entry.secure.catch(() => {});
     }
     if (this.hosts.size >= this.maxHosts) {
       const oldest = this.hosts.keys().next().value;
@@ -195,18 +199,7 @@ export class IdentityStreamService implements StreamService {
     const { plan, secure } = entry;
     if (!plan.tls || secure === undefined) return new ProbeSession(ctx, plan, this.opts.events);
     // Wait for a TLS hello; anything else on a TLS port is read and ignored, as a TLS server does.
-    let tlsSession: TlsSession | undefined;
-    return {
-      onData: (data) => {
-        if (tlsSession === undefined) {
-          if (!looksLikeTls(data)) return;
-          tlsSession = new TlsSession(ctx, secure, { onSecure: (inner, protocol) => new ProbeSession(inner, plan, this.opts.events, protocol) });
-        }
-        tlsSession.onData(data);
-      },
-      onEnd: () => { if (tlsSession !== undefined) tlsSession.onEnd(); else ctx.end(); },
-      onClose: () => { tlsSession?.onClose(); },
-    };
+    return tlsFront(ctx, secure, { onSecure: (inner, protocol) => new ProbeSession(inner, plan, this.opts.events, protocol) });
   }
 }
 

@@ -83,14 +83,16 @@ export class SessionRecorder {
     return excerpt(value, this.bounds.fieldBytes);
   }
 
-  request(f: Pick<StepFields, 'method' | 'path' | 'status' | 'headers' | 'userAgent' | 'body' | 'bodyBytes'>): void {
+  /** `body` may be the raw bytes (a Buffer is excerpted byte for byte). */
+  request(f: Pick<StepFields, 'method' | 'path' | 'status' | 'headers' | 'userAgent' | 'bodyBytes'> & { body?: Buffer | string }): void {
+    const { body, ...rest } = f;
     this.step('service.request', {
-      ...f,
+      ...rest,
       ...(f.method !== undefined ? { method: this.field(f.method) } : {}),
       ...(f.path !== undefined ? { path: this.field(f.path) } : {}),
       ...(f.userAgent !== undefined ? { userAgent: this.field(f.userAgent) } : {}),
       ...(f.headers !== undefined ? { headers: f.headers.slice(0, this.bounds.maxHeaders).map((h) => this.field(h)) } : {}),
-      ...(f.body !== undefined ? { body: excerpt(f.body, this.bounds.bodyExcerptBytes) } : {}),
+      ...(body !== undefined ? { body: excerpt(body, this.bounds.bodyExcerptBytes) } : {}),
     });
   }
 

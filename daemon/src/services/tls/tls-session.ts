@@ -25,11 +25,15 @@ export class TlsSession implements StreamSession {
   private readonly socket: TLSSocket;
   private inner: StreamSession | undefined;
   private closed = false;
+  /** Ciphertext the connection's send buffer had no room for, and the write callback it holds back. */
+  private held: { data: Buffer; cb: (err?: Error | null) => void } | undefined;
 
   constructor(private readonly ctx: StreamContext, secureContext: SecureContext, hooks: TlsSessionHooks) {
     this.duplex = new Duplex({
       read: () => {},
-      write: (chunk: Buffer, _enc, cb) => { ctx.write(chunk); cb(); },
+      // Only what the send buffer takes now; the rest waits for onDrain (the callback with it), so
+      // TLS records are never cut and the TLS socket's own buffer applies back-pressure upwards.
+      write: (chunk: Buffer, _enc, cb) => { this.pushOut(chunk, cb); },
       final: (cb) => { ctx.end(); cb(); },
     });
     this.socket = new TLSSocket(this.duplex, { isServer: true, secureContext });
@@ -42,7 +46,12 @@ export class TlsSession implements StreamSession {
         write: (data) => (this.closed ? false : sock.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)),
         end: () => { sock.end(); },
         reset: () => { ctx.reset(); },
+        get writable(): number { return Math.max(0, sock.writableHighWaterMark - sock.writableLength); },
+        // Stop cleartext deliveries too (records already decrypted wait in the TLS socket).
+        pause: () => { sock.pause(); ctx.pause?.(); },
+        resume: () => { sock.resume(); ctx.resume?.(); },
       };
+      sock.on('drain', () => { if (!this.closed) this.inner?.onDrain?.(); });
       this.inner = hooks.onSecure(innerCtx, sock.getProtocol() ?? 'unknown');
     });
     this.socket.on('data', (data: Buffer) => { this.inner?.onData(data); });
@@ -59,9 +68,25 @@ export class TlsSession implements StreamSession {
     if (!this.closed) this.duplex.push(null);
   }
 
+  onDrain(): void {
+    const held = this.held;
+    if (held === undefined || this.closed) return;
+    this.held = undefined;
+    this.pushOut(held.data, held.cb);
+  }
+
+  private pushOut(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.closed) { cb(); return; }
+    const room = this.ctx.writable ?? chunk.length;
+    if (room >= chunk.length) { this.ctx.write(chunk); cb(); return; }
+    if (room > 0) this.ctx.write(chunk.subarray(0, room));
+    this.held = { data: chunk.subarray(Math.max(0, room)), cb };
+  }
+
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.held = undefined;
     this.inner?.onClose();
     this.socket.destroy();
     this.duplex.destroy();
