@@ -130,8 +130,12 @@ function allowsNumber(expr: string | undefined, v: number): boolean {
 
 /** Common initial TTLs, in the order they are preferred. */
 const INITIAL_TTLS = [64, 128, 255, 32];
-/** Most extra hops a U1 quote may claim: Nmap's U1 leaves with a TTL of at least 51 (the quote reads 0). */
-export const MAX_EXTRA_HOPS = 51;
+/**
+ * Most extra hops a U1 quote may claim. Nmap's U1 leaves with a TTL of 51–64 (unix time mod 14,
+ * plus 51), so up to 51 extra hops always fit in the quote; more (an entry such as T=134 on a 255
+ * stack needs 53) fit in the rounds whose TTL is high enough, and read 0 (fewer hops) otherwise.
+ */
+export const MAX_EXTRA_HOPS = 63;
 
 /**
  * Extra hops (beyond one) Nmap must have counted for every T to be an initial TTL plus that

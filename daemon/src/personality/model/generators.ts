@@ -114,6 +114,8 @@ export interface IsnPlan {
   readonly quantised: boolean;
   /** Per-burst deviations: z-values (continuous) or step multiples of the GCD (quantised). */
   readonly pattern: readonly number[];
+  /** Median of the pattern (quantised plans): the typical multiple. */
+  readonly meanMultiple: number;
 }
 
 function burstSteps(target: IsnTarget): number {
@@ -130,7 +132,8 @@ export function planIsn(target: IsnTarget): IsnPlan {
   const quantised = target.gcd > 0 && (meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
   const n = burstSteps(target);
   const pattern = quantised ? planMultiples(target) : target.skewed === true ? skewedPattern(n) : zPattern(n);
-  return { meanRate, sigmaRate, quantised, pattern };
+  const sorted = [...pattern].sort((a, b) => a - b);
+  return { meanRate, sigmaRate, quantised, pattern, meanMultiple: sorted[Math.floor(sorted.length / 2)] ?? 0 };
 }
 
 /**
@@ -177,10 +180,54 @@ export class IsnGenerator {
     const lo = Math.floor(x);
     if (n < 1 || n >= BURST_RATES || lo === x) return Math.round(x);
     const want = deviationWith(this.plannedRates, n, Math.abs(plannedRate));
-    const dLo = Math.abs(deviationWith(this.burstRates, n, Math.abs(lo) / gapS) - want);
-    const dHi = Math.abs(deviationWith(this.burstRates, n, Math.abs(lo + 1) / gapS) - want);
-    return dLo <= dHi ? lo : lo + 1;
+    // The two neighbours, or one unit further where that is still closer to the planned rate
+    // than a unit (the deviation then catches up within the burst instead of drifting).
+    let best = Math.round(x);
+    let bestMiss = Infinity;
+    for (let k = lo - 1; k <= lo + 2; k++) {
+      if (Math.abs(k - x) > 1.5 || (x >= 0 && k < 0)) continue;
+      const miss = Math.abs(deviationWith(this.burstRates, n, Math.abs(k) / gapS) - want) + (Math.abs(k - x) > 1 ? 0.5 : 0);
+      if (miss < bestMiss) {
+        bestMiss = miss;
+        best = k;
+      }
+    }
+    return best;
   }
+
+  /**
+   * Which of the cycle's unused multiples to take for a step after `gapS`. Nmap reads multiple /
+   * gap, and its gaps run up to 2 % over 100 ms: a large multiple after a short gap (or a small
+   * one after a long gap) reads as more deviation than planned. So a multiple above the typical
+   * one waits for a long gap, one below it for a short gap, unless no other slot is left.
+   */
+  private multipleSlot(gapS: number): number {
+    const len = this.plan.pattern.length;
+    const at = this.index % len;
+    const typical = this.plan.meanMultiple;
+    const long = gapS >= NOMINAL_GAP_S * 1.01;
+    let outliers = 0;
+    let pick = -1;
+    let typicalAt = -1;
+    for (let j = at; j < len; j++) {
+      const k = this.plan.pattern[this.order[j]];
+      if (k === typical) {
+        if (typicalAt < 0) typicalAt = j;
+        continue;
+      }
+      outliers++;
+      if (pick < 0 && (k > typical) === long) pick = j;
+    }
+    if (pick < 0) pick = outliers === len - at || typicalAt < 0 ? at : typicalAt;
+    // Swap it into the current position so the cycle's remaining slots stay the unused ones.
+    const chosen = this.order[pick];
+    this.order[pick] = this.order[at];
+    this.order[at] = chosen;
+    return chosen;
+  }
+
+  /** Whether the last next() began a new burst (its gap exceeded BURST_GAP_MS). */
+  burstStarted = false;
 
   /** The ISN for a SYN/ACK sent at `timeMs`. */
   next(timeMs: number): number {
@@ -189,7 +236,8 @@ export class IsnGenerator {
     const gapMs = timeMs - this.lastMs;
     this.lastMs = timeMs;
     let step: number;
-    if (!(gapMs <= BURST_GAP_MS)) {
+    this.burstStarted = !(gapMs <= BURST_GAP_MS);
+    if (this.burstStarted) {
       // A new burst: time-proportional progress, then a fresh deviation order.
       const gapS = Number.isFinite(gapMs) ? Math.max(0, gapMs) / 1000 : 0;
       step = Math.round((this.plan.meanRate * gapS) / unit) * unit + unit * this.rng.int(0, 7);
@@ -198,9 +246,9 @@ export class IsnGenerator {
       this.burstMultiples = 0;
     } else {
       const plan = this.plan;
-      const slot = this.order[this.index % plan.pattern.length];
-      this.index++;
       const gapS = Math.max(gapMs, 1) / 1000;
+      const slot = plan.quantised ? this.multipleSlot(gapS) : this.order[this.index % plan.pattern.length];
+      this.index++;
       if (plan.quantised) {
         // Planned multiples assume 100 ms spacing; wider spacing scales the count.
         const scale = Math.max(1, Math.round(gapS / NOMINAL_GAP_S));
