@@ -50,21 +50,21 @@ claim:
   - { range: 198.51.100.128/25, template: web }
 `;
 
-function audit(yaml: string, json: boolean): { code: number; text: string } {
+async function audit(yaml: string, json: boolean): Promise<{ code: number; text: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'decoyd-audit-'));
   try {
     const file = join(dir, 'planted.yaml');
     writeFileSync(file, yaml);
     let text = '';
-    const code = auditCommand(['--static', file, ...(json ? ['--json'] : [])], (t) => { text += t; });
+    const code = await auditCommand(['--static', file, ...(json ? ['--json'] : [])], (t) => { text += t; });
     return { code, text };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test('every planted contradiction is reported, on its host', { skip }, () => {
-  const { code, text } = audit(PLANTED, true);
+test('every planted contradiction is reported, on its host', { skip }, async () => {
+  const { code, text } = await audit(PLANTED, true);
   assert.equal(code, 3, 'high findings make the exit status 3');
   const r = JSON.parse(text) as AuditReport;
   const codesOf = (ip: string): string[] => r.hosts.find((h) => h.address === ip)?.findings.map((f) => f.code) ?? [];
@@ -84,23 +84,30 @@ test('every planted contradiction is reported, on its host', { skip }, () => {
   assert.equal(r.hosts.find((h) => h.address === '198.51.100.20')?.family, 'windows-10');
 });
 
-test('the text report names each host, its family, MAC vendor and findings', { skip }, () => {
-  const { text } = audit(PLANTED, false);
+test('the text report names each host, its family, MAC vendor and findings', { skip }, async () => {
+  const { text } = await audit(PLANTED, false);
   assert.match(text, /198\.51\.100\.20 +win-canon .*family windows-10/);
   assert.match(text, /Canon/);
   assert.match(text, /HIGH +banner-names-other-os/);
   assert.match(text, /score \d+\/100/);
 });
 
-test('the demo configuration has no contradiction on any host', { skip }, () => {
+test('the demo configuration has no contradiction on any host', { skip }, async () => {
   let text = '';
-  const code = auditCommand(['--static', resolve(__dirname, '../../../configs/demo.yaml'), '--json'], (t) => { text += t; });
+  const code = await auditCommand(['--static', resolve(__dirname, '../../../configs/demo.yaml'), '--json'], (t) => { text += t; });
   const r = JSON.parse(text) as AuditReport;
   assert.equal(code, 0);
   assert.ok(r.hosts.length >= 6);
   for (const h of r.hosts) assert.deepEqual(h.findings, [], h.address);
 });
 
-test('audit without --static is refused (the live lab audit is later work)', { skip }, () => {
-  assert.throws(() => auditCommand([resolve(__dirname, '../../../configs/demo.yaml')], () => {}), /--static/);
+test('the live audit runs documentation addresses only, and refuses before building a lab', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decoyd-audit-'));
+  try {
+    const file = join(dir, 'private.yaml');
+    writeFileSync(file, 'templates:\n  web:\n    personality: "Linux 4.15 - 5.6"\nhosts:\n  - { address: 10.1.2.3, template: web }\n');
+    await assert.rejects(auditCommand([file], () => {}), /documentation addresses|as root/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@ import { SeededRandom } from '../../daemon/src/personality/model/prng';
 import { crc32, forgeCrc32 } from '../../daemon/src/personality/model/crc32';
 import { exprMatch } from '../../daemon/src/personality/osdb/expr';
 import { classifyIpIds } from '../../daemon/src/personality/nmap-sim/ipid-class';
+import { simulateNmapFingerprint } from '../../daemon/src/personality/nmap-sim';
 import { CISCO_IOS_15, FREEBSD_12, LINUX_5_4, NMAP_OPTIONS, WINDOWS_10_1607, emptyReply, parseEntry, segment } from './model-fixtures';
 
 const T0 = 1_700_000_000_000;
@@ -55,6 +56,12 @@ const ISN_CASES: Array<[string, string]> = [
   ['bsd 64000-step', withSeq(LINUX_5_4, 'SEQ(SP=C-16%GCD=FA00|1F400|2EE00|3E800|4E200%ISR=97-A1%TI=I%CI=I%II=I%SS=S%TS=U)')],
   ['constant-ish HP switch', withSeq(LINUX_5_4, 'SEQ(SP=0%GCD=1-6|68|D0|138|1A0|208|270%ISR=4B-55%TI=I%II=I%SS=S%TS=U)')],
   ['constant ISN', withSeq(LINUX_5_4, 'SEQ(SP=0-5%GCD=0%ISR=0-5%TI=I%II=I%SS=S%TS=U)')],
+  // A fast ISN clock with a small deviation (Mac OS X 10.4): only large units survive Nmap's jitter.
+  ['fast clock, small SP', withSeq(LINUX_5_4, 'SEQ(SP=C-16%GCD=1|>1000000%ISR=F1-103%TI=I%II=I%SS=S%TS=1)')],
+  // A slow clock with a small deviation (lwIP 1.4): whole-unit rounding noise must not move SP.
+  ['slow clock, small SP', withSeq(LINUX_5_4, 'SEQ(SP=C-16%GCD=1-6%ISR=53-5D%TI=I%CI=I%II=RI%SS=O|S%TS=U)')],
+  // GCD 9 (VMware ESXi 5.0): a burst whose multiples all shared a factor would read GCD 18, SP 8 lower.
+  ['unit 9', withSeq(LINUX_5_4, 'SEQ(SP=9D-B3%GCD=9|12|1B|24|2D%ISR=F4-FE%TI=I%II=I%SS=S%TS=7)')],
 ];
 
 test('ISNs over Nmap bursts land in the entry SP/GCD/ISR ranges, round after round', () => {
@@ -70,6 +77,36 @@ test('ISNs over Nmap bursts land in the entry SP/GCD/ISR ranges, round after rou
           assert.ok(exprMatch(hex(v), seq.get(a) as string), `${label} seed ${seed} round ${round}: ${a}=${hex(v)} vs ${seq.get(a)}`);
         }
       }
+    }
+  }
+});
+
+/** Microsoft Windows 7 Enterprise SP1 (nmap-os-db 7.93): resets Nmap's SEQ SYNs 5 and 6 (O5=, O6=). */
+const WINDOWS_7_SP1 = `Fingerprint Microsoft Windows 7 Enterprise SP1
+Class Microsoft | Windows | 7 | general purpose
+SEQ(SP=FE-108%GCD=2|4|6|8|A%ISR=108-112%TI=I%CI=I%II=I%SS=O%TS=7)
+OPS(O1=M5B4ST11%O2=M5B4ST11%O3=M5B4NNT11%O4=M5B4ST11%O5=%O6=)
+WIN(W1=2000%W2=2000%W3=2000%W4=2000%W5=0%W6=0)
+ECN(R=Y%DF=Y%T=7B-85%TG=80%W=0%O=%CC=N%Q=)
+T1(R=Y%DF=Y%T=7B-85%TG=80%S=O%A=S+%F=AS%RD=0%Q=)
+T2(R=N)
+T3(R=N)
+T4(R=Y%DF=Y%T=7B-85%TG=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)
+T5(R=Y%DF=Y%T=7B-85%TG=80%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)
+T6(R=Y%DF=Y%T=7B-85%TG=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)
+T7(R=N)
+U1(DF=N%T=7B-85%TG=80%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)
+IE(DFI=N%T=7B-85%TG=80%CD=Z)`;
+
+test('a host that resets two SEQ SYNs plans its ISN deviation over the three steps Nmap reads', () => {
+  const fp = parseEntry(WINDOWS_7_SP1);
+  const seq = fp.tests.get('SEQ') as Map<string, string>;
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const p = new OsDbPersonality(fp, { seed, startTimeMs: T0 });
+    assert.equal(p.isn.target.steps, 3, 'four SYN/ACKs, three steps');
+    const got = simulateNmapFingerprint(p, { seed }).get('SEQ') as Map<string, string>;
+    for (const a of ['GCD', 'ISR', 'SP']) {
+      assert.ok(exprMatch(got.get(a) as string, seq.get(a) as string), `seed ${seed}: ${a}=${got.get(a)} vs ${seq.get(a)}`);
     }
   }
 });

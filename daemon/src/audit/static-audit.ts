@@ -59,7 +59,7 @@ export interface StaticAuditData {
 const WEIGHT: Record<Severity, number> = { high: 30, medium: 15, low: 5 };
 
 /** The OS group of a family, the granularity at which services and banners contradict a stack. */
-function osGroupOf(family: FamilyId): string {
+export function osGroupOf(family: FamilyId): string {
   if (family.startsWith('windows')) return 'windows';
   if (family === 'freebsd' || family === 'openbsd' || family === 'netbsd') return 'bsd';
   if (family === 'cisco-ios') return 'cisco';
@@ -67,7 +67,7 @@ function osGroupOf(family: FamilyId): string {
 }
 
 /** Services that exist on one OS group only: port → [groups where it is plausible, what it is, severity elsewhere]. */
-const OS_SPECIFIC_TCP: ReadonlyMap<number, [readonly string[], string, Severity]> = new Map([
+export const OS_SPECIFIC_TCP: ReadonlyMap<number, [readonly string[], string, Severity]> = new Map([
   [135, [['windows'], 'MSRPC endpoint mapper', 'high']],
   [1433, [['windows'], 'Microsoft SQL Server', 'high']],
   [3389, [['windows'], 'RDP', 'high']],
@@ -81,7 +81,7 @@ const OS_SPECIFIC_TCP: ReadonlyMap<number, [readonly string[], string, Severity]
   [9100, [['embedded', 'linux'], 'JetDirect raw printing', 'medium']],
   [515, [['embedded', 'linux', 'bsd', 'solaris'], 'LPD', 'low']],
 ]);
-const OS_SPECIFIC_UDP: ReadonlyMap<number, [readonly string[], string, Severity]> = new Map([
+export const OS_SPECIFIC_UDP: ReadonlyMap<number, [readonly string[], string, Severity]> = new Map([
   [137, [['windows'], 'NetBIOS name service', 'medium']],
   [138, [['windows'], 'NetBIOS datagram service', 'medium']],
   [1434, [['windows'], 'SQL Server browser', 'high']],
@@ -122,7 +122,7 @@ function hardwareKind(vendor: string): string {
 }
 
 /** The initial TTL the family's stacks use. */
-function expectedTtl(group: string): number {
+export function expectedTtl(group: string): number {
   if (group === 'windows') return 128;
   if (group === 'cisco' || group === 'solaris') return 255;
   return 64;
@@ -140,6 +140,28 @@ function initialTtlOf(fp: OsFingerprint): number | null {
 function openPorts(t: TemplateConfig): PortRule[] {
   return t.ports.filter((p) => p.action === 'open');
 }
+
+/** The OS group a banner or -sV text names, if any. */
+export function bannerOsGroup(text: string): string | undefined {
+  for (const [re, group] of BANNER_OS) if (re.test(text)) return group;
+  return undefined;
+}
+
+/** A finding when a MAC vendor's hardware does not run the stack's OS group; null when it fits. */
+export function macVendorFinding(mac: string, vendor: string, family: FamilyId, printerPersonality: boolean): Finding | null {
+  const group = osGroupOf(family);
+  const kind = hardwareKind(vendor);
+  const allowed = KINDS_FOR_GROUP[group] ?? ['pc'];
+  if (kind === 'printer' && !printerPersonality) {
+    return { severity: 'high', code: 'mac-vendor-contradicts-os', message: `MAC ${mac} is a ${vendor} (printer maker) address on a ${family} personality` };
+  }
+  if (!allowed.includes(kind)) {
+    return { severity: 'medium', code: 'mac-vendor-contradicts-os', message: `MAC ${mac} (${vendor}, ${kind} hardware) does not run ${family}` };
+  }
+  return null;
+}
+
+export const FINDING_WEIGHT = WEIGHT;
 
 function auditTemplateHost(address: string, t: TemplateConfig, data: StaticAuditData): HostReport {
   const name = t.personality ?? data.defaultPersonality;
@@ -179,14 +201,9 @@ function auditTemplateHost(address: string, t: TemplateConfig, data: StaticAudit
     const m = chooseMac(t.ethernet, fp?.classes[0]?.vendor, ip, data.macPrefixes, data.macSeed ?? 0);
     mac = macToString(m);
     macVendor = data.macPrefixes.vendorOf(m.readUIntBE(0, 3)) ?? 'unregistered prefix';
-    const kind = hardwareKind(macVendor);
-    const allowed = KINDS_FOR_GROUP[group] ?? ['pc'];
     const printerPersonality = fp?.classes.some((c) => c.deviceType === 'printer') ?? false;
-    if (kind === 'printer' && !printerPersonality) {
-      findings.push({ severity: 'high', code: 'mac-vendor-contradicts-os', message: `MAC ${mac} is a ${macVendor} (printer maker) address on a ${family} personality` });
-    } else if (!allowed.includes(kind)) {
-      findings.push({ severity: 'medium', code: 'mac-vendor-contradicts-os', message: `MAC ${mac} (${macVendor}, ${kind} hardware) does not run ${family}` });
-    }
+    const f = macVendorFinding(mac, macVendor, family, printerPersonality);
+    if (f !== null) findings.push(f);
   } catch (err) {
     findings.push({ severity: 'medium', code: 'mac-unresolvable', message: err instanceof Error ? err.message : String(err) });
   }

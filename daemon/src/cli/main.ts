@@ -39,6 +39,8 @@ const USAGE = `usage:
       --strict-personalities: a Honeyd personality name that nmap-os-db lacks is an error
                               (without it, the closest entry is used and the mapping printed)
   decoyd audit --static FILE [--json]                       lint a config for contradictions a scanner would see (exit 3 on a high one)
+  decoyd audit FILE [--json]                                run it in a throw-away lab and probe every host (nmap -O -sV,
+                                                            SYN/ACK timing, ICMP timestamp/mask); root; exit 3 on a high one
   decoyd lab [--config FILE]                                build the demo lab of network namespaces and run decoyd in it
   decoyd personalities search TEXT                          list nmap-os-db fingerprints whose name or class matches
   decoyd personalities show NAME [--address IP]             the concrete values a host of that personality uses
@@ -300,11 +302,12 @@ async function main(argv: string[]): Promise<void> {
     case 'personalities': return personalitiesCommand(rest);
     case 'services': return servicesCommand(rest);
     case 'audit': {
-      const { auditCommand } = await import('./audit-command');
+      const { auditCommand, AuditRunError } = await import('./audit-command');
       try {
-        process.exitCode = auditCommand(rest, (text) => process.stdout.write(text));
+        process.exitCode = await auditCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`decoyd audit: ${line}\n`));
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message);
+        if (err instanceof AuditRunError) fail(err.message, 1);
         throw new UsageError(err instanceof Error ? err.message : String(err));
       }
       return;

@@ -31,8 +31,8 @@ export function chooseValues(fp: OsFingerprint, seed: number): ChosenValues {
   chooseTtls(fp, rngFor, set);
   chooseOptionStrings(fp, rngFor, set);
   chooseWindows(fp, rngFor, set);
-  chooseSeq(fp, rngFor, set);
   chooseHandshake(fp, set);
+  chooseSeq(fp, rngFor, set, answeredSeqSlots(fp, out));
 
   for (const [test, attrs] of fp.tests) {
     for (const [attr, expr] of attrs) {
@@ -130,8 +130,12 @@ function allowsNumber(expr: string | undefined, v: number): boolean {
 
 /** Common initial TTLs, in the order they are preferred. */
 const INITIAL_TTLS = [64, 128, 255, 32];
-/** Most extra hops a U1 quote may claim: Nmap's U1 leaves with a TTL of at least 51 (the quote reads 0). */
-export const MAX_EXTRA_HOPS = 51;
+/**
+ * Most extra hops a U1 quote may claim. Nmap's U1 leaves with a TTL of 51–64 (unix time mod 14,
+ * plus 51), so up to 51 extra hops always fit in the quote; more (an entry such as T=134 on a 255
+ * stack needs 53) fit in the rounds whose TTL is high enough, and read 0 (fewer hops) otherwise.
+ */
+export const MAX_EXTRA_HOPS = 63;
 
 /**
  * Extra hops (beyond one) Nmap must have counted for every T to be an initial TTL plus that
@@ -289,7 +293,31 @@ function chooseWindows(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
 // ---------------------------------------------------------------------------------------------
 // SEQ: GCD, then a feasible (ISR, SP) pair, then the classes
 
-function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
+/** Nmap's six SEQ probes, by slot. */
+const ALL_SEQ_SLOTS: readonly number[] = [0, 1, 2, 3, 4, 5];
+
+/**
+ * Whether the entry's SEQ samples with no options at all were resets rather than SYN/ACKs: Nmap
+ * classes TS as U as soon as one SEQ SYN/ACK lacks a timestamp, so where TS rules U out and T1 is
+ * a SYN/ACK, an empty Ox (typically `O5=`/`O6=` with a zero window on Windows) was no SYN/ACK.
+ */
+export function emptySynSamplesAreResets(fp: OsFingerprint, chosen: ChosenValues): boolean {
+  const tsExpr = fp.tests.get('SEQ')?.get('TS');
+  if (tsExpr === undefined || tsExpr.split('|').includes('U')) return false;
+  const t1 = chosen.get('T1');
+  const flags = t1?.get('F') ?? 'AS';
+  return t1?.get('R') !== 'N' && flags.includes('S') && flags.includes('A');
+}
+
+/** The SEQ slots (0–5) the host answers with a SYN/ACK, so the ISN steps Nmap reads between them. */
+export function answeredSeqSlots(fp: OsFingerprint, chosen: ChosenValues): readonly number[] {
+  if (!emptySynSamplesAreResets(fp, chosen)) return ALL_SEQ_SLOTS;
+  const ops = chosen.get('OPS');
+  const slots = ALL_SEQ_SLOTS.filter((i) => ops?.get(`O${i + 1}`) !== '');
+  return slots.length === ALL_SEQ_SLOTS.length ? ALL_SEQ_SLOTS : slots;
+}
+
+function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter, slots: readonly number[]): void {
   const seq = fp.tests.get('SEQ');
   if (!seq) return;
   const gcdExpr = seq.get('GCD');
@@ -304,7 +332,7 @@ function chooseSeq(fp: OsFingerprint, rngFor: RngFor, set: Setter): void {
     if (spExpr !== undefined) set('SEQ', 'SP', '0');
     return;
   }
-  const plans = isnPlans(units, gcdExpr, isrExpr, spExpr);
+  const plans = isnPlans(units, gcdExpr, isrExpr, spExpr, slots);
   const pick = plans.good.length > 0 ? rngFor('SEQ', 'ISR').pick(plans.good) : plans.fallback;
   if (gcdExpr !== undefined) set('SEQ', 'GCD', hex(pick.gcd));
   if (isrExpr !== undefined) set('SEQ', 'ISR', hex(pick.isr));
@@ -320,8 +348,14 @@ interface IsnPlans {
 const ISN_PLANS = new Map<string, IsnPlans>();
 const MAX_ISN_PLANS = 10_000;
 
-function isnPlans(units: number[], gcdExpr: string | undefined, isrExpr: string | undefined, spExpr: string | undefined): IsnPlans {
-  const key = `${gcdExpr}\u0000${isrExpr}\u0000${spExpr}`;
+function isnPlans(
+  units: number[],
+  gcdExpr: string | undefined,
+  isrExpr: string | undefined,
+  spExpr: string | undefined,
+  slots: readonly number[],
+): IsnPlans {
+  const key = `${gcdExpr}\u0000${isrExpr}\u0000${spExpr}\u0000${slots.join(',')}`;
   const cached = ISN_PLANS.get(key);
   if (cached !== undefined) return cached;
   const isrValues = candidateNumbers(isrExpr, 0x10b);
@@ -330,47 +364,70 @@ function isnPlans(units: number[], gcdExpr: string | undefined, isrExpr: string 
   const spMid = middle(spValues);
   const distance = (t: IsnTarget): number => Math.abs(t.isr - isrMid) + Math.abs(t.sp - spMid);
   // Units in the order the entry lists them; a later unit is used only if an earlier one cannot work.
+  // Within a unit, plans whose ISR and SP stay off their range's edges (margin) come first.
+  const wantMargin = Math.min(wideRange(isrExpr), wideRange(spExpr));
   let good: IsnTarget[] = [];
   let fallback: IsnTarget | undefined;
   for (const unit of units) {
+    const edge: IsnTarget[] = [];
     const plans: IsnTarget[] = [];
     for (const isr of isrValues) {
       for (const sp of spValues) {
-        const plan = { gcd: unit, isr, sp };
+        const plan: IsnTarget = { gcd: unit, isr, sp, steps: slots.length - 1 };
         if (plausibleIsnPlan(plan)) plans.push(plan);
       }
     }
     plans.sort((a, b) => distance(a) - distance(b));
     fallback ??= plans[0];
     let evaluated = 0;
-    for (const plan of plans) {
+    for (const plan of nearestThenSpread(plans, 200, 100)) {
       if (good.length > 0 && distance(plan) > distance(good[0]) + 2) break;
       if (++evaluated > 300) break;
-      if (isnPlanMeets(plan, gcdExpr, isrExpr, spExpr) || skewedPlanMeets(plan, gcdExpr, isrExpr, spExpr)) good.push(plan);
+      let margin = isnPlanMargin(plan, gcdExpr, isrExpr, spExpr, slots);
+      if (margin < 0 && stepsBackwards(plan)) margin = isnPlanMargin({ ...plan, skewed: true }, gcdExpr, isrExpr, spExpr, slots);
+      if (margin >= wantMargin) good.push(plan);
+      else if (margin >= 0) edge.push(plan);
     }
+    if (good.length === 0) good = edge;
     if (good.length > 0) break;
   }
-  const result: IsnPlans = { good, fallback: fallback ?? { gcd: units[0], isr: isrMid, sp: spMid } };
+  const result: IsnPlans = { good, fallback: fallback ?? { gcd: units[0], isr: isrMid, sp: spMid, steps: slots.length - 1 } };
   if (ISN_PLANS.size >= MAX_ISN_PLANS) ISN_PLANS.clear();
   ISN_PLANS.set(key, result);
   return result;
 }
 
 
-/** A plan the symmetric pattern fails but the skewed one (no backward steps) meets. */
-function skewedPlanMeets(plan: IsnTarget, gcdExpr?: string, isrExpr?: string, spExpr?: string): boolean {
-  return stepsBackwards(plan) && isnPlanMeets({ ...plan, skewed: true }, gcdExpr, isrExpr, spExpr);
+/**
+ * The first `near` items, then `spread` more evenly spaced over the rest: when no plan near a wide
+ * range's middle can work (a low deviation needs a low rate), one far from it still may.
+ */
+function nearestThenSpread<T>(sorted: readonly T[], near: number, spread: number): T[] {
+  if (sorted.length <= near + spread) return sorted.slice();
+  const out = sorted.slice(0, near);
+  const rest = sorted.length - near;
+  for (let i = 0; i < spread; i++) out.push(sorted[near + Math.floor((i * rest) / spread)]);
+  return out;
 }
 
 /**
  * The ISN target for chosen SEQ values: the skewed pattern only where the symmetric one cannot give
  * the entry's values (SP close to ISR), so hosts that match with the symmetric one keep their ISNs.
  */
-export function isnTargetFor(fp: OsFingerprint, isr: number, sp: number, gcd: number): IsnTarget {
+export function isnTargetFor(
+  fp: OsFingerprint,
+  isr: number,
+  sp: number,
+  gcd: number,
+  slots: readonly number[] = ALL_SEQ_SLOTS,
+): IsnTarget {
   const target: IsnTarget = { isr, sp, gcd };
+  if (slots.length !== ALL_SEQ_SLOTS.length) target.steps = slots.length - 1;
   const seq = fp.tests.get('SEQ');
   const [g, i, s] = [seq?.get('GCD'), seq?.get('ISR'), seq?.get('SP')];
-  if (stepsBackwards(target) && !isnPlanMeets(target, g, i, s) && isnPlanMeets({ ...target, skewed: true }, g, i, s)) target.skewed = true;
+  if (stepsBackwards(target) && !isnPlanMeets(target, g, i, s, slots) && isnPlanMeets({ ...target, skewed: true }, g, i, s, slots)) {
+    target.skewed = true;
+  }
   return target;
 }
 
@@ -388,7 +445,11 @@ function gcdCandidates(expr: string | undefined): number[] {
   for (const a of parseAlternatives(expr)) {
     if (a.kind === 'range') for (let v = Math.max(1, a.lo); v <= a.hi && v < Math.max(1, a.lo) + 6; v++) out.push(v);
     else if (a.kind === 'literal' && isHexNumber(a.text) && parseInt(a.text, 16) > 0) out.push(parseInt(a.text, 16));
-    else if (a.kind === 'greater') out.push(a.than + 1);
+    else if (a.kind === 'greater') {
+      // `>X` admits any larger unit: a large one keeps the multiples small, which is how a fast
+      // ISN clock (ISR) with a small deviation (SP) survives Nmap's timing jitter.
+      for (let u = a.than + 1; u < 0x40000000; u *= 2) out.push(u);
+    }
   }
   return out.slice(0, 16);
 }
@@ -397,25 +458,75 @@ function gcdCandidates(expr: string | undefined): number[] {
 const CHECK_GAPS_MS = [
   [100, 101.7, 100.3, 101.1, 100.6],
   [101.9, 100.2, 101.4, 100.8, 100.05],
+  // The edges of Nmap's spacing (100 ms plus up to 2 ms): plans on a bin's edge fail one of these.
+  [100, 102, 100, 102, 100],
+  [102, 100, 102, 100, 102],
+  [100, 100, 100, 100, 100],
+  [102, 102, 102, 102, 102],
 ];
 
+/**
+ * What the host's clock reads against Nmap's (ms) per probe of a burst: the capture instant differs
+ * from Nmap's send stamp by a few microseconds of path and stamping jitter, and Nmap's stamps are
+ * whole microseconds. A time-proportional ISN with a fast clock turns that into deviation (SP).
+ */
+const HOST_CLOCK_JITTER_MS = [0, 0.004, -0.004, 0.004, -0.004, 0.004];
+
 /** Run the ISN generator over Nmap-like bursts and check GCD/ISR/SP land where the entry allows. */
-export function isnPlanMeets(plan: IsnTarget, gcdExpr?: string, isrExpr?: string, spExpr?: string): boolean {
+export function isnPlanMeets(
+  plan: IsnTarget,
+  gcdExpr?: string,
+  isrExpr?: string,
+  spExpr?: string,
+  slots: readonly number[] = ALL_SEQ_SLOTS,
+): boolean {
+  return isnPlanMargin(plan, gcdExpr, isrExpr, spExpr, slots) >= 0;
+}
+
+/** Margin wanted off a range's edges: 1 where the expression has a range at least 3 wide. */
+function wideRange(expr: string | undefined): number {
+  if (expr === undefined) return 0;
+  return parseAlternatives(expr).some((a) => a.kind === 'range' && a.hi - a.lo >= 2) ? 1 : 0;
+}
+
+/** How far (0 or 1) `v` sits inside the values `expr` allows on both sides; -1 if outside. */
+function marginOf(expr: string | undefined, v: number): number {
+  if (expr === undefined) return 1;
+  if (!expressionAllows(expr, hex(v))) return -1;
+  return v > 0 && expressionAllows(expr, hex(v - 1)) && expressionAllows(expr, hex(v + 1)) ? 1 : 0;
+}
+
+/**
+ * Over Nmap-like bursts, the least margin by which ISR and SP land inside the entry's ranges
+ * (0 on an edge, 1 inside), or -1 when GCD, ISR or SP misses in some burst.
+ */
+export function isnPlanMargin(
+  plan: IsnTarget,
+  gcdExpr?: string,
+  isrExpr?: string,
+  spExpr?: string,
+  slots: readonly number[] = ALL_SEQ_SLOTS,
+): number {
+  let margin = 1;
   const gen = new IsnGenerator(plan, new SeededRandom(0x5eed));
   let t = 1e9;
   for (const gaps of CHECK_GAPS_MS) {
     t += 10000;
-    const isns = [gen.next(t)];
-    for (const g of gaps) {
-      t += g;
-      isns.push(gen.next(t));
+    // Nmap's six send instants; the host draws an ISN only for the probes it answers with a SYN/ACK.
+    const sent = [t];
+    for (const g of gaps) sent.push((t += g));
+    const isns: number[] = [];
+    const seen: number[] = [];
+    for (const slot of slots) {
+      isns.push(gen.next(sent[slot] + HOST_CLOCK_JITTER_MS[slot]));
+      seen.push(sent[slot]);
     }
-    const got = nmapSeqStats(isns, gaps.map((g) => g / 1000));
-    if (gcdExpr !== undefined && !expressionAllows(gcdExpr, hex(got.gcd))) return false;
-    if (isrExpr !== undefined && !expressionAllows(isrExpr, hex(got.isr))) return false;
-    if (spExpr !== undefined && !expressionAllows(spExpr, hex(got.sp))) return false;
+    const got = nmapSeqStats(isns, seen.slice(1).map((s, i) => (s - seen[i]) / 1000));
+    if (gcdExpr !== undefined && !expressionAllows(gcdExpr, hex(got.gcd))) return -1;
+    margin = Math.min(margin, marginOf(isrExpr, got.isr), marginOf(spExpr, got.sp));
+    if (margin < 0) return -1;
   }
-  return true;
+  return margin;
 }
 
 /** The integers an expression allows (ranges enumerated, capped), or `fallback` if none. */

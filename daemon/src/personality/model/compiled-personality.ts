@@ -9,7 +9,7 @@ import type { IcmpErrorLimit } from '../host-personality';
 import { behaviourOf } from '../behaviour/family';
 import type { FamilyBehaviour } from '../behaviour/types';
 import type { OsFingerprint, TestName } from '../osdb/types';
-import { type ChosenValues, MAX_EXTRA_HOPS, isnTargetFor } from './choose';
+import { type ChosenValues, MAX_EXTRA_HOPS, answeredSeqSlots, emptySynSamplesAreResets, isnTargetFor } from './choose';
 import { expressionAllows } from './expression';
 import { IpIdClass, IsnPlan, IsnTarget, TsClass, parseIpIdClass, planIsn, tsClassFor } from './generators';
 import { LayoutSample, NMAP_ECN_OFFER, NMAP_SEQ_OFFERS, Offer, SynLayoutModel } from './syn-layout';
@@ -131,6 +131,7 @@ export class CompiledPersonality {
       parseInt(v('SEQ', 'ISR') ?? '10B', 16),
       parseInt(v('SEQ', 'SP') ?? 'FC', 16),
       Number.isFinite(gcd) ? gcd : 1,
+      answeredSeqSlots(fingerprint, chosen),
     );
     this.isnPlan = planIsn(this.isnTarget);
     this.tsClass = tsClassFor(ts);
@@ -271,11 +272,8 @@ export interface RefusedSyn {
  * with a reset reproduces the entry; every other SYN is answered as the remaining samples show.
  */
 function refusedSyns(fp: OsFingerprint, chosen: ChosenValues, samples: readonly LayoutSample[]): RefusedSyn[] {
-  const tsExpr = fp.tests.get('SEQ')?.get('TS');
-  if (tsExpr === undefined || tsExpr.split('|').includes('U')) return [];
   // Hosts whose T1 is no SYN/ACK (e.g. F=A, a bare ACK) answer SYNs that way and count for no SEQ.
-  const t1Flags = chosen.get('T1')?.get('F') ?? 'AS';
-  if (chosen.get('T1')?.get('R') === 'N' || !t1Flags.includes('S') || !t1Flags.includes('A')) return [];
+  if (!emptySynSamplesAreResets(fp, chosen)) return [];
   return samples
     .filter((s) => s.source !== 'ECN' && s.tokens !== null && s.tokens.length === 0)
     .map((s) => ({ offer: s.offer, window: s.window }));

@@ -16,9 +16,36 @@ const Z_PATTERN = [1.265, -1.265, 0.632, -0.632, 0];
  * would step backwards and Nmap, reading step sizes, would see a higher rate and a lower deviation.
  */
 const SKEWED_PATTERN = [1.7779, -0.2963, -0.3951, -0.4939, -0.5926];
+/** Steps Nmap reads from a full SEQ burst (six SYN/ACKs). */
+const FULL_BURST_STEPS = 5;
+
+/** `raw` shifted and scaled to mean 0 and sample deviation 1 (divisor n−1, as Nmap's SP). */
+function normalised(raw: readonly number[]): number[] {
+  const n = raw.length;
+  if (n < 2) return raw.map(() => 0);
+  const mean = raw.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(raw.reduce((a, x) => a + (x - mean) * (x - mean), 0) / (n - 1));
+  return raw.map((x) => (x - mean) / sd);
+}
+
+/** Z_PATTERN for a burst of `n` steps (a host that answers fewer of Nmap's SEQ SYNs with a SYN/ACK). */
+function zPattern(n: number): number[] {
+  if (n === FULL_BURST_STEPS) return Z_PATTERN.slice();
+  const raw: number[] = [];
+  for (let i = 0; i < n; i++) raw.push(i % 2 === 0 ? Math.ceil(i / 2) + 1 : -(Math.ceil(i / 2)));
+  return normalised(n % 2 === 1 ? raw.map((x, i) => (i === n - 1 ? 0 : x)) : raw);
+}
+
+/** SKEWED_PATTERN for `n` steps: one large step, the rest small and distinct. */
+function skewedPattern(n: number): number[] {
+  if (n === FULL_BURST_STEPS) return SKEWED_PATTERN.slice();
+  return normalised(Array.from({ length: n }, (_, i) => (i === 0 ? 1 : -0.05 * i)));
+}
 /** Steps must stay below 2^31, or Nmap's MOD_DIFF folds them back. */
 const MAX_STEP = 0x7f000000;
 const NOMINAL_GAP_S = 0.1;
+/** Steps of a burst whose rates are tracked (Nmap's SEQ burst has five). */
+const BURST_RATES = 8;
 
 export interface IsnTarget {
   /** Target ISR (8·log2 of the mean rate per second). */
@@ -27,6 +54,11 @@ export interface IsnTarget {
   sp: number;
   /** GCD of the steps; 0 = constant ISN. */
   gcd: number;
+  /**
+   * Steps Nmap reads per SEQ burst: the SYN/ACKs among its six SYNs, less one (default 5). A host
+   * that resets some of those SYNs plans its deviation over the steps Nmap actually sees.
+   */
+  steps?: number;
   /** Rate-based deviations from SKEWED_PATTERN (no backward steps) instead of the symmetric one. */
   skewed?: boolean;
 }
@@ -71,7 +103,7 @@ function gcd(a: number, b: number): number {
 /** Whether the symmetric pattern would step backwards (then SKEWED_PATTERN may be needed). */
 export function stepsBackwards(target: IsnTarget): boolean {
   const plan = planIsn({ ...target, skewed: false });
-  return !plan.quantised && plan.meanRate - Z_PATTERN[0] * plan.sigmaRate < 0;
+  return !plan.quantised && plan.meanRate - Math.max(...plan.pattern) * plan.sigmaRate < 0;
 }
 
 /** What an ISN target implies for every host that has it: immutable, so hosts may share one. */
@@ -82,6 +114,13 @@ export interface IsnPlan {
   readonly quantised: boolean;
   /** Per-burst deviations: z-values (continuous) or step multiples of the GCD (quantised). */
   readonly pattern: readonly number[];
+  /** Median of the pattern (quantised plans): the typical multiple. */
+  readonly meanMultiple: number;
+}
+
+function burstSteps(target: IsnTarget): number {
+  const n = target.steps ?? FULL_BURST_STEPS;
+  return Number.isInteger(n) && n >= 1 && n <= FULL_BURST_STEPS ? n : FULL_BURST_STEPS;
 }
 
 export function planIsn(target: IsnTarget): IsnPlan {
@@ -91,20 +130,27 @@ export function planIsn(target: IsnTarget): IsnPlan {
   // Whole multiples when a step is only a few GCDs: then neither rounding nor Nmap's timing
   // jitter shows as deviation. Larger steps are rate × gap, rounded to the GCD.
   const quantised = target.gcd > 0 && (meanRate * NOMINAL_GAP_S) / target.gcd <= 16;
-  const pattern = quantised ? planMultiples(target) : target.skewed === true ? SKEWED_PATTERN.slice() : Z_PATTERN.slice();
-  return { meanRate, sigmaRate, quantised, pattern };
+  const n = burstSteps(target);
+  const pattern = quantised ? planMultiples(target) : target.skewed === true ? skewedPattern(n) : zPattern(n);
+  const sorted = [...pattern].sort((a, b) => a - b);
+  return { meanRate, sigmaRate, quantised, pattern, meanMultiple: sorted[Math.floor(sorted.length / 2)] ?? 0 };
 }
 
 /**
  * ISNs whose per-probe rate has a controlled mean (ISR) and deviation (SP), quantised to the GCD.
- * Within a burst the deviations cycle through one permutation of a fixed 5-value pattern, so any
- * 5 consecutive steps have the planned mean and deviation; a new permutation is drawn per burst.
+ * Within a burst the deviations cycle through one permutation of a fixed pattern (one value per
+ * step Nmap reads, normally 5), so that many consecutive steps have the planned mean and deviation; a new permutation is drawn per burst.
  */
 export class IsnGenerator {
   private isn: number;
   private lastMs = Number.NEGATIVE_INFINITY;
   private index = 0;
-  private readonly order = [0, 1, 2, 3, 4];
+  /** GCD of the step multiples since the burst began (0 before the first). */
+  private burstMultiples = 0;
+  private readonly order: number[];
+  /** Rates (multiples per second) of this burst's steps so far, as taken and as planned. */
+  private readonly burstRates = new Float64Array(BURST_RATES);
+  private readonly plannedRates = new Float64Array(BURST_RATES);
 
   constructor(
     readonly target: IsnTarget,
@@ -113,6 +159,7 @@ export class IsnGenerator {
     readonly plan: IsnPlan = planIsn(target),
   ) {
     this.isn = rng.nextU32() | 1;
+    this.order = plan.pattern.map((_, i) => i);
   }
 
   get pattern(): readonly number[] {
@@ -123,6 +170,65 @@ export class IsnGenerator {
     return this.plan.quantised;
   }
 
+  /**
+   * A whole number of units near `x`: of the two neighbours, the one that keeps the burst's rate
+   * deviation closest to the plan's. Rounding a small step to whole units adds up to half a unit
+   * of noise per probe; at slow ISN clocks that noise alone would move SP by several bins.
+   */
+  private roundTowardsPlan(x: number, gapS: number, plannedRate: number): number {
+    const n = this.index - 1;
+    const lo = Math.floor(x);
+    if (n < 1 || n >= BURST_RATES || lo === x) return Math.round(x);
+    const want = deviationWith(this.plannedRates, n, Math.abs(plannedRate));
+    // The two neighbours, or one unit further where that is still closer to the planned rate
+    // than a unit (the deviation then catches up within the burst instead of drifting).
+    let best = Math.round(x);
+    let bestMiss = Infinity;
+    for (let k = lo - 1; k <= lo + 2; k++) {
+      if (Math.abs(k - x) > 1.5 || (x >= 0 && k < 0)) continue;
+      const miss = Math.abs(deviationWith(this.burstRates, n, Math.abs(k) / gapS) - want) + (Math.abs(k - x) > 1 ? 0.5 : 0);
+      if (miss < bestMiss) {
+        bestMiss = miss;
+        best = k;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Which of the cycle's unused multiples to take for a step after `gapS`. Nmap reads multiple /
+   * gap, and its gaps run up to 2 % over 100 ms: a large multiple after a short gap (or a small
+   * one after a long gap) reads as more deviation than planned. So a multiple above the typical
+   * one waits for a long gap, one below it for a short gap, unless no other slot is left.
+   */
+  private multipleSlot(gapS: number): number {
+    const len = this.plan.pattern.length;
+    const at = this.index % len;
+    const typical = this.plan.meanMultiple;
+    const long = gapS >= NOMINAL_GAP_S * 1.01;
+    let outliers = 0;
+    let pick = -1;
+    let typicalAt = -1;
+    for (let j = at; j < len; j++) {
+      const k = this.plan.pattern[this.order[j]];
+      if (k === typical) {
+        if (typicalAt < 0) typicalAt = j;
+        continue;
+      }
+      outliers++;
+      if (pick < 0 && (k > typical) === long) pick = j;
+    }
+    if (pick < 0) pick = outliers === len - at || typicalAt < 0 ? at : typicalAt;
+    // Swap it into the current position so the cycle's remaining slots stay the unused ones.
+    const chosen = this.order[pick];
+    this.order[pick] = this.order[at];
+    this.order[at] = chosen;
+    return chosen;
+  }
+
+  /** Whether the last next() began a new burst (its gap exceeded BURST_GAP_MS). */
+  burstStarted = false;
+
   /** The ISN for a SYN/ACK sent at `timeMs`. */
   next(timeMs: number): number {
     const { gcd: unit } = this.target;
@@ -130,17 +236,19 @@ export class IsnGenerator {
     const gapMs = timeMs - this.lastMs;
     this.lastMs = timeMs;
     let step: number;
-    if (!(gapMs <= BURST_GAP_MS)) {
+    this.burstStarted = !(gapMs <= BURST_GAP_MS);
+    if (this.burstStarted) {
       // A new burst: time-proportional progress, then a fresh deviation order.
       const gapS = Number.isFinite(gapMs) ? Math.max(0, gapMs) / 1000 : 0;
       step = Math.round((this.plan.meanRate * gapS) / unit) * unit + unit * this.rng.int(0, 7);
       this.rng.shuffle(this.order);
       this.index = 0;
+      this.burstMultiples = 0;
     } else {
       const plan = this.plan;
-      const slot = this.order[this.index % plan.pattern.length];
-      this.index++;
       const gapS = Math.max(gapMs, 1) / 1000;
+      const slot = plan.quantised ? this.multipleSlot(gapS) : this.order[this.index % plan.pattern.length];
+      this.index++;
       if (plan.quantised) {
         // Planned multiples assume 100 ms spacing; wider spacing scales the count.
         const scale = Math.max(1, Math.round(gapS / NOMINAL_GAP_S));
@@ -148,13 +256,36 @@ export class IsnGenerator {
       } else {
         // A negative rate is a backwards step: Nmap's MOD_DIFF reads its size.
         const rate = plan.meanRate + plan.sigmaRate * plan.pattern[slot];
-        step = Math.round((rate * gapS) / unit) * unit;
+        let k = this.roundTowardsPlan((rate * gapS) / unit, gapS, rate / unit);
+        // The burst's last planned step: if every multiple so far shares a factor, Nmap would
+        // read a GCD of that many units and divide the deviation (SP) by it. One unit more or
+        // less is invisible in the rate.
+        if (this.index === plan.pattern.length && gcd(this.burstMultiples, Math.abs(k)) > 1) {
+          k = gcd(this.burstMultiples, Math.abs(k + 1)) === 1 ? k + 1 : k - 1;
+        }
+        this.burstMultiples = gcd(this.burstMultiples, Math.abs(k));
+        const n = this.index - 1;
+        if (n < BURST_RATES) {
+          this.burstRates[n] = Math.abs(k) / gapS;
+          this.plannedRates[n] = Math.abs(rate / unit);
+        }
+        step = k * unit;
       }
       if (Math.abs(step) > MAX_STEP) step = Math.sign(step) * Math.floor(MAX_STEP / unit) * unit;
     }
     this.isn = (this.isn + (step % 4294967296) + 4294967296) % 4294967296;
     return this.isn;
   }
+}
+
+/** Sample standard deviation of the first n values of xs plus x (n + 1 values, divisor n). */
+function deviationWith(xs: Float64Array, n: number, x: number): number {
+  let sum = x;
+  for (let i = 0; i < n; i++) sum += xs[i];
+  const mean = sum / (n + 1);
+  let sq = (x - mean) * (x - mean);
+  for (let i = 0; i < n; i++) sq += (xs[i] - mean) * (xs[i] - mean);
+  return n > 0 ? Math.sqrt(sq / n) : 0;
 }
 
 /**
@@ -167,7 +298,7 @@ export function planMultiples(target: IsnTarget): number[] {
   const mu = (Math.pow(2, target.isr / 8) * NOMINAL_GAP_S) / unit;
   // Nmap's deviation is of rate/g, and rate = k·unit/gap.
   const s = target.sp === 0 ? 0 : (Math.pow(2, target.sp / 8) * NOMINAL_GAP_S * g) / unit;
-  let ks = Z_PATTERN.map((z) => Math.max(0, Math.round(mu + s * z)));
+  let ks = zPattern(burstSteps(target)).map((z) => Math.max(0, Math.round(mu + s * z)));
   const cost = (k: number[]): number => {
     if (k.every((x) => x === 0)) return Infinity;
     const gk = k.reduce((a, b) => gcd(a, b), 0);

@@ -83,6 +83,8 @@ export class OsDbPersonality implements HostPersonality {
    */
   private synAckTsVal = -1;
   private synAckTimeMs = 0;
+  /** isnFromAck: the SYN ack field less the ISN at the current burst's start. */
+  private ackIsnOffset = 0;
 
   constructor(fingerprint: OsFingerprint, opts: OsDbPersonalityOptions) {
     const seed = opts.seed >>> 0;
@@ -232,7 +234,7 @@ export class OsDbPersonality implements HostPersonality {
     out.flags = flags;
     out.reserved = line.quirkReserved ? (seg.reserved !== 0 ? seg.reserved : 4) : 0;
     out.urgentPointer = line.quirkUrgent && !(flags & TcpFlag.URG) ? (seg.urgentPointer !== 0 ? seg.urgentPointer : 0x8000 | (this.rng.nextU32() & 0x7fff)) : 0;
-    out.seq = this.seqFor(line.seq, seg, isSyn);
+    out.seq = this.seqFor(line.seq, seg, isSyn, line === this.lines.T1);
     out.ack = this.ackFor(line.ack, seg);
     out.ttl = line.ttl;
     out.df = line.df;
@@ -240,12 +242,23 @@ export class OsDbPersonality implements HostPersonality {
     out.payload = null;
   }
 
-  private seqFor(rule: TcpLineModel['seq'], seg: TcpSegmentIn, isSyn: boolean): number {
+  /**
+   * A SYN/ACK of a host whose T1 shows S=A while its SEQ line shows a moving ISN (3Com WX1200):
+   * the first SYN/ACK of a burst takes the SYN's ack field, later ones move on from it by the
+   * ISN process's steps.
+   */
+  private isnFromAck(seg: TcpSegmentIn): number {
+    const isn = this.isn.next(seg.timeMs);
+    if (this.isn.burstStarted) this.ackIsnOffset = (seg.ack - isn) >>> 0;
+    return (isn + this.ackIsnOffset) >>> 0;
+  }
+
+  private seqFor(rule: TcpLineModel['seq'], seg: TcpSegmentIn, isSyn: boolean, newConnection: boolean): number {
     switch (rule) {
       case 'Z':
         return 0;
       case 'A':
-        return seg.ack >>> 0;
+        return isSyn && newConnection && this.compiled.isnTarget.gcd !== 0 ? this.isnFromAck(seg) : seg.ack >>> 0;
       case 'A+':
         return (seg.ack + 1) >>> 0;
       case 'O': {
