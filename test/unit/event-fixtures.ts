@@ -22,6 +22,8 @@ export const SAMPLE_EVENTS: DecoyEvent[] = [
   { kind: 'arp.conflict', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01', peerMac: '02:00:00:00:00:09', template: 'web', reason: 'in use by another host; binding refused' },
   { kind: 'arp.probe', time: T, address: '198.51.100.10', mac: '00:1b:21:aa:bb:01' },
   { kind: 'tcp.packet', time: T, ...macs, srcPort: 40000, dstPort: 22, flags: 'S', state: 'open', answer: 'syn-ack' },
+  // As the store holds packets: 120 alike SYNs of one interval folded into one row (events/packet-tally.ts).
+  { kind: 'tcp.packet', time: T, ...macs, srcPort: 40001, dstPort: 80, flags: 'S', state: 'open', answer: 'syn-ack', packets: 120, lastTime: T + 240 },
   { kind: 'udp.packet', time: T, ...macs, srcPort: 40000, dstPort: 161, length: 40, state: 'closed', answer: 'port-unreachable' },
   { kind: 'icmp', time: T, ...macs, type: 8, code: 0, answer: 'echo-reply' },
   { kind: 'tcp.open', time: T, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 22, service: 'banner' },

@@ -135,6 +135,7 @@ async function run(argv: string[]): Promise<void> {
       fail(`store ${cfg.store.path}: ${err instanceof Error ? err.message : String(err)}`, 1);
     }
     events.add(store);
+    store.beforeFlush = () => events.drainCounts();
   }
   let recorder: PcapRecorder | undefined;
   if (cfg.capture !== undefined) {

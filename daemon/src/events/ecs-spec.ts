@@ -62,6 +62,9 @@ const so: FieldSpec = { type: 'string', optional: true };
 const i: FieldSpec = { type: 'integer' };
 const io: FieldSpec = { type: 'integer', optional: true };
 const MACS_IPS = { srcMac: s, dstMac: s, srcIp: s, dstIp: s };
+/** Per-packet kinds as the store holds them: one row per interval and alike packets (events/packet-tally.ts). */
+const FOLDED = { packets: io, lastTime: io };
+const FOLDED_PATHS = { packets: 'source.packets', lastTime: 'decoyd.last_time' };
 
 /** Service identities (nmap-service-probes): ECS network.protocol and service.name/version; the rest under decoyd.service_probe. */
 function serviceSpec(type: string, when: string): KindSpec {
@@ -148,16 +151,18 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
       ...MACS_IPS, srcPort: i, dstPort: i, flags: s,
       state: { type: 'string', values: ['open', 'closed', 'block', 'connection'] },
       answer: { type: 'string', values: ['syn-ack', 'rst', 'rst-ack', 'none', 'connection'] },
+      ...FOLDED,
     },
-    paths: { flags: 'decoyd.tcp.flags' },
+    paths: { flags: 'decoyd.tcp.flags', ...FOLDED_PATHS },
   },
   'udp.packet': {
     ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'udp', when: 'every datagram to a decoy',
-    fields: { ...MACS_IPS, srcPort: i, dstPort: i, length: i, state: { type: 'string', values: ['open', 'closed', 'block'] }, answer: s },
+    fields: { ...MACS_IPS, srcPort: i, dstPort: i, length: i, state: { type: 'string', values: ['open', 'closed', 'block'] }, answer: s, ...FOLDED },
+    paths: FOLDED_PATHS,
   },
   icmp: {
     ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'icmp', when: 'every ICMP message to a decoy',
-    fields: { ...MACS_IPS, type: i, code: i, answer: s }, paths: { type: 'decoyd.icmp.type', code: 'decoyd.icmp.code' },
+    fields: { ...MACS_IPS, type: i, code: i, answer: s, ...FOLDED }, paths: { type: 'decoyd.icmp.type', code: 'decoyd.icmp.code', ...FOLDED_PATHS },
   },
   'tcp.open': {
     ecsKind: 'event', category: ['network', 'session'], type: ['connection', 'start'], transport: 'tcp', when: 'a handshake completed',

@@ -363,6 +363,8 @@ export class TcpEngine implements SocketOwner {
   }
 
   private logPacket(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, state: 'open' | 'closed' | 'block' | 'connection', answer: string, timeMs: number): void {
+    const counts = this.events.packetCounts;
+    if (counts !== undefined) counts.tcp(frame, ip.src, host.ip, tcp.srcPort, tcp.dstPort, tcp.flags, state, answer, timeMs);
     if (!this.events.wants('tcp.packet')) return;
     this.events.emit({
       kind: 'tcp.packet', time: timeMs,
