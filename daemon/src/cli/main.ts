@@ -171,6 +171,8 @@ async function run(argv: string[]): Promise<void> {
     });
   });
   const engine = parts.engine;
+  // The detector also reads service sessions (service.probe, service.request) for version scans.
+  if (parts.detector !== null) events.add(parts.detector);
   // How long the frame path could have waited behind other work (API, store posting, GC).
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
