@@ -410,8 +410,8 @@ async function machineLine(): Promise<string> {
 async function runStartup(): Promise<string> {
   const r = await runCommand(process.execPath, ['--expose-gc', STARTUP_JS, '--json'], { timeoutMs: STARTUP_TIMEOUT_MS });
   if (r.code !== 0) return `Startup: failed (${r.timedOut ? `timed out after ${STARTUP_TIMEOUT_MS} ms` : `exit ${r.code ?? r.signal}`}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  const figures = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { engine: EngineFigures; engineNoDetect: EngineFigures; startup: StartupFigures };
-  return `${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n\n${formatStartup(figures.startup)}`;
+  const figures = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { engine: EngineFigures; engineNoDetect: EngineFigures; engineStore: EngineFigures; startup: StartupFigures };
+  return `${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n${formatEngine(figures.engineStore)}\n\n${formatStartup(figures.startup)}`;
 }
 
 async function runFlood(): Promise<string> {
@@ -486,7 +486,7 @@ function pairLines(rows: Row[]): string {
   const k = (x: number): string => Math.round(x).toLocaleString('en-US');
   const out = [
     `Store on vs. off (log warn; the same daemon with and without \`store:\`, alternating over ${PAIR_ROUNDS} rounds; SYN/ACK/s answered, median):`,
-    `  ${pad('hping3', 8)} ${pad('store off', 10)} ${pad('store on', 10)} ${pad('on/off', 7)}  each round (off | on)   daemon CPU % (off | on)`,
+    `  ${pad('hping3', 8)} ${pad('store off', 10)} ${pad('store on', 10)} ${pad('on/off', 7)}  each round (off | on)   daemon CPU % and µs CPU per answer (off | on)`,
   ];
   for (const rate of PAIR_OFF.rates) {
     const off = rows.filter((r) => r.level === PAIR_OFF.label && r.rate === rate.label);
@@ -497,6 +497,7 @@ function pairLines(rows: Row[]): string {
     const ratio = (mOn / mOff) * 100;
     out.push(`  ${pad(rate.label, 8)} ${pad(k(mOff), 10)} ${pad(k(mOn), 10)} ${pad(`${ratio.toFixed(1)} %`, 7)}  ${off.map((r) => k(r.answered)).join(' ')} | ${on.map((r) => k(r.answered)).join(' ')}`
       + `   ${median(off.map((r) => r.cpuPct)).toFixed(0)} | ${median(on.map((r) => r.cpuPct)).toFixed(0)}`
+      + `   µs CPU/answer ${median(off.map((r) => r.cpuPerAnswerUs)).toFixed(1)} | ${median(on.map((r) => r.cpuPerAnswerUs)).toFixed(1)}`
       + `  — target within 10 %: ${ratio >= 90 ? 'met' : 'NOT met'}`);
   }
   return out.join('\n');
