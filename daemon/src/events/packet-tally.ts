@@ -41,7 +41,7 @@ export class PacketTally implements PacketCounts {
   private readonly kind: Uint8Array;
   private readonly src: Uint32Array;
   private readonly dst: Uint32Array;
-  /** dport (or ICMP type·256 + code) · 256 + TCP flags. */
+  /** dport (or ICMP type·256 + code) · 512 + TCP flags (9 bits, NS included). */
   private readonly port: Uint32Array;
   private readonly sport: Uint16Array;
   private readonly length: Uint16Array;
@@ -83,15 +83,15 @@ export class PacketTally implements PacketCounts {
   }
 
   tcp(frame: Buffer, srcIp: number, dstIp: number, srcPort: number, dstPort: number, flags: number, state: TcpPacketEvent['state'], answer: string, time: number): void {
-    this.add(KIND_TCP, frame, srcIp, dstIp, dstPort * 256 + (flags & 0xff), srcPort, 0, state, answer, time);
+    this.add(KIND_TCP, frame, srcIp, dstIp, dstPort * 512 + (flags & 0x1ff), srcPort, 0, state, answer, time);
   }
 
   udp(frame: Buffer, srcIp: number, dstIp: number, srcPort: number, dstPort: number, length: number, state: UdpPacketEvent['state'], answer: string, time: number): void {
-    this.add(KIND_UDP, frame, srcIp, dstIp, dstPort * 256, srcPort, length, state, answer, time);
+    this.add(KIND_UDP, frame, srcIp, dstIp, dstPort * 512, srcPort, length, state, answer, time);
   }
 
   icmp(frame: Buffer, srcIp: number, dstIp: number, type: number, code: number, answer: string, time: number): void {
-    this.add(KIND_ICMP, frame, srcIp, dstIp, ((type & 0xff) * 256 + (code & 0xff)) * 256, 0, 0, '', answer, time);
+    this.add(KIND_ICMP, frame, srcIp, dstIp, ((type & 0xff) * 256 + (code & 0xff)) * 512, 0, 0, '', answer, time);
   }
 
   private add(kind: number, frame: Buffer, src: number, dst: number, port: number, sport: number, length: number, state: string, answer: string, time: number): void {
@@ -157,11 +157,11 @@ export class PacketTally implements PacketCounts {
       const kind = this.kind[b];
       let event: TcpPacketEvent | UdpPacketEvent | IcmpEvent;
       if (kind === KIND_TCP) {
-        event = { kind: 'tcp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 8, flags: tcpFlagsToString(port & 0xff), state: this.state[b] as TcpPacketEvent['state'] };
+        event = { kind: 'tcp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 9, flags: tcpFlagsToString(port & 0x1ff), state: this.state[b] as TcpPacketEvent['state'] };
       } else if (kind === KIND_UDP) {
-        event = { kind: 'udp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 8, length: this.length[b] as number, state: this.state[b] as UdpPacketEvent['state'] };
+        event = { kind: 'udp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 9, length: this.length[b] as number, state: this.state[b] as UdpPacketEvent['state'] };
       } else {
-        event = { kind: 'icmp', ...base, type: port >>> 16, code: (port >>> 8) & 0xff };
+        event = { kind: 'icmp', ...base, type: port >>> 17, code: (port >>> 9) & 0xff };
       }
       this.state[b] = '';
       this.answer[b] = '';
