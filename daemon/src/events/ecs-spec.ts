@@ -146,7 +146,7 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
   'arp.conflict': { ecsKind: 'state', category: ['network'], type: ['denied'], outcome: 'failure', when: 'a static binding was refused: a real host owns it', fields: { address: s, mac: s, peerMac: s, template: s, reason: s }, paths: ARP_PATHS },
   'arp.probe': { ecsKind: 'event', category: ['network'], type: ['protocol'], when: 'an RFC 5227 probe was seen or sent (debug)', fields: { address: s, mac: s, peerIp: so, peerMac: so, template: so, reason: so }, paths: ARP_PATHS },
   'tcp.packet': {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'tcp', when: 'every TCP segment to a decoy',
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'tcp', when: 'every TCP segment to a decoy (the store folds alike ones per flush interval: `source.packets`)',
     fields: {
       ...MACS_IPS, srcPort: i, dstPort: i, flags: s,
       state: { type: 'string', values: ['open', 'closed', 'block', 'connection'] },
@@ -156,12 +156,12 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
     paths: { flags: 'decoyd.tcp.flags', ...FOLDED_PATHS },
   },
   'udp.packet': {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'udp', when: 'every datagram to a decoy',
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'udp', when: 'every datagram to a decoy (folded in the store likewise)',
     fields: { ...MACS_IPS, srcPort: i, dstPort: i, length: i, state: { type: 'string', values: ['open', 'closed', 'block'] }, answer: s, ...FOLDED },
     paths: FOLDED_PATHS,
   },
   icmp: {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'icmp', when: 'every ICMP message to a decoy',
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'icmp', when: 'every ICMP message to a decoy (folded in the store likewise)',
     fields: { ...MACS_IPS, type: i, code: i, answer: s, ...FOLDED }, paths: { type: 'decoyd.icmp.type', code: 'decoyd.icmp.code', ...FOLDED_PATHS },
   },
   'tcp.open': {
