@@ -290,7 +290,9 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
         }
         // The stop line says how long the daemon thread was held up at most: the cause when ports go missing.
         const why = String(d.eventsOfKind('daemon.stop')[0]?.message);
-        for (const line of results) assert.match(line, /answered 1250\/1250, open 500\/500, closed 750\/750/, `${results.join('\n')}\n(${why})`);
+        // What must hold is nmap's result; the wire count (tcpdump on the scanner, which can itself drop under load)
+        // tells a late answer from a missing one when it does not.
+        for (const line of results) assert.match(line, /open 500\/500, closed 750\/750/, `${results.join('\n')}\n(${why})`);
       });
     } finally {
       rmSync(w.dir, { recursive: true, force: true });
