@@ -72,7 +72,7 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
       case 'tcp.packet': this.packets.inc({ proto: 'tcp', decision: event.answer }, event.packets ?? 1); break;
       case 'udp.packet': this.packets.inc({ proto: 'udp', decision: event.answer }, event.packets ?? 1); break;
       case 'icmp': this.packets.inc({ proto: 'icmp', decision: event.answer }, event.packets ?? 1); break;
-      case 'drop': this.drops.inc({ reason: event.reason }); break;
+      case 'drop': this.drops.inc({ reason: event.reason }, event.packets ?? 1); break;
       default: break;
     }
   }

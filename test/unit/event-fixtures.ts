@@ -29,6 +29,7 @@ export const SAMPLE_EVENTS: DecoyEvent[] = [
   { kind: 'tcp.open', time: T, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 22, service: 'banner' },
   { kind: 'tcp.close', time: T, srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 22, service: 'banner', bytesIn: 10, bytesOut: 22, reason: 'closed' },
   { kind: 'drop', time: T, reason: 'bad-checksum', srcIp: '198.51.100.2', dstIp: '198.51.100.10' },
+  { kind: 'drop', time: T, reason: 'per-source-limit', srcIp: '198.51.100.2', packets: 5000, lastTime: T + 250 },
   { kind: 'service.identity', time: T, proto: 'tcp', srcIp: '198.51.100.2', srcPort: 40000, dstIp: '198.51.100.10', dstPort: 21, service: 'ftp', product: 'vsftpd', version: '3.0.3', probe: 'NULL', ruleLine: 1234 },
   { kind: 'service.probe', time: T, proto: 'tcp', srcIp: '198.51.100.2', srcPort: 40001, dstIp: '198.51.100.10', dstPort: 443, service: 'ssl/http', product: 'nginx', probe: 'GetRequest', ruleLine: 99, bytes: 512, tls: 'TLSv1.3' },
   { kind: 'route', time: T, srcIp: '198.51.100.2', dstIp: '203.0.113.50', router: '198.51.100.1', answer: 'time-exceeded', ttl: 1 },

@@ -77,3 +77,17 @@ test('the fan-out feeds counting sinks from the tally, others per event; observe
   assert.deepEqual(observed, [10], 'metrics see the folded row, not the ten logged events as well');
   assert.equal(new FanoutSink([log]).packetCounts, undefined, 'no counting sink: the frame path counts nothing');
 });
+
+test('drops fold by reason and addresses; an unknown address stays absent', () => {
+  const out: DecoyEvent[] = [];
+  const t = new PacketTally((e) => out.push(e), 64);
+  for (let k = 0; k < 500; k++) t.drop(SRC, -1, 'per-source-limit', 100 + k);
+  t.drop(SRC, DST, 'bad-checksum', 700);
+  t.drop(-1, -1, 'runt', 701);
+  t.drain();
+  assert.deepEqual(out, [
+    { kind: 'drop', time: 100, reason: 'per-source-limit', packets: 500, lastTime: 599, srcIp: '203.0.113.7' },
+    { kind: 'drop', time: 700, reason: 'bad-checksum', packets: 1, lastTime: 700, srcIp: '203.0.113.7', dstIp: '198.51.100.10' },
+    { kind: 'drop', time: 701, reason: 'runt', packets: 1, lastTime: 701 },
+  ]);
+});

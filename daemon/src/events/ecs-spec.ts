@@ -172,7 +172,7 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
     ecsKind: 'event', category: ['network', 'session'], type: ['connection', 'end'], transport: 'tcp', when: 'an established connection ended',
     fields: { srcIp: s, srcPort: i, dstIp: s, dstPort: i, service: so, bytesIn: io, bytesOut: io, reason: { type: 'string', optional: true, values: TCP_CLOSE_REASONS } },
   },
-  drop: { ecsKind: 'event', category: ['network'], type: ['denied'], when: 'input dropped, or a bound reached (see below)', fields: { reason: s, srcIp: so, dstIp: so } },
+  drop: { ecsKind: 'event', category: ['network'], type: ['denied'], when: 'input dropped, or a bound reached (see below; folded in the store like packets)', fields: { reason: s, srcIp: so, dstIp: so, ...FOLDED }, paths: FOLDED_PATHS },
   route: {
     ecsKind: 'event', category: ['network'], type: ['connection'], when: 'a virtual router answered a packet passing through it',
     fields: { srcIp: s, dstIp: s, router: s, answer: { type: 'string', values: ['time-exceeded', 'net-unreachable', 'host-unreachable', 'none'] }, ttl: i },

@@ -97,6 +97,9 @@ export interface DropEvent extends EventBase {
   reason: string;
   srcIp?: string;
   dstIp?: string;
+  /** In the store: drops of one interval alike in reason and addresses, folded (as PacketEventBase.packets). */
+  packets?: number;
+  lastTime?: number;
 }
 
 /** A virtual router (topology:) answered a packet passing through it with an ICMP error. */

@@ -1,18 +1,18 @@
 /**
  * Per-interval packet counts for sinks that want the per-packet kinds (`tcp.packet`,
- * `udp.packet`, `icmp`) folded rather than one by one: the store. A flood of a million SYNs from
+ * `udp.packet`, `icmp`, and `drop`, which a flood past a bound makes per packet too) folded rather than one by one: the store. A flood of a million SYNs from
  * one source to one port is then a few rows per flush interval with a count, not a million rows,
  * and the frame path pays a hash-table update per packet instead of building an event.
  *
  * One bucket per (kind, source, destination, destination port or ICMP type/code, TCP flags,
- * port state, answer) within an interval. On a hit the frame path allocates nothing: keys and
+ * port state, answer or drop reason) within an interval. On a hit the frame path allocates nothing: keys and
  * counts live in preallocated typed arrays, state and answer are the callers' constant strings.
  * `drain` turns the buckets into ordinary events carrying `packets` (how many were folded, ≥ 1)
  * and `lastTime` (the last one's time; `time` is the first's); `srcPort`, the MACs and a UDP
  * datagram's `length` are the first packet's. The table is bounded (`maxBuckets`); when it is
  * full it is drained early, so nothing is lost and nothing grows.
  */
-import type { DecoyEvent, IcmpEvent, TcpPacketEvent, UdpPacketEvent } from './event';
+import type { DecoyEvent, DropEvent, IcmpEvent, TcpPacketEvent, UdpPacketEvent } from './event';
 import { ipToString } from '../wire/address';
 import { ETH_DST, ETH_SRC } from '../wire/ethernet';
 import { tcpFlagsToString } from '../wire/tcp';
@@ -22,14 +22,18 @@ export interface PacketCounts {
   tcp(frame: Buffer, srcIp: number, dstIp: number, srcPort: number, dstPort: number, flags: number, state: TcpPacketEvent['state'], answer: string, time: number): void;
   udp(frame: Buffer, srcIp: number, dstIp: number, srcPort: number, dstPort: number, length: number, state: UdpPacketEvent['state'], answer: string, time: number): void;
   icmp(frame: Buffer, srcIp: number, dstIp: number, type: number, code: number, answer: string, time: number): void;
+  /** A packet dropped by policy or as malformed (`drop`); src/dst -1 when unknown. */
+  drop(srcIp: number, dstIp: number, reason: string, time: number): void;
 }
 
 /** The kinds a PacketTally folds. */
-export const COUNTED_KINDS: ReadonlySet<string> = new Set(['tcp.packet', 'udp.packet', 'icmp']);
+export const COUNTED_KINDS: ReadonlySet<string> = new Set(['tcp.packet', 'udp.packet', 'icmp', 'drop']);
 
 const KIND_TCP = 0;
 const KIND_UDP = 1;
 const KIND_ICMP = 2;
+const KIND_DROP = 3;
+const NO_FRAME = Buffer.alloc(14);
 
 export const DEFAULT_TALLY_BUCKETS = 16_384;
 
@@ -94,6 +98,12 @@ export class PacketTally implements PacketCounts {
     this.add(KIND_ICMP, frame, srcIp, dstIp, ((type & 0xff) * 256 + (code & 0xff)) * 512, 0, 0, '', answer, time);
   }
 
+  drop(srcIp: number, dstIp: number, reason: string, time: number): void {
+    // Absent addresses are flagged in the port field, so 0.0.0.0 stays an address.
+    const absent = (srcIp < 0 ? 1 : 0) | (dstIp < 0 ? 2 : 0);
+    this.add(KIND_DROP, NO_FRAME, srcIp < 0 ? 0 : srcIp, dstIp < 0 ? 0 : dstIp, absent, 0, 0, '', reason, time);
+  }
+
   private add(kind: number, frame: Buffer, src: number, dst: number, port: number, sport: number, length: number, state: string, answer: string, time: number): void {
     this.packets++;
     src >>>= 0;
@@ -155,8 +165,12 @@ export class PacketTally implements PacketCounts {
       };
       const port = this.port[b] as number;
       const kind = this.kind[b];
-      let event: TcpPacketEvent | UdpPacketEvent | IcmpEvent;
-      if (kind === KIND_TCP) {
+      let event: TcpPacketEvent | UdpPacketEvent | IcmpEvent | DropEvent;
+      if (kind === KIND_DROP) {
+        event = { kind: 'drop', time: base.time, reason: base.answer, packets: base.packets, lastTime: base.lastTime };
+        if ((port & 1) === 0) event.srcIp = base.srcIp;
+        if ((port & 2) === 0) event.dstIp = base.dstIp;
+      } else if (kind === KIND_TCP) {
         event = { kind: 'tcp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 9, flags: tcpFlagsToString(port & 0x1ff), state: this.state[b] as TcpPacketEvent['state'] };
       } else if (kind === KIND_UDP) {
         event = { kind: 'udp.packet', ...base, srcPort: this.sport[b] as number, dstPort: port >>> 9, length: this.length[b] as number, state: this.state[b] as UdpPacketEvent['state'] };

@@ -184,13 +184,16 @@ export class StoreDb {
    */
   applyRetention(policy: RetentionPolicy, now = Date.now(), chunk = 20_000): { deleted: number } {
     let deleted = 0;
-    const deleteChunk = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
     if (policy.maxAgeDays > 0) {
+      // From the oldest rowid on, one window of `chunk` rowids at a time, while the oldest row is past the cutoff:
+      // a store with nothing to age out costs one indexed lookup, never a scan of every row's time.
       const cutoff = now - policy.maxAgeDays * 86_400_000;
-      for (;;) {
-        const n = deleteChunk.run(cutoff, chunk).changes;
-        deleted += n;
-        if (n < chunk) break;
+      const oldest = this.db.prepare('SELECT id, ts FROM events ORDER BY id LIMIT 1');
+      const deleteWindow = this.db.prepare('DELETE FROM events WHERE id >= ? AND id < ? AND ts < ?');
+      for (let round = 0; round < 100_000; round++) {
+        const row = oldest.get() as { id: number; ts: number } | undefined;
+        if (row === undefined || row.ts >= cutoff) break;
+        deleted += deleteWindow.run(row.id, row.id + chunk, cutoff).changes;
       }
     }
     if (policy.maxBytes > 0) {

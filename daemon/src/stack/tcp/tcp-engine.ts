@@ -256,6 +256,7 @@ export class TcpEngine implements SocketOwner {
   private admit(src: number, timeMs: number): boolean {
     if ((this.perSource.get(src) ?? 0) >= this.limits.maxConnectionsPerSource) {
       this.counters.statelessSynAcks++;
+      this.events.packetCounts?.drop(src, -1, 'per-source-limit', timeMs);
       if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'per-source-limit', srcIp: ipToString(src) });
       return false;
     }
@@ -264,6 +265,7 @@ export class TcpEngine implements SocketOwner {
       const victim = this.oldestTimeWait() ?? firstOf(this.halfOpen);
       if (victim === undefined) {
         this.counters.statelessSynAcks++;
+        this.events.packetCounts?.drop(src, -1, 'connection-table-full', timeMs);
         if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'connection-table-full', srcIp: ipToString(src) });
         return false;
       }
