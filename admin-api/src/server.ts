@@ -24,6 +24,8 @@ export interface AdminApiOptions {
   maxStreamBufferBytes?: number;
   /** Failed-auth and other notices for the daemon's log. */
   log?: (message: string) => void;
+  /** PEM certificate and key: serve HTTPS only. */
+  tls?: { cert: Buffer; key: Buffer };
   now?: () => number;
 }
 
@@ -64,6 +66,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   const streams = new Set<import('node:http').ServerResponse>();
 
   const app = Fastify({
+    ...(opts.tls === undefined ? {} : { https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' as const } }),
     logger: false,
     forceCloseConnections: true,
     bodyLimit: 16 * 1024,

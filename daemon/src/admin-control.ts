@@ -6,19 +6,33 @@
 import type { AddHostResult, AdminControl, HostInfo, PersonalityInfo, TemplateInfo } from '../../admin-api/src/control';
 import type { DecoydConfig } from './config/types';
 import type { DaemonParts } from './daemon';
-import { loadOsDb } from './personality/osdb/parse';
+import type { OsDbNames } from './config/osdb-names';
 import type { DecoyHost } from './stack/decoy-table';
 import { ipToString, parseCidr, parseIp } from './wire/address';
 
+interface IndexedPersonality { info: PersonalityInfo; text: string }
+
 export class DaemonControl implements AdminControl {
-  private personalityIndex: PersonalityInfo[] | undefined;
+  /**
+   * Built once at start from the name index the configuration check already read (config/osdb-names.ts),
+   * so a search never reads or parses nmap-os-db on the request path: it is one pass over ~5,600
+   * lower-cased strings (well under a millisecond).
+   */
+  private readonly personalityIndex: IndexedPersonality[];
 
   constructor(
     private readonly cfg: DecoydConfig,
     private readonly parts: DaemonParts,
+    osDbNames: OsDbNames | undefined,
     private readonly createHost: (ip: number, template: string) => DecoyHost | undefined,
     private readonly counters: () => Record<string, number>,
-  ) {}
+  ) {
+    this.personalityIndex = [];
+    for (const [name, entry] of osDbNames ?? []) {
+      const classes = entry.classes.map((c) => [c.vendor, c.family, c.generation, c.type].filter((x) => x !== '').join(' | '));
+      this.personalityIndex.push({ info: { name, classes }, text: [name, ...classes].join('\n').toLowerCase() });
+    }
+  }
 
   hosts(): HostInfo[] {
     const out: HostInfo[] = [];
@@ -69,20 +83,11 @@ export class DaemonControl implements AdminControl {
   }
 
   personalities(query: string, limit: number): PersonalityInfo[] {
-    // Loaded on first use only: operators rarely search, and the database is large.
-    if (this.personalityIndex === undefined) {
-      const byName = new Map<string, PersonalityInfo>();
-      for (const fp of loadOsDb(this.cfg.osDb).fingerprints) {
-        if (byName.has(fp.name)) continue;
-        byName.set(fp.name, { name: fp.name, classes: fp.classes.map((c) => [c.vendor, c.family, c.generation, c.deviceType].filter((x) => x !== '').join(' | ')) });
-      }
-      this.personalityIndex = [...byName.values()];
-    }
     const needle = query.toLowerCase();
     const out: PersonalityInfo[] = [];
     for (const p of this.personalityIndex) {
       if (out.length >= limit) break;
-      if (p.name.toLowerCase().includes(needle) || p.classes.some((c) => c.toLowerCase().includes(needle))) out.push(p);
+      if (p.text.includes(needle)) out.push(p.info);
     }
     return out;
   }

@@ -91,10 +91,10 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
 
   write(event: DecoyEvent): void {
     switch (event.kind) {
-      case 'tcp.packet': this.packets.inc({ proto: 'tcp', decision: event.answer }); break;
-      case 'udp.packet': this.packets.inc({ proto: 'udp', decision: event.answer }); break;
-      case 'icmp': this.packets.inc({ proto: 'icmp', decision: event.answer }); break;
-      case 'drop': this.drops.inc({ reason: event.reason }); break;
+      case 'tcp.packet': this.packets.inc({ proto: 'tcp', decision: event.answer }, event.packets ?? 1); break;
+      case 'udp.packet': this.packets.inc({ proto: 'udp', decision: event.answer }, event.packets ?? 1); break;
+      case 'icmp': this.packets.inc({ proto: 'icmp', decision: event.answer }, event.packets ?? 1); break;
+      case 'drop': this.drops.inc({ reason: event.reason }, event.packets ?? 1); break;
       default: break;
     }
   }

@@ -19,6 +19,8 @@ import { assemble, Daemon } from '../../daemon/src/daemon';
 import { DEFAULT_MAC_PREFIXES_FILE, DEFAULT_OSDB_FILE } from '../../daemon/src/config/model';
 import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, type DecoydConfig, type HostBinding, type TemplateConfig } from '../../daemon/src/config/types';
 import type { DecoyEvent, DecoyEventKind, EventSink } from '../../daemon/src/events/event';
+import { FanoutSink, recordSinkOf, type RecordSink } from '../../daemon/src/events/fanout-sink';
+import { COUNTED_KINDS } from '../../daemon/src/events/packet-tally';
 import type { FrameHandler, Link } from '../../daemon/src/link/link';
 import { openPersonalitySource } from '../../daemon/src/personality/source';
 import { ipToString } from '../../daemon/src/wire/address';
@@ -79,6 +81,8 @@ export interface EngineFigures {
   synAcks: number;
   /** Whether the scan detector observed the packets. */
   detect: boolean;
+  /** Whether a store-like sink counted the packets (FanoutSink's PacketTally, drained every pass). */
+  store?: boolean;
 }
 
 /** A Link that sends nothing: it counts frames and keeps the receive handler for direct calls. */
@@ -256,13 +260,22 @@ export async function runStartupBench(): Promise<StartupFigures> {
  * is made and torn down every time, as in the hping3 flood, with frames prebuilt so the loop
  * measures the engine only.
  */
-export function runEngineBench(detect = true): EngineFigures {
+/** Stands in for the store writer on the daemon thread: counts packets folded (FanoutSink's tally) and queues the rows. */
+class QueueingStoreSink implements RecordSink {
+  readonly countsPackets = true;
+  readonly rows: DecoyEvent[] = [];
+  wants(kind: DecoyEventKind): boolean { return !COUNTED_KINDS.has(kind); }
+  write(event: DecoyEvent): void { if (this.rows.length < 100_000) this.rows.push(event); }
+}
+
+export function runEngineBench(detect = true, store = false): EngineFigures {
   const decoyIp = BENCH_NETWORK + 10;
   const cfg = benchConfig(1, decoyIp);
   cfg.claim = { ...cfg.claim, probeBeforeBind: false };
   cfg.detect = { ...cfg.detect, enabled: detect };
   const link = new CountingLink();
-  const parts = assemble(cfg, openPersonalitySource(cfg, () => {}), new WarnLevelSink(), (f, n) => link.send(f, n), () => {});
+  const fan = store ? new FanoutSink([recordSinkOf(new WarnLevelSink()), new QueueingStoreSink()]) : undefined;
+  const parts = assemble(cfg, openPersonalitySource(cfg, () => {}), fan ?? new WarnLevelSink(), (f, n) => link.send(f, n), () => {});
   const daemon = new Daemon(parts, link);
   daemon.start();
   try {
@@ -280,6 +293,7 @@ export function runEngineBench(detect = true): EngineFigures {
     const pass = (): void => {
       const now = Date.now();
       for (let k = 0; k < views.length; k++) link.handler(views[k] as Buffer, lengths[k] as number, now);
+      fan?.drainCounts(); // as the store's flush timer does, once per interval
     };
     pass(); // warm-up: JIT, personality creation
     const sentBefore = link.frames;
@@ -289,7 +303,7 @@ export function runEngineBench(detect = true): EngineFigures {
     const ms = performance.now() - t0;
     const synAcks = link.frames - sentBefore;
     if (parts.engine.tcp.connectionCount !== 0) throw new Error(`${parts.engine.tcp.connectionCount} connections left after the RSTs`);
-    return { syns: ENGINE_PASSES * ENGINE_PORTS, ms, cpuMs: cpuMs() - c0, synAcks, detect };
+    return { syns: ENGINE_PASSES * ENGINE_PORTS, ms, cpuMs: cpuMs() - c0, synAcks, detect, store };
   } finally {
     daemon.stop();
   }
@@ -328,7 +342,7 @@ export function formatStartup(f: StartupFigures): string {
 
 export function formatEngine(f: EngineFigures): string {
   const perSyn = (f.cpuMs * 1000) / f.syns;
-  return `Engine alone (in-process, no pcap, scan detector ${f.detect ? 'on' : 'off'}): SYN to an open port + the peer's RST, ${f.syns} times: `
+  return `Engine alone (in-process, no pcap, scan detector ${f.detect ? 'on' : 'off'}${f.store === true ? ', store counting packets' : ''}): SYN to an open port + the peer's RST, ${f.syns} times: `
     + `${Math.round(f.syns / (f.ms / 1000)).toLocaleString('en-US')} SYN/ACK/s, ${perSyn.toFixed(2)} µs CPU per SYN (2 frames in, 1 out), ${f.synAcks} SYN/ACKs`;
 }
 
@@ -336,11 +350,12 @@ if (require.main === module) {
   (async () => {
     const engine = runEngineBench();
     const engineNoDetect = runEngineBench(false);
+    const engineStore = runEngineBench(true, true);
     const startup = await runStartupBench();
-    return { engine, engineNoDetect, startup };
+    return { engine, engineNoDetect, engineStore, startup };
   })().then((figures) => {
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);
-    else process.stdout.write(`${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n${formatStartup(figures.startup)}\n  (${cpus()[0]?.model ?? 'cpu?'}, node ${process.version})\n`);
+    else process.stdout.write(`${formatEngine(figures.engine)}\n${formatEngine(figures.engineNoDetect)}\n${formatEngine(figures.engineStore)}\n${formatStartup(figures.startup)}\n  (${cpus()[0]?.model ?? 'cpu?'}, node ${process.version})\n`);
     process.exit(0);
   }, (err: unknown) => {
     process.stderr.write(`in-process bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

@@ -1,22 +1,24 @@
 /**
  * The store and the admin API end to end: real scans (nmap, ping, hping3) against the running
  * decoyd, then real HTTP (curl inside the honeynet namespace, where the API listens on loopback)
- * finds them as events, sources and stats. Auth, 400s, the failed-auth limit, refusal to listen
- * beyond loopback without a token, kill -9 durability, and the fast scan under API load.
- * Scan detection assertions (scan kind and tool per source) extend this file from branch `detect`.
+ * finds them as events, sources and stats. Auth, 400s, the failed-auth limit, POST /api/v1/hosts
+ * through the ARP probe, refusal to listen beyond loopback without a token, HTTPS when a
+ * certificate is configured, kill -9 durability, and the fast scan under API load.
+ * Scan detection over the API (scan kind and tool per source, the pcap endpoint): scan-detect.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { ADMIN_API as API, ADMIN_TOKEN as TOKEN, allEvents, http, json, poll, storeSettled, sumPackets, tcpFlags } from '../helpers/admin-http';
+import { startCapture } from '../helpers/capture';
 import { FAST_SCAN_PROBES, fastScan } from '../helpers/fast-scan';
 import { DEFAULT_MAIN_JS, startDaemon, type DaemonHandle } from '../helpers/daemon';
-import { needsRoot, withLab, type Lab } from '../helpers/lab';
+import { needsRoot, withLab } from '../helpers/lab';
 import { runNmap } from '../helpers/nmap';
 
-const TOKEN = 'e2e-admin-token-5f2c9a41d7';
-const API = 'http://127.0.0.1:8080';
+const FLUSH_MS = 200;
 const SCANNER = '198.51.100.2';
 
 interface Workdir { dir: string; store: string; tokenFile: string }
@@ -39,50 +41,10 @@ templates:
 hosts:
 ${hosts.map((h) => `  - { address: ${h}, template: web }`).join('\n')}
 log: { level: warn }
-store: { path: ${w.store}, flushIntervalMs: 200 }
+store: { path: ${w.store}, flushIntervalMs: ${FLUSH_MS} }
 admin: { listen: "127.0.0.1:8080", token_file: ${w.tokenFile} }
 ${extra.replace('CAPTURE', join(w.dir, 'capture'))}
 `;
-}
-
-interface HttpResult { status: number; body: string }
-
-/** One real HTTP request with curl inside the honeynet namespace (token null: no Authorization header). */
-async function http(lab: Lab, path: string, token: string | null = TOKEN): Promise<HttpResult> {
-  const argv = ['curl', '-s', '-m', '10', '-o', '-', '-w', '\n%{http_code}', ...(token === null ? [] : ['-H', `Authorization: Bearer ${token}`]), `${API}${path}`];
-  const r = await lab.exec(lab.honeyNs, argv, { timeoutMs: 15_000 });
-  const at = r.stdout.lastIndexOf('\n');
-  return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
-}
-
-async function json<T>(lab: Lab, path: string): Promise<T> {
-  const r = await http(lab, path);
-  assert.equal(r.status, 200, `${path}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body) as T;
-}
-
-type Doc = Record<string, Record<string, unknown>>;
-
-/** Every event matching `query`, following the cursor. */
-async function allEvents(lab: Lab, query: string): Promise<Doc[]> {
-  const out: Doc[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await json<{ events: Doc[]; nextCursor?: string }>(lab, `/api/v1/events?${query}&limit=1000${cursor === undefined ? '' : `&cursor=${cursor}`}`);
-    out.push(...page.events);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return out;
-}
-
-/** Waits until the store has committed what the daemon emitted so far (its queue is empty). */
-async function storeSettled(lab: Lab): Promise<void> {
-  for (let k = 0; k < 50; k++) {
-    const s = await json<{ daemon: Record<string, number> }>(lab, '/api/v1/stats');
-    if (s.daemon.storeQueueDepth === 0 && s.daemon.storeWritten === s.daemon.events) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('store did not settle');
 }
 
 describe('admin API and store: real scans found over real HTTP', { skip: needsRoot.skip }, () => {
@@ -107,7 +69,7 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
 
           const syns = await allEvents(lab, `src=${SCANNER}&kind=tcp.packet`);
           for (const host of ['198.51.100.10', '198.51.100.11']) {
-            const ports = new Set(syns.filter((e) => e.destination?.ip === host && e.decoyd?.tcp !== undefined && (e.decoyd.tcp as Record<string, unknown>).flags === 'S').map((e) => e.destination?.port));
+            const ports = new Set(syns.filter((e) => e.destination?.ip === host && tcpFlags(e) === 'S').map((e) => e.destination?.port));
             for (const p of [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 80]) assert.ok(ports.has(p), `no SYN event for ${host}:${p}`);
           }
           const open = syns.find((e) => e.destination?.port === 22 && e.decoyd?.answer === 'syn-ack');
@@ -115,7 +77,7 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           assert.equal(open.network?.transport, 'tcp');
           assert.equal(open.observer?.product, 'decoyd');
           const pings = await allEvents(lab, `src=${SCANNER}&proto=icmp&dst=198.51.100.10`);
-          assert.equal(pings.filter((e) => e.decoyd?.answer === 'echo-reply').length, 3);
+          assert.equal(sumPackets(pings.filter((e) => e.decoyd?.answer === 'echo-reply')), 3, 'three pings, however the store folded them');
           const port22 = await allEvents(lab, `src=${SCANNER}&port=22`);
           assert.ok(port22.length >= 2 && port22.every((e) => e.destination?.port === 22));
 
@@ -141,6 +103,34 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           assert.ok(lines.some((l) => /IP 198\.51\.100\.10\.22 > 198\.51\.100\.2\.\d+: Flags \[S\.\]/.test(l)), 'the SYN/ACKs decoyd sent are in the capture too');
           assert.ok(lines.every((l) => l.includes(SCANNER)), 'only that source');
 
+          // POST /api/v1/hosts goes through the ARP probe, as at start: a free address goes live and answers;
+          // the scanner's own address (a real host on the LAN answers the probe) is refused, with an arp.conflict event.
+          const added = await http(lab, '/api/v1/hosts', TOKEN, { method: 'POST', body: JSON.stringify({ address: '198.51.100.40', template: 'web' }) });
+          assert.equal(added.status, 202, added.body);
+          assert.equal(JSON.parse(added.body).state, 'probing', 'probed before it is bound');
+          const taken = await http(lab, '/api/v1/hosts', TOKEN, { method: 'POST', body: JSON.stringify({ address: SCANNER, template: 'web' }) });
+          assert.equal(taken.status, 202, taken.body);
+          type HostRow = { address: string; state: string; mac: string };
+          const hosts = await poll(() => json<{ hosts: HostRow[] }>(lab, '/api/v1/hosts'), (h) => ['198.51.100.40', SCANNER].every((a) => h.hosts.some((x) => x.address === a && x.state !== 'probing')), 15_000);
+          const byAddress = new Map(hosts.hosts.map((h) => [h.address, h]));
+          assert.equal(byAddress.get('198.51.100.40')?.state, 'active', JSON.stringify(hosts));
+          assert.equal(byAddress.get(SCANNER)?.state, 'refused', JSON.stringify(hosts));
+          assert.equal((await http(lab, '/api/v1/hosts', TOKEN, { method: 'POST', body: JSON.stringify({ address: '198.51.100.40', template: 'web' }) })).status, 409, 'already a decoy');
+          assert.equal((await http(lab, '/api/v1/hosts', TOKEN, { method: 'POST', body: JSON.stringify({ address: '198.51.100.41', template: 'nope' }) })).status, 404);
+          const bad = await http(lab, '/api/v1/hosts', TOKEN, { method: 'POST', body: JSON.stringify({ address: '198.51.100.300', template: 'web' }) });
+          assert.equal(bad.status, 400);
+          assert.equal(JSON.parse(bad.body).parameter, 'address', bad.body);
+          const newHost = await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '22,80,81', '198.51.100.40'], { flushNeighbours: true });
+          assert.deepEqual(newHost.hosts[0]?.ports.map((p) => p.state), ['open', 'open', 'closed'], 'the POSTed host answers as its template says');
+          const conflict = await poll(() => allEvents(lab, 'kind=arp.conflict'), (ev) => ev.length > 0, 5_000);
+          assert.ok(conflict.some((e) => e.destination?.ip === SCANNER), JSON.stringify(conflict));
+          assert.equal((await http(lab, '/api/v1/hosts/198.51.100.40', TOKEN, { method: 'DELETE' })).status, 204);
+
+          // Personalities: searched in the index the configuration check built, never parsed on the request path.
+          const linux = await json<{ personalities: { name: string; classes: string[] }[] }>(lab, '/api/v1/personalities?q=linux%205.&limit=5');
+          assert.equal(linux.personalities.length, 5);
+          assert.ok(linux.personalities.every((p) => /linux 5\./i.test([p.name, ...p.classes].join(' '))), JSON.stringify(linux));
+
           const metrics = await http(lab, '/metrics');
           assert.equal(metrics.status, 200);
           assert.match(metrics.body, /decoyd_store_events_written_total \d+/);
@@ -154,13 +144,19 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           }
 
           // 1,000 wrong-token requests (one curl, keep-alive): the rest of this address's budget of 10 failures a minute gets 401 (two were spent above), all after it 429.
-          const flood = await lab.exec(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}\n', '-H', 'Authorization: Bearer wrong', `${API}/api/v1/stats?n=[1-1000]`], { timeoutMs: 120_000 });
+          // The daemon answers a scan while the flood runs.
+          const [flood, during] = await Promise.all([
+            lab.exec(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}\n', '-H', 'Authorization: Bearer wrong', `${API}/api/v1/stats?n=[1-1000]`], { timeoutMs: 120_000 }),
+            runNmap(lab, ['-sS', '-n', '-Pn', '-p', '1-100', '198.51.100.11']),
+          ]);
+          assert.equal(during.hosts[0]?.ports.filter((p) => p.state === 'open').length, 2, 'ports 22 and 80 found open during the flood');
+          assert.equal(during.hosts[0]?.extraPorts.closed, 98, 'the other 98 closed');
           const codes = flood.stdout.trim().split('\n');
           assert.equal(codes.length, 1000);
           assert.ok(codes.slice(0, 8).every((c) => c === '401'), codes.slice(0, 12).join(','));
           assert.ok(codes.slice(8).every((c) => c === '429'), 'failures past the budget are rate-limited');
           assert.ok(d.events.filter((e) => e.kind === 'daemon.error' && /failed authentication/.test(String(e.message))).length === 1, 'logged once, not 1000 times');
-          // The daemon still answers scans.
+          // And after it.
           const again = await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '22,80,81', '198.51.100.10']);
           assert.deepEqual(again.hosts[0]?.ports.map((p) => p.state), ['open', 'open', 'closed']);
         } finally {
@@ -172,15 +168,43 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
     }
   });
 
-  test('beyond loopback without a token the daemon refuses to start', async (t) => {
+  test('beyond loopback without a token the daemon refuses to start; with a certificate the API is HTTPS only', async (t) => {
     const w = workdir();
     try {
       await withLab(t, {}, async (lab) => {
-        const cfgFile = join(w.dir, 'open.yaml');
-        writeFileSync(cfgFile, config(w, ['198.51.100.10']).replace(/admin: .*\n/, 'admin: { listen: "0.0.0.0:8080" }\n'));
-        const r = await lab.exec(lab.honeyNs, [process.execPath, DEFAULT_MAIN_JS, 'run', '--config', cfgFile, '--interface', lab.honeyIf], { timeoutMs: 20_000 });
-        assert.equal(r.code, 2);
-        assert.match(r.stderr, /refusing to serve the admin API on 0\.0\.0\.0:8080 without a token/);
+        const run = (name: string, admin: string): Promise<{ code: number | null; stderr: string }> => {
+          const cfgFile = join(w.dir, name);
+          writeFileSync(cfgFile, config(w, ['198.51.100.10']).replace(/admin: .*\n/, `admin: ${admin}\n`));
+          return lab.exec(lab.honeyNs, [process.execPath, DEFAULT_MAIN_JS, 'run', '--config', cfgFile, '--interface', lab.honeyIf], { timeoutMs: 20_000 });
+        };
+        const open = await run('open.yaml', '{ listen: "0.0.0.0:8080" }');
+        assert.equal(open.code, 2);
+        assert.match(open.stderr, /refusing to serve the admin API on 0\.0\.0\.0:8080 without a token/);
+
+        // A certificate without its key is a configuration error, not a silent fall-back to HTTP.
+        const cert = join(w.dir, 'admin.crt');
+        const key = join(w.dir, 'admin.key');
+        const half = await run('half.yaml', `{ listen: "127.0.0.1:8080", token_file: ${w.tokenFile}, tls_cert: ${cert} }`);
+        assert.equal(half.code, 2);
+        assert.match(half.stderr, /tls_cert is set but tls_key is not/);
+
+        const gen = await lab.exec(lab.honeyNs, ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { timeoutMs: 30_000 });
+        assert.equal(gen.code, 0, gen.stderr);
+        const cfg = config(w, ['198.51.100.10']).replace(/admin: .*\n/, `admin: { listen: "0.0.0.0:8080", token_file: ${w.tokenFile}, tls_cert: ${cert}, tls_key: ${key} }\n`);
+        const d = await startDaemon(lab, cfg);
+        try {
+          const https = { base: 'https://127.0.0.1:8080', extra: ['--cacert', cert] };
+          const health = await http(lab, '/api/v1/health', null, https);
+          assert.equal(health.status, 200, health.body);
+          assert.equal((await http(lab, '/api/v1/stats', null, https)).status, 401);
+          assert.equal((await http(lab, '/api/v1/stats', TOKEN, https)).status, 200);
+          // The certificate is checked by the client (the lab's own CA file), and plain HTTP gets no answer.
+          assert.equal((await http(lab, '/api/v1/health', null, { base: 'https://127.0.0.1:8080' })).status, 0, 'an unknown CA is refused by curl');
+          assert.equal((await http(lab, '/api/v1/health', null)).status, 0, 'no plain HTTP on a TLS listener');
+          assert.match(String(d.eventsOfKind('daemon.start')[0]?.message), /admin API on https:\/\/0\.0\.0\.0:8080/);
+        } finally {
+          await d.stop();
+        }
       });
     } finally {
       rmSync(w.dir, { recursive: true, force: true });
@@ -200,20 +224,34 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
         assert.equal(Number(sent[1]), 2000);
         // Five flush intervals: phase 1 is older than the flush interval by a wide margin.
         await new Promise((r) => setTimeout(r, 1000));
-        // Phase 2: a scan in progress (port 81) when the daemon is killed.
+        // Phase 2: a scan in progress (port 81) when the daemon is killed; the scanner's wire is captured, so its own
+        // timestamps say how many SYNs it had sent by any moment before the kill.
+        const wire = await startCapture(lab, lab.scannerNs, lab.scannerIf, { filter: ['tcp', 'dst', 'port', '81', 'and', 'tcp[tcpflags]', '==', 'tcp-syn'] });
         const phase2 = lab.spawn(lab.scannerNs, ['hping3', '-S', '-p', '81', '-i', 'u500', '-c', '4000', '198.51.100.10'], { stdio: 'ignore' });
-        await new Promise((r) => setTimeout(r, 700));
+        await new Promise((r) => setTimeout(r, 1500));
+        const killedAt = Date.now();
         process.kill(d.pid, 'SIGKILL');
         await d.exited;
         await new Promise<void>((resolve) => { if (phase2.exitCode !== null) resolve(); else phase2.once('exit', () => resolve()); });
+        const captured = await wire.stop();
+        const sentBefore = (ms: number): number => captured.records.filter((r) => r.tsSec * 1000 + (captured.nanosecond ? r.tsFrac / 1e6 : r.tsFrac / 1000) < ms).length;
 
         d = await startDaemon(lab, cfg);
         try {
           const p80 = await allEvents(lab, `src=${SCANNER}&port=80&kind=tcp.packet`);
-          const syns = p80.filter((e) => (e.decoyd?.tcp as Record<string, unknown> | undefined)?.flags === 'S');
-          assert.equal(syns.length, 2000, 'every phase-1 SYN (the scanner sent 2000) survived kill -9');
+          const syns = p80.filter((e) => tcpFlags(e) === 'S');
+          // The store folds alike packets of one flush interval into a row with a count (source.packets): the counts add up to the scanner's.
+          assert.equal(sumPackets(syns), 2000, `every phase-1 SYN (the scanner sent 2000) survived kill -9: ${sumPackets(syns)} in ${syns.length} rows`);
+          // hping3 keeps source address, port 80 and flags: its SYNs fold into about one row per 200 ms interval.
+          assert.ok(syns.length <= 200, `2000 alike SYNs were folded (${syns.length} rows)`);
           const p81 = await allEvents(lab, `src=${SCANNER}&port=81&kind=tcp.packet`);
-          assert.ok(p81.length > 0, 'what was flushed of the killed phase is readable too');
+          // Loss window: a packet waits at most one flush interval (200 ms) to be posted, and its batch commits in the
+          // next; so every SYN sent two intervals before the kill must be stored.
+          const due = sentBefore(killedAt - 2 * FLUSH_MS);
+          const stored81 = sumPackets(p81.filter((e) => tcpFlags(e) === 'S'));
+          t.diagnostic(`phase 2: ${stored81} SYNs stored; the scanner had sent ${due} by ${2 * FLUSH_MS} ms before the kill and ${sentBefore(killedAt)} by the kill`);
+          assert.ok(due > 1000, `the scan was under way (${due} SYNs sent)`);
+          assert.ok(stored81 >= due, `every SYN older than the loss window survived kill -9: ${stored81} stored, ${due} sent by then`);
           const ids = new Set([...p80, ...p81].map((e) => e.event?.id));
           assert.equal(ids.size, p80.length + p81.length, 'event ids are unique');
         } finally {
@@ -225,33 +263,36 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
     }
   });
 
-  test('with clients hammering /api/v1/events and the SSE stream, the fast scan right after start finds every port (10 runs)', async (t) => {
+  test('with clients hammering /api/v1/events and the SSE stream, the fast scan right after start finds every port (10 scans)', async (t) => {
     const w = workdir();
     try {
       await withLab(t, {}, async (lab) => {
         const hosts = Array.from({ length: 250 }, (_, i) => `198.51.100.${i + 3}`);
-        const cfg = config(w, hosts);
-        for (let run = 0; run < 10; run++) {
-          const d = await startDaemon(lab, cfg);
-          // One keep-alive client per route, each request answered before the next (curl URL globbing: a valid, distinct query every time).
-          const hammer = lab.spawn(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/events?src=${SCANNER}&limit=100&since=[1-1000000]`], { stdio: 'ignore' });
-          const hammer2 = lab.spawn(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/sources/${SCANNER}?limit=[1-1000]`, `${API}/api/v1/sources?limit=[1-1000]`, `${API}/api/v1/events?limit=[1-1000]`], { stdio: 'ignore' });
-          const stream = lab.spawn(lab.honeyNs, ['curl', '-sN', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/events/stream`], { stdio: 'ignore' });
-          try {
+        // Store, detector (on by default), capture and API all on; one daemon start, the first scan right after it.
+        const d = await startDaemon(lab, config(w, hosts));
+        // One keep-alive client per route, each request answered before the next (curl URL globbing: a valid, distinct query every time).
+        const hammer = lab.spawn(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/events?src=${SCANNER}&limit=100&since=[1-1000000]`], { stdio: 'ignore' });
+        const hammer2 = lab.spawn(lab.honeyNs, ['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/sources/${SCANNER}?limit=[1-1000]`, `${API}/api/v1/sources?limit=[1-1000]`, `${API}/api/v1/events?limit=[1-1000]`], { stdio: 'ignore' });
+        const stream = lab.spawn(lab.honeyNs, ['curl', '-sN', '-H', `Authorization: Bearer ${TOKEN}`, `${API}/api/v1/events/stream`], { stdio: 'ignore' });
+        const results: string[] = [];
+        try {
+          for (let run = 0; run < 10; run++) {
             // As in foundation.test.ts: every probe answered on the wire, and nmap sees it (helpers/fast-scan.ts).
             const { answered, worstMs, open, closed } = await fastScan(lab);
-            t.diagnostic(`run ${run}: on the scanner's wire ${answered} of ${FAST_SCAN_PROBES} probes answered, slowest answer ${worstMs.toFixed(1)} ms`);
-            assert.equal(answered, FAST_SCAN_PROBES, `run ${run}: probes answered on the wire: ${answered} of ${FAST_SCAN_PROBES} (slowest ${worstMs.toFixed(1)} ms)`);
-            // The stop line says how long the daemon thread was held up at most: the cause when ports go missing.
-            await d.stop();
-            const why = String(d.eventsOfKind('daemon.stop')[0]?.message);
-            assert.equal(open, 500, `run ${run}: open ports found: ${open} of 500 (${why})`);
-            assert.equal(closed, 750, `run ${run}: closed ports found: ${closed} of 750`);
-          } finally {
-            for (const child of [hammer, hammer2, stream]) if (child.pid !== undefined) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
-            await d.stop();
+            t.diagnostic(`scan ${run}: on the scanner's wire ${answered} of ${FAST_SCAN_PROBES} probes answered, slowest answer ${worstMs.toFixed(1)} ms; nmap: ${open} open, ${closed} closed`);
+            results.push(`scan ${run}: answered ${answered}/${FAST_SCAN_PROBES}, open ${open}/500, closed ${closed}/750, slowest ${worstMs.toFixed(1)} ms`);
           }
+          const stats = await json<{ daemon: Record<string, number> }>(lab, '/api/v1/stats');
+          t.diagnostic(`store: ${stats.daemon.storePacketsFolded} packets folded into ${stats.daemon.storePacketRows} rows, ${stats.daemon.storeDropped} dropped; event loop held up ${stats.daemon.eventLoopDelayMaxMs} ms at most`);
+        } finally {
+          for (const child of [hammer, hammer2, stream]) if (child.pid !== undefined) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+          await d.stop();
         }
+        // The stop line says how long the daemon thread was held up at most: the cause when ports go missing.
+        const why = String(d.eventsOfKind('daemon.stop')[0]?.message);
+        // What must hold is nmap's result; the wire count (tcpdump on the scanner, which can itself drop under load)
+        // tells a late answer from a missing one when it does not.
+        for (const line of results) assert.match(line, /open 500\/500, closed 750\/750/, `${results.join('\n')}\n(${why})`);
       });
     } finally {
       rmSync(w.dir, { recursive: true, force: true });

@@ -27,7 +27,19 @@ const BROKEN: [string, string, RegExp][] = [
   ['flush_too_slow', 'store: { path: d, flushIntervalMs: 5000 }\n', /store\.flushIntervalMs: expected an integer 10-1000, got 5000$/],
   ['bad_listen', 'admin: { listen: "everywhere" }\n', /admin\.listen: expected HOST:PORT with an IPv4 host, got "everywhere"$/],
   ['unknown_admin_key', 'admin: { tls: yes }\n', /admin.*tls/],
+  ['cert_without_key', 'admin: { tls_cert: a.crt }\n', /admin\.tls_key: tls_cert is set but tls_key is not/],
+  ['key_without_cert', 'admin: { tls_key: a.key }\n', /admin\.tls_cert: tls_key is set but tls_cert is not/],
 ];
+
+test('admin TLS: certificate and key together, paths relative to the config', () => {
+  const dir = tempDir({ 'x.yaml': `${BASE}admin: { listen: "0.0.0.0:8443", token_file: t, tls_cert: tls/a.crt, tls_key: tls/a.key }\n` });
+  try {
+    const cfg = loadConfig(path.join(dir, 'x.yaml'), { checkDataFiles: false });
+    assert.deepEqual(cfg.admin?.tls, { certFile: path.join(dir, 'tls/a.crt'), keyFile: path.join(dir, 'tls/a.key') });
+  } finally {
+    removeDir(dir);
+  }
+});
 
 for (const [name, yaml, expected] of BROKEN) {
   test(`yaml_rejects_${name}`, () => {

@@ -268,6 +268,29 @@ test('nmap -sV: service probe strings on established connections', () => {
   assert.equal(r.scans().filter((s) => s.scanType === 'tcp-maimon' || s.scanType === 'tcp-ack').length, 0);
 });
 
+test('nmap -sV seen by the services: service.probe (inside TLS too) and an emulator\'s service.request count as probes', () => {
+  const r = new Rig();
+  const src = '198.51.100.27';
+  const conn = { proto: 'tcp' as const, srcIp: src, srcPort: 50200, dstIp: '198.51.100.18', dstPort: 443 };
+  // Payloads inside TLS are opaque on the wire: only the identity service knows which probe it answered.
+  for (const probe of ['GetRequest', 'HTTPOptions', 'NULL', 'NoSuchProbe']) {
+    r.detector.write({ kind: 'service.probe', time: r.h.now, ...conn, service: 'ssl/http', product: 'nginx', probe, ruleLine: 1, tls: 'TLSv1.3' });
+  }
+  // An interactive HTTP emulator on port 80: nmap's FourOhFourRequest, a browser-like request (headers: not a probe).
+  const http = { ...conn, dstPort: 80, service: 'http' };
+  r.detector.write({ kind: 'service.request', time: r.h.now, ...http, method: 'GET', path: '/nice%20ports%2C/Tri%6Eity.txt%2ebak', status: 404, headers: [] });
+  r.detector.write({ kind: 'service.request', time: r.h.now, ...http, method: 'GET', path: '/', status: 200, headers: ['Host: x', 'User-Agent: curl/8'] });
+  assert.equal(r.detector.wants('service.probe') && r.detector.wants('service.request'), true);
+  assert.equal(r.detector.wants('tcp.packet'), false);
+  r.tick();
+  const e = r.only(src);
+  assert.equal(e.scanType, 'service-version');
+  assert.equal(e.tool, 'nmap');
+  assert.deepEqual([...e.ports].sort((a, b) => a - b), [80, 443]);
+  assert.ok(/GetRequest/.test(e.evidence[0] ?? '') && /HTTPOptions/.test(e.evidence[0] ?? '') && /FourOhFourRequest/.test(e.evidence[0] ?? ''), e.evidence.join('; '));
+  assert.ok(e.evidence.some((x) => /3 of them recognised by the services/.test(x)), e.evidence.join('; '));
+});
+
 test('negative: one ordinary connection and a few pings make no detection', () => {
   const r = new Rig();
   const dst = '198.51.100.10';

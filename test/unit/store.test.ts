@@ -80,6 +80,31 @@ test('query filters, newest first, and cursor paging visit every match exactly o
   db.close();
 }));
 
+test('folded packet rows: written after events of their interval, still found by time; summaries count their packets', withDir(async (dir) => {
+  const db = new StoreDb(databaseFile(dir), boot);
+  const t = 5_000_000;
+  const open = { kind: 'tcp.open', time: t + 150, srcIp: '203.0.113.9', srcPort: 5, dstIp: '198.51.100.10', dstPort: 22 } as DecoyEvent;
+  // As the fan-out writes them: the connection event at once, the interval's folded SYNs (first at t) when it is drained.
+  const folded = { ...syn(t, '203.0.113.9', '198.51.100.10', 22), packets: 40, lastTime: t + 240 } as DecoyEvent;
+  db.insert([open], [1]);
+  db.insert([folded], [2]);
+  db.insert([syn(t + 300, '203.0.113.9', '198.51.100.10', 23)], [3]);
+  const q = new SqliteStoreQuery(dir);
+  const since = await q.events({ limit: 10, since: t, until: t + 100 });
+  assert.deepEqual(since.events.map((d) => (d.source as Record<string, unknown>).packets), [40], 'the folded row is in its time window though written later');
+  assert.equal((await q.events({ limit: 10, since: t + 1 })).events.length, 2);
+  const src = await q.source('203.0.113.9', { limit: 10 });
+  assert.equal(src?.events, 42, 'a source counts packets, not rows');
+  assert.equal(src?.lastSeen, t + 300);
+  assert.deepEqual(src?.ports.map((p) => [p.port, p.events]), [[22, 41], [23, 1]]);
+  // Retention by age goes from the oldest rowid while the oldest row is past the cutoff.
+  assert.equal(db.applyRetention({ maxAgeDays: 1, maxBytes: 0 }, t + 86_400_000 + 200, 1).deleted, 2, 'the two rows older than a day');
+  assert.equal((await q.events({ limit: 10 })).events.length, 1);
+  assert.equal(db.applyRetention({ maxAgeDays: 1, maxBytes: 0 }, t + 86_400_000 + 200, 1).deleted, 0);
+  q.close();
+  db.close();
+}));
+
 test('per-source summaries, scans folded by scanId, credentials', withDir(async (dir) => {
   const db = new StoreDb(databaseFile(dir), boot);
   seed(db);

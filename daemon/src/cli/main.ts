@@ -59,7 +59,7 @@ function fail(message: string, code = 2): never {
 }
 
 /** Loads for `run`: warnings go to stderr; a warning that blocks running ends the process. */
-function readConfig(file: string, strictPersonalities: boolean): DecoydConfig {
+function readConfig(file: string, strictPersonalities: boolean): LoadedConfig {
   let loaded: LoadedConfig;
   try {
     loaded = loadConfigWithData(file, { strictPersonalities });
@@ -72,7 +72,12 @@ function readConfig(file: string, strictPersonalities: boolean): DecoydConfig {
   if (blocking.length > 0) {
     fail(`refusing to run: ${blocking.length} feature${blocking.length === 1 ? '' : 's'} of this configuration would run wrongly without support decoyd lacks yet:\n${blocking.map(formatIssue).join('\n')}`);
   }
-  return loaded.config;
+  return loaded;
+}
+
+/** The packet tally's counters for /api/v1/stats (none without a store). */
+function tallyCounters(t: { packets: number; rows: number; buckets: number } | undefined): Record<string, number> {
+  return t === undefined ? {} : { storePacketsFolded: t.packets, storePacketRows: t.rows, storeTallyBuckets: t.buckets };
 }
 
 /** A sensor id kept in the data directory, so event.id prefixes stay the same across restarts. */
@@ -102,7 +107,8 @@ async function run(argv: string[]): Promise<void> {
     },
   });
   if (values.config === undefined) throw new UsageError('run needs --config FILE');
-  const cfg = readConfig(values.config, values['strict-personalities'] === true);
+  const loaded = readConfig(values.config, values['strict-personalities'] === true);
+  const cfg = loaded.config;
   const ifName = values.interface ?? cfg.interface;
   if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
   if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
@@ -125,6 +131,16 @@ async function run(argv: string[]): Promise<void> {
   if (admin !== undefined && !isLoopback(admin.host) && token === undefined) {
     fail(`refusing to serve the admin API on ${admin.host}:${admin.port} without a token: set DECOYD_ADMIN_TOKEN or admin.token_file, or listen on 127.0.0.1`);
   }
+  // With admin.tls_cert/tls_key the API speaks HTTPS only; unreadable files stop the start rather than fall back to HTTP.
+  let adminTls: { cert: Buffer; key: Buffer } | undefined;
+  if (cfg.admin?.tls !== undefined) {
+    try {
+      adminTls = { cert: readFileSync(cfg.admin.tls.certFile), key: readFileSync(cfg.admin.tls.keyFile) };
+    } catch (err) {
+      fail(`admin TLS: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const adminScheme = adminTls === undefined ? 'http' : 'https';
 
   const started = Date.now();
   const ecs = ecsContext({ ...cfg.sensor, id: cfg.sensor?.id ?? sensorId(cfg.store?.path) }, started);
@@ -139,6 +155,7 @@ async function run(argv: string[]): Promise<void> {
       fail(`store ${cfg.store.path}: ${err instanceof Error ? err.message : String(err)}`, 1);
     }
     events.add(store);
+    store.beforeFlush = () => events.drainCounts();
   }
   const shippers: SyslogShipper[] = [];
   for (const settings of cfg.ship ?? []) {
@@ -179,11 +196,13 @@ async function run(argv: string[]): Promise<void> {
       events.emit({
         kind: 'daemon.start', time: Date.now(),
         message: `decoyd on ${ifName}: ${parts.table.size} hosts bound, ${cfg.claims.length} claim ranges, ${cfg.dhcp.length} DHCP clients, ready in ${Date.now() - started} ms`
-          + `${cold > 0 ? ` (${cold} personalities left to build on first use)` : ''}${admin === undefined ? '' : `, admin API on http://${admin.host}:${admin.port}`}`,
+          + `${cold > 0 ? ` (${cold} personalities left to build on first use)` : ''}${admin === undefined ? '' : `, admin API on ${adminScheme}://${admin.host}:${admin.port}`}`,
       });
     });
   });
   const engine = parts.engine;
+  // The detector also reads service sessions (service.probe, service.request) for version scans.
+  if (parts.detector !== null) events.add(parts.detector);
   // How long the frame path could have waited behind other work (API, store posting, GC).
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -204,17 +223,18 @@ async function run(argv: string[]): Promise<void> {
   let query: SqliteStoreQuery | undefined;
   if (admin !== undefined) {
     query = cfg.store === undefined ? undefined : new SqliteStoreQuery(cfg.store.path);
-    const control = new DaemonControl(cfg, parts, (ip, template) => compileHost(parts, ip, template), () => ({
+    const control = new DaemonControl(cfg, parts, loaded.osDbNames, (ip, template) => compileHost(parts, ip, template), () => ({
       frames: engine.counters.frames, framesForDecoys: engine.counters.ownFrames, framesDropped: engine.counters.dropped, framesOut,
       hosts: parts.table.size, connections: engine.tcp.connectionCount, events: events.lastSequence, logLinesDropped: logDropped(),
       eventLoopDelayMaxMs: Math.round(delay.max / 1e4) / 100, eventLoopDelayP99Ms: Math.round(delay.percentile(99) / 1e4) / 100,
       ...(capture === undefined ? {} : { captureFrames: capture.frames, captureDropped: capture.dropped }),
       ...(store === undefined ? {} : Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [`store${k[0]?.toUpperCase()}${k.slice(1)}`, v]))),
+      ...tallyCounters(events.tallyStats),
     }));
     // Built and listening before capture starts: its start-up work (schema compilation) must not
     // compete with the personality warm-up that the first scan after start depends on.
     try {
-      api = await buildAdminApi({ store: query ?? new NoStore(), token, control, live, metrics, log: report, pcap: capture === undefined ? undefined : { extract: (src) => capture.extract(src) } });
+      api = await buildAdminApi({ store: query ?? new NoStore(), token, tls: adminTls, control, live, metrics, log: report, pcap: capture === undefined ? undefined : { extract: (src) => capture.extract(src) } });
       await api.listen({ host: admin.host, port: admin.port });
     } catch (err) {
       fail(`admin API on ${admin.host}:${admin.port}: ${err instanceof Error ? err.message : String(err)}`, 1);

@@ -398,6 +398,8 @@ export interface AdminSettings {
   listen: string;
   /** File holding the bearer token (else DECOYD_ADMIN_TOKEN). */
   tokenFile?: string;
+  /** PEM certificate (chain) and private key: when set, the API serves HTTPS only. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export const DEFAULT_STORE_SETTINGS: Omit<StoreSettings, 'path'> = {

@@ -153,7 +153,7 @@ function readStore(r: YamlReader, value: unknown, baseDir: string): StoreSetting
 }
 
 function readAdmin(r: YamlReader, value: unknown, baseDir: string): AdminSettings | undefined {
-  const m = r.mapping(value, ['admin'], ['listen', 'token_file']);
+  const m = r.mapping(value, ['admin'], ['listen', 'token_file', 'tls_cert', 'tls_key']);
   if (!m) return undefined;
   const admin: AdminSettings = { listen: '127.0.0.1:8080' };
   if (m.listen !== undefined) {
@@ -165,6 +165,12 @@ function readAdmin(r: YamlReader, value: unknown, baseDir: string): AdminSetting
     const file = r.string(m.token_file, ['admin', 'token_file']);
     if (file !== undefined) admin.tokenFile = path.resolve(baseDir, file);
   }
+  // TLS needs both halves: a certificate without its key (or the reverse) is a mistake, not plain HTTP.
+  const cert = m.tls_cert === undefined ? undefined : r.string(m.tls_cert, ['admin', 'tls_cert']);
+  const key = m.tls_key === undefined ? undefined : r.string(m.tls_key, ['admin', 'tls_key']);
+  if (cert !== undefined && key !== undefined) admin.tls = { certFile: path.resolve(baseDir, cert), keyFile: path.resolve(baseDir, key) };
+  else if (cert !== undefined) r.error(['admin', 'tls_key'], 'tls_cert is set but tls_key is not: give both, or neither for plain HTTP');
+  else if (key !== undefined) r.error(['admin', 'tls_cert'], 'tls_key is set but tls_cert is not: give both, or neither for plain HTTP');
   return admin;
 }
 

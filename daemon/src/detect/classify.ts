@@ -93,7 +93,9 @@ export function attribute(flow: Flow, scanType: string, cfg: DetectConfig, probe
       evidence.push(`Nmap OS detection probes (osscan2.cc): ${osShapeNames(flow.osShapes).join(' ')} (threshold ${cfg.minOsProbes} shapes)`);
       break;
     case Category.SERVICE:
-      evidence.push(`payloads equal to nmap-service-probes probes: ${serviceProbeNames(flow, probes).join(' ')} (threshold ${cfg.minServiceProbes})`);
+      evidence.push(`nmap-service-probes probes: ${serviceProbeNames(flow, probes).join(' ')} (threshold ${cfg.minServiceProbes})`);
+      if (flow.sessionProbeCount > 0) evidence.push(`${flow.sessionProbeCount} of them recognised by the services that answered (service.probe, service.request), the rest as payloads on the wire`);
+      else evidence.push('all as payloads on the wire equal to the probe strings');
       break;
     case Category.UDP:
       evidence.push(`UDP to ${ports} distinct ports on ${hosts} decoys (thresholds ${cfg.minPorts} ports or ${cfg.minTargets} decoys)`);

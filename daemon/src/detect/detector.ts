@@ -6,8 +6,9 @@
  * sender looks like a scanner or which tool it seems to be.
  */
 import type { DetectConfig } from '../config/types';
-import type { EventSink, ScanDetectedEvent } from '../events/event';
-import { ipToString } from '../wire/address';
+import type { DecoyEvent, DecoyEventKind, EventSink, ScanDetectedEvent } from '../events/event';
+import type { RecordSink } from '../events/fanout-sink';
+import { ipToString, parseIp } from '../wire/address';
 import { BoundedIntMap } from './bounded-sets';
 import { attribute, meetsThreshold, scanTypeOf } from './classify';
 import { Category, type CategoryCode, Flow, SourceState } from './flow';
@@ -38,7 +39,7 @@ export interface DetectorStats {
   unrecorded: number;
 }
 
-export class ScanDetector implements PacketObserver {
+export class ScanDetector implements PacketObserver, RecordSink {
   private readonly sources: BoundedIntMap<SourceState>;
   private head: SourceState | null = null;
   private tail: SourceState | null = null;
@@ -73,6 +74,42 @@ export class ScanDetector implements PacketObserver {
       }
     }
     this.count(flow, obs);
+  }
+
+  /**
+   * Service sessions: the services that answered say which probes they were sent. An identity's
+   * `service.probe` names the nmap probe it recognised (also inside TLS, where payloads are
+   * opaque to `observe`); an interactive emulator's `service.request` is one when its request is
+   * exactly a probe's (GetRequest is `GET /` with no header lines). Both count in the source's
+   * service-version flow like a probe payload on the wire; `sessionProbes` tells them apart.
+   */
+  wants(kind: DecoyEventKind): boolean {
+    return kind === 'service.probe' || kind === 'service.request';
+  }
+
+  write(event: DecoyEvent): void {
+    let index = -1;
+    if (event.kind === 'service.probe') index = this.probes.indexOf(event.probe);
+    else if (event.kind === 'service.request' && event.method !== undefined && event.path !== undefined) {
+      index = this.probes.matchRequest(event.method, event.path, event.headers?.length ?? 0);
+    } else return;
+    if (index < 0) return;
+    const src = parseIp(event.srcIp);
+    const dst = parseIp(event.dstIp);
+    if (src < 0 || dst < 0) return;
+    const source = this.sourceFor(src, event.time);
+    const flow = source.flows[Category.SERVICE] ?? this.newFlow(source, Category.SERVICE, event.time);
+    if (flow === null) {
+      this.counters.unrecorded++;
+      if (source.flowCount === 0) this.removeSource(source);
+      return;
+    }
+    flow.markSessionProbe(index);
+    flow.addServiceProbe(index);
+    flow.packets++;
+    flow.lastSeen = event.time;
+    flow.targets.add(dst);
+    flow.ports.add(event.dstPort);
   }
 
   /** The category a packet counts in, or -1 (handshake bookkeeping and connection traffic). */

@@ -38,6 +38,9 @@ export class Flow {
   /** Service probes seen: bit per ServiceProbeTable index (< 256). */
   readonly serviceProbes = new Uint32Array(8);
   serviceProbeCount = 0;
+  /** Service probes reported by the services that answered them (service.probe / service.request), bit per index. */
+  readonly sessionProbes = new Uint32Array(8);
+  sessionProbeCount = 0;
   /** SYNs answered by the scanner with the handshake's ACK (connect) or with a RST (SYN scan). */
   handshakes = 0;
   handshakeResets = 0;
@@ -70,6 +73,8 @@ export class Flow {
     this.icmpTypes = 0;
     this.serviceProbes.fill(0);
     this.serviceProbeCount = 0;
+    this.sessionProbes.fill(0);
+    this.sessionProbeCount = 0;
     this.handshakes = 0;
     this.handshakeResets = 0;
     this.resetsWindow1200 = 0;
@@ -85,6 +90,16 @@ export class Flow {
     if ((this.serviceProbes[w] & bit) !== 0) return;
     this.serviceProbes[w] |= bit;
     this.serviceProbeCount++;
+  }
+
+  markSessionProbe(index: number): void {
+    if (index < 0 || index >= 256 || this.sessionProbeSeen(index)) return;
+    this.sessionProbes[index >>> 5] |= 1 << (index & 31);
+    this.sessionProbeCount++;
+  }
+
+  sessionProbeSeen(index: number): boolean {
+    return index >= 0 && index < 256 && (this.sessionProbes[index >>> 5] & (1 << (index & 31))) !== 0;
   }
 
   hasServiceProbe(index: number): boolean {

@@ -19,12 +19,33 @@ export class ServiceProbeTable {
   private readonly byFirstByte: ServiceProbe[][] = Array.from({ length: 256 }, () => []);
   readonly probes: ServiceProbe[] = [];
 
+  private readonly byName = new Map<string, number>();
+  /** `METHOD path headerCount` of the probes that are one HTTP/RTSP-style request (GetRequest, HTTPOptions, …). */
+  private readonly byRequest = new Map<string, number>();
+
   constructor(probes: readonly ServiceProbe[]) {
     for (const p of probes) {
       if (p.bytes.length === 0) continue; // the NULL probe sends nothing
+      const index = this.probes.length;
       this.probes.push(p);
       (this.byFirstByte[p.bytes[0] as number] as ServiceProbe[]).push(p);
+      if (!this.byName.has(p.name)) this.byName.set(p.name, index);
+      const request = requestShape(p.bytes);
+      if (request !== undefined && !this.byRequest.has(request)) this.byRequest.set(request, index);
     }
+  }
+
+  /** Index of the probe named `name` (as a service.probe event names it), or -1. */
+  indexOf(name: string): number {
+    return this.byName.get(name) ?? -1;
+  }
+
+  /**
+   * Index of the probe an interactive service's request is (service.request: method, path and
+   * how many header lines came with it), or -1. `GET / HTTP/1.0` with no headers is GetRequest.
+   */
+  matchRequest(method: string, path: string, headerCount: number): number {
+    return this.byRequest.get(`${method} ${path} ${headerCount}`) ?? -1;
   }
 
   /** Index into `probes` of the probe `obs`'s payload is exactly, or -1. O(candidates × 64 bytes). */
@@ -65,6 +86,16 @@ export class ServiceProbeTable {
   static load(file = DEFAULT_SERVICE_PROBES_FILE): ServiceProbeTable {
     return ServiceProbeTable.parse(readFileSync(file));
   }
+}
+
+/** `METHOD path headerCount` when the probe is one request line `METHOD path PROTO/x.y` and header lines, ending in an empty line. */
+function requestShape(bytes: Buffer): string | undefined {
+  const text = bytes.toString('latin1');
+  if (!text.endsWith('\r\n\r\n')) return undefined;
+  const lines = text.slice(0, -4).split('\r\n');
+  const m = /^([A-Z]{3,10}) (\S+) [A-Z]{2,8}\/[0-9]\.[0-9]$/.exec(lines[0] as string);
+  if (m === null) return undefined;
+  return `${m[1] as string} ${m[2] as string} ${lines.length - 1}`;
 }
 
 const SIMPLE_ESCAPES: Record<string, number> = { '0': 0, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '|': 124 };

@@ -62,6 +62,9 @@ const so: FieldSpec = { type: 'string', optional: true };
 const i: FieldSpec = { type: 'integer' };
 const io: FieldSpec = { type: 'integer', optional: true };
 const MACS_IPS = { srcMac: s, dstMac: s, srcIp: s, dstIp: s };
+/** Per-packet kinds as the store holds them: one row per interval and alike packets (events/packet-tally.ts). */
+const FOLDED = { packets: io, lastTime: io };
+const FOLDED_PATHS = { packets: 'source.packets', lastTime: 'decoyd.last_time' };
 
 /** Service identities (nmap-service-probes): ECS network.protocol and service.name/version; the rest under decoyd.service_probe. */
 function serviceSpec(type: string, when: string): KindSpec {
@@ -156,21 +159,23 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
   'arp.conflict': { ecsKind: 'state', category: ['network'], type: ['denied'], outcome: 'failure', when: 'a static binding was refused: a real host owns it', fields: { address: s, mac: s, peerMac: s, template: s, reason: s }, paths: ARP_PATHS },
   'arp.probe': { ecsKind: 'event', category: ['network'], type: ['protocol'], when: 'an RFC 5227 probe was seen or sent (debug)', fields: { address: s, mac: s, peerIp: so, peerMac: so, template: so, reason: so }, paths: ARP_PATHS },
   'tcp.packet': {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'tcp', when: 'every TCP segment to a decoy',
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'tcp', when: 'every TCP segment to a decoy (the store folds alike ones per flush interval: `source.packets`)',
     fields: {
       ...MACS_IPS, srcPort: i, dstPort: i, flags: s,
       state: { type: 'string', values: ['open', 'closed', 'block', 'connection'] },
       answer: { type: 'string', values: ['syn-ack', 'rst', 'rst-ack', 'none', 'connection'] },
+      ...FOLDED,
     },
-    paths: { flags: 'decoyd.tcp.flags' },
+    paths: { flags: 'decoyd.tcp.flags', ...FOLDED_PATHS },
   },
   'udp.packet': {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'udp', when: 'every datagram to a decoy',
-    fields: { ...MACS_IPS, srcPort: i, dstPort: i, length: i, state: { type: 'string', values: ['open', 'closed', 'block'] }, answer: s },
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'udp', when: 'every datagram to a decoy (folded in the store likewise)',
+    fields: { ...MACS_IPS, srcPort: i, dstPort: i, length: i, state: { type: 'string', values: ['open', 'closed', 'block'] }, answer: s, ...FOLDED },
+    paths: FOLDED_PATHS,
   },
   icmp: {
-    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'icmp', when: 'every ICMP message to a decoy',
-    fields: { ...MACS_IPS, type: i, code: i, answer: s }, paths: { type: 'decoyd.icmp.type', code: 'decoyd.icmp.code' },
+    ecsKind: 'event', category: ['network'], type: ['connection'], transport: 'icmp', when: 'every ICMP message to a decoy (folded in the store likewise)',
+    fields: { ...MACS_IPS, type: i, code: i, answer: s, ...FOLDED }, paths: { type: 'decoyd.icmp.type', code: 'decoyd.icmp.code', ...FOLDED_PATHS },
   },
   'tcp.open': {
     ecsKind: 'event', category: ['network', 'session'], type: ['connection', 'start'], transport: 'tcp', when: 'a handshake completed',
@@ -180,7 +185,7 @@ export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
     ecsKind: 'event', category: ['network', 'session'], type: ['connection', 'end'], transport: 'tcp', when: 'an established connection ended',
     fields: { srcIp: s, srcPort: i, dstIp: s, dstPort: i, service: so, bytesIn: io, bytesOut: io, reason: { type: 'string', optional: true, values: TCP_CLOSE_REASONS } },
   },
-  drop: { ecsKind: 'event', category: ['network'], type: ['denied'], when: 'input dropped, or a bound reached (see below)', fields: { reason: s, srcIp: so, dstIp: so } },
+  drop: { ecsKind: 'event', category: ['network'], type: ['denied'], when: 'input dropped, or a bound reached (see below; folded in the store like packets)', fields: { reason: s, srcIp: so, dstIp: so, ...FOLDED }, paths: FOLDED_PATHS },
   route: {
     ecsKind: 'event', category: ['network'], type: ['connection'], when: 'a virtual router answered a packet passing through it',
     fields: { srcIp: s, dstIp: s, router: s, answer: { type: 'string', values: ['time-exceeded', 'net-unreachable', 'host-unreachable', 'none'] }, ttl: i },

@@ -65,8 +65,23 @@ function macFromEcs(mac: string): string {
   return mac.toLowerCase().replace(/-/g, ':');
 }
 
-function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
+/** Where a field of a kind lands, split once: toEcs runs per logged packet and per stored row read. */
+interface Placement { parts: readonly string[]; mac: boolean }
+const placements = new Map<string, Map<string, Placement>>();
+
+function placementOf(kind: string, field: string): Placement {
+  let byField = placements.get(kind);
+  if (byField === undefined) placements.set(kind, (byField = new Map()));
+  let p = byField.get(field);
+  if (p === undefined) {
+    const path = pathOf(kind, field);
+    p = { parts: path.split('.'), mac: path.endsWith('.mac') };
+    byField.set(field, p);
+  }
+  return p;
+}
+
+function setParts(doc: Record<string, unknown>, parts: readonly string[], value: unknown): void {
   let at = doc;
   for (let k = 0; k < parts.length - 1; k++) {
     const key = parts[k] as string;
@@ -78,6 +93,11 @@ function setPath(doc: Record<string, unknown>, path: string, value: unknown): vo
     at = next as Record<string, unknown>;
   }
   at[parts[parts.length - 1] as string] = value;
+}
+
+function groupField(doc: Record<string, unknown>, group: string, name: string): unknown {
+  const g = doc[group];
+  return typeof g === 'object' && g !== null ? (g as Record<string, unknown>)[name] : undefined;
 }
 
 function getPath(doc: Record<string, unknown>, path: string): unknown {
@@ -99,18 +119,20 @@ export function toEcs(event: DecoyEvent, sequence: number, ctx: EcsContext): Ecs
   };
   if (spec.outcome !== undefined) ev.outcome = spec.outcome;
   const doc: EcsDocument = { '@timestamp': new Date(event.time).toISOString(), ecs: { version: ECS_VERSION }, event: ev, observer: { ...ctx.observer, type: 'honeypot', product: 'decoyd' } };
-  for (const [field, value] of Object.entries(event)) {
+  const flat = event as unknown as Record<string, unknown>;
+  for (const field in flat) {
+    const value = flat[field];
     if (field === 'kind' || field === 'time' || value === undefined) continue;
-    const path = pathOf(kind, field);
-    setPath(doc, path, path.endsWith('.mac') && typeof value === 'string' ? macToEcs(value) : value);
+    const p = placementOf(kind, field);
+    setParts(doc, p.parts, p.mac && typeof value === 'string' ? macToEcs(value) : value);
   }
   if (spec.transport !== undefined) doc.network = { transport: spec.transport, type: 'ipv4', direction: 'ingress' };
   const related: string[] = [];
-  const src = getPath(doc, 'source.ip');
-  const dst = getPath(doc, 'destination.ip');
+  const src = groupField(doc, 'source', 'ip');
+  const dst = groupField(doc, 'destination', 'ip');
   if (typeof src === 'string') related.push(src);
   if (typeof dst === 'string' && dst !== src) related.push(dst);
-  const user = getPath(doc, 'user.name');
+  const user = groupField(doc, 'user', 'name');
   if (related.length > 0 || typeof user === 'string') {
     const rel: Record<string, string[]> = {};
     if (related.length > 0) rel.ip = related;

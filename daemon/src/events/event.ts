@@ -3,6 +3,8 @@
  * Logging (pino), the event store and shipping to a fleet collector all hang off that sink.
  */
 
+import type { PacketCounts } from './packet-tally';
+
 export type DecoyEvent =
   | ArpEvent
   | IcmpEvent
@@ -44,6 +46,13 @@ export interface PacketEventBase extends EventBase {
   dstIp: string;
   /** What decoyd did: the reply it sent (`syn-ack`, `rst`, `rst-ack`, `echo-reply`, `port-unreachable`, `data`…) or `none`. */
   answer: string;
+  /**
+   * In the store (events/packet-tally.ts): how many packets of one interval this row folds, all
+   * alike but for source port and time (absent = 1, as in the log); `time` is the first one's.
+   */
+  packets?: number;
+  /** With `packets`: the last folded packet's time (ms since the epoch). */
+  lastTime?: number;
 }
 
 export interface IcmpEvent extends PacketEventBase {
@@ -89,6 +98,9 @@ export interface DropEvent extends EventBase {
   reason: string;
   srcIp?: string;
   dstIp?: string;
+  /** In the store: drops of one interval alike in reason and addresses, folded (as PacketEventBase.packets). */
+  packets?: number;
+  lastTime?: number;
 }
 
 /** A virtual router (topology:) answered a packet passing through it with an ICMP error. */
@@ -301,4 +313,9 @@ export interface EventSink {
   /** False when nobody records events of this kind: lets the per-packet path skip building them. */
   wants(kind: DecoyEventKind): boolean;
   emit(event: DecoyEvent): void;
+  /**
+   * Present when some sink (the store) takes the per-packet kinds as per-interval counts: the
+   * packet path calls it with numbers, whether or not it also builds the event for `wants`.
+   */
+  readonly packetCounts?: PacketCounts;
 }

@@ -326,6 +326,7 @@ export class Engine {
 
   private drop(reason: string, timeMs: number, src: number, dst: number): void {
     this.counters.dropped++;
+    this.opts.events.packetCounts?.drop(src, dst, reason, timeMs);
     if (!this.opts.events.wants('drop')) return;
     this.opts.events.emit({
       kind: 'drop', time: timeMs, reason,

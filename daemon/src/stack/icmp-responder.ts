@@ -65,6 +65,8 @@ export class IcmpResponder {
       }
     }
     // Address mask (17) and information (15) requests, and unknown types: no family answers by default.
+    const counts = this.events.packetCounts;
+    if (counts !== undefined) counts.icmp(frame, ip.src, host.ip, icmp.type, icmp.code, answer, timeMs);
     if (this.events.wants('icmp')) {
       this.events.emit({
         kind: 'icmp', time: timeMs, srcMac: macToString(frame, ETH_SRC), dstMac: macToString(frame, ETH_DST),

@@ -44,6 +44,8 @@ export class UdpHandler {
         answer = 'service';
       }
     }
+    const counts = this.events.packetCounts;
+    if (counts !== undefined) counts.udp(frame, ip.src, host.ip, udp.srcPort, port, udp.payloadLength, state, answer, timeMs);
     if (this.events.wants('udp.packet')) {
       this.events.emit({
         kind: 'udp.packet', time: timeMs, srcMac: macToString(frame, ETH_SRC), dstMac: macToString(frame, ETH_DST),

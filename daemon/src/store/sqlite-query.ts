@@ -17,6 +17,13 @@ interface BootRow { id: number; id_prefix: string; observer: string }
 
 export class InvalidCursorError extends Error {}
 
+/**
+ * How far rows may be out of time order: packet rows carry their interval's first packet time but
+ * are written when the interval is drained (at most one flush interval, ≤ 1 s, later), behind
+ * events of that interval that went in at once. Five seconds leaves room for a loaded machine.
+ */
+export const TIME_ORDER_SLACK_MS = 5000;
+
 export class SqliteStoreQuery implements StoreQuery {
   private readonly db: BetterSqlite3.Database;
   private readonly boots = new Map<number, EcsContext>();
@@ -55,14 +62,16 @@ export class SqliteStoreQuery implements StoreQuery {
     if (req.proto !== undefined) { where.push('proto = ?'); args.push(req.proto); }
     if (req.port !== undefined) { where.push('dport = ?'); args.push(req.port); }
     if (req.kind !== undefined) { where.push('kind = ?'); args.push(req.kind); }
+    // Rowid bounds from the time bounds, widened by TIME_ORDER_SLACK_MS (rows are in time order only up to
+    // that: a folded packet row goes in at the end of its interval); the ts conditions are then exact.
     if (req.since !== undefined) {
-      const id = this.firstIdAtOrAfter(req.since);
+      const id = this.firstIdAtOrAfter(req.since - TIME_ORDER_SLACK_MS);
       if (id === undefined) return { events: [] };
       where.push('id >= ? AND ts >= ?');
       args.push(id, req.since);
     }
     if (req.until !== undefined) {
-      const after = this.firstIdAtOrAfter(req.until + 1);
+      const after = this.firstIdAtOrAfter(req.until + 1 + TIME_ORDER_SLACK_MS);
       where.push('id < ? AND ts <= ?');
       args.push(after ?? Number.MAX_SAFE_INTEGER, req.until);
     }
@@ -82,7 +91,7 @@ export class SqliteStoreQuery implements StoreQuery {
 
   /**
    * The first rowid whose time is at or after `ts`, by binary search over the rowid range (rows
-   * are inserted in time order; gaps left by retention are skipped by `id >= ?`).
+   * are inserted in time order, within TIME_ORDER_SLACK_MS; gaps left by retention are skipped by `id >= ?`).
    */
   private firstIdAtOrAfter(ts: number): number | undefined {
     const range = this.stmt('SELECT min(id) AS lo, max(id) AS hi FROM events').get() as { lo: number | null; hi: number | null };

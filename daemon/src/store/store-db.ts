@@ -77,13 +77,14 @@ function intColumn(value: unknown): number | null {
 
 interface Agg { first: number; last: number; events: number }
 
-function bump<K>(map: Map<K, Agg>, key: K, ts: number): void {
+/** Counts `weight` sightings between `first` and `last` (a folded packet row counts its packets). */
+function bump<K>(map: Map<K, Agg>, key: K, first: number, last: number, weight: number): void {
   const a = map.get(key);
-  if (a === undefined) map.set(key, { first: ts, last: ts, events: 1 });
+  if (a === undefined) map.set(key, { first, last, events: weight });
   else {
-    if (ts < a.first) a.first = ts;
-    if (ts > a.last) a.last = ts;
-    a.events++;
+    if (first < a.first) a.first = first;
+    if (last > a.last) a.last = last;
+    a.events += weight;
   }
 }
 
@@ -138,14 +139,18 @@ export class StoreDb {
       const dport = cols.dport === undefined ? null : intColumn(rec[cols.dport]);
       this.insertEvent.run(this.boot, seqs[k] as number, e.time, e.kind, cols.proto, src, dst, sport, dport, JSON.stringify(e));
       if (src === null) continue;
-      bump(sources, src, e.time);
+      const folded = rec.packets;
+      const weight = typeof folded === 'number' && folded > 0 ? folded : 1;
+      const lastTime = rec.lastTime;
+      const last = typeof lastTime === 'number' && lastTime > e.time ? lastTime : e.time;
+      bump(sources, src, e.time, last, weight);
       if (dst !== null && dst !== src) {
         let perSource = hosts.get(src);
         if (perSource === undefined) hosts.set(src, (perSource = new Map()));
-        bump(perSource, dst, e.time);
+        bump(perSource, dst, e.time, last, weight);
       }
       const protoCode = cols.proto === 'tcp' ? 0 : cols.proto === 'udp' ? 1 : -1;
-      if (dport !== null && dport >= 0 && dport <= 65535 && protoCode >= 0) bump(ports, src * 131072 + protoCode * 65536 + dport, e.time);
+      if (dport !== null && dport >= 0 && dport <= 65535 && protoCode >= 0) bump(ports, src * 131072 + protoCode * 65536 + dport, e.time, last, weight);
       if (e.kind === 'scan.detected') {
         this.upsertScan.run(e.scanId, src, e.scanType, e.tool ?? null, e.firstSeen, e.lastSeen, e.packets, JSON.stringify(e));
       }
@@ -179,13 +184,16 @@ export class StoreDb {
    */
   applyRetention(policy: RetentionPolicy, now = Date.now(), chunk = 20_000): { deleted: number } {
     let deleted = 0;
-    const deleteChunk = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
     if (policy.maxAgeDays > 0) {
+      // From the oldest rowid on, one window of `chunk` rowids at a time, while the oldest row is past the cutoff:
+      // a store with nothing to age out costs one indexed lookup, never a scan of every row's time.
       const cutoff = now - policy.maxAgeDays * 86_400_000;
-      for (;;) {
-        const n = deleteChunk.run(cutoff, chunk).changes;
-        deleted += n;
-        if (n < chunk) break;
+      const oldest = this.db.prepare('SELECT id, ts FROM events ORDER BY id LIMIT 1');
+      const deleteWindow = this.db.prepare('DELETE FROM events WHERE id >= ? AND id < ? AND ts < ?');
+      for (let round = 0; round < 100_000; round++) {
+        const row = oldest.get() as { id: number; ts: number } | undefined;
+        if (row === undefined || row.ts >= cutoff) break;
+        deleted += deleteWindow.run(row.id, row.id + chunk, cutoff).changes;
       }
     }
     if (policy.maxBytes > 0) {

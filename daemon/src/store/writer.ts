@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecoyEvent, DecoyEventKind } from '../events/event';
 import type { EcsContext } from '../events/ecs';
 import type { RecordSink } from '../events/fanout-sink';
+import { COUNTED_KINDS } from '../events/packet-tally';
 import type { RetentionPolicy } from './store-db';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 
@@ -54,6 +55,10 @@ export function databaseFile(dir: string): string {
 }
 
 export class StoreWriter implements RecordSink {
+  /** Per-packet kinds arrive folded per flush interval (events/packet-tally.ts), never one by one. */
+  readonly countsPackets = true;
+  /** Called at the start of every flush: the fan-out drains its packet counts into this writer. */
+  beforeFlush: (() => void) | undefined;
   private pending: DecoyEvent[] = [];
   private pendingSeqs: number[] = [];
   private inFlight = 0;
@@ -105,8 +110,8 @@ export class StoreWriter implements RecordSink {
     });
   }
 
-  wants(_kind: DecoyEventKind): boolean {
-    return this.closed === undefined;
+  wants(kind: DecoyEventKind): boolean {
+    return this.closed === undefined && !COUNTED_KINDS.has(kind);
   }
 
   write(event: DecoyEvent, sequence: number): void {
@@ -116,11 +121,16 @@ export class StoreWriter implements RecordSink {
     }
     this.pending.push(event);
     this.pendingSeqs.push(sequence);
-    if (this.pending.length >= this.maxBatch) this.flush();
+    if (this.pending.length >= this.maxBatch) this.post();
   }
 
   /** Posts what is queued to the worker (cheap: no disk here). */
   flush(): void {
+    this.beforeFlush?.();
+    this.post();
+  }
+
+  private post(): void {
     if (this.pending.length === 0) return;
     const msg: ToWorker = { t: 'batch', events: this.pending, seqs: this.pendingSeqs };
     this.inFlight += this.pending.length;

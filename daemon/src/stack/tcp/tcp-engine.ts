@@ -267,6 +267,7 @@ export class TcpEngine implements SocketOwner {
   private admit(src: number, timeMs: number): boolean {
     if ((this.perSource.get(src) ?? 0) >= this.limits.maxConnectionsPerSource) {
       this.counters.statelessSynAcks++;
+      this.events.packetCounts?.drop(src, -1, 'per-source-limit', timeMs);
       if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'per-source-limit', srcIp: ipToString(src) });
       return false;
     }
@@ -275,6 +276,7 @@ export class TcpEngine implements SocketOwner {
       const victim = this.oldestTimeWait() ?? firstOf(this.halfOpen);
       if (victim === undefined) {
         this.counters.statelessSynAcks++;
+        this.events.packetCounts?.drop(src, -1, 'connection-table-full', timeMs);
         if (this.events.wants('drop')) this.events.emit({ kind: 'drop', time: timeMs, reason: 'connection-table-full', srcIp: ipToString(src) });
         return false;
       }
@@ -374,6 +376,8 @@ export class TcpEngine implements SocketOwner {
   }
 
   private logPacket(host: DecoyHost, frame: Buffer, ip: Ipv4View, tcp: TcpView, state: 'open' | 'closed' | 'block' | 'connection', answer: string, timeMs: number): void {
+    const counts = this.events.packetCounts;
+    if (counts !== undefined) counts.tcp(frame, ip.src, host.ip, tcp.srcPort, tcp.dstPort, tcp.flags, state, answer, timeMs);
     if (!this.events.wants('tcp.packet')) return;
     this.events.emit({
       kind: 'tcp.packet', time: timeMs,
