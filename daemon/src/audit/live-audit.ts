@@ -14,7 +14,7 @@ import { splitLines } from '../lab/run-command';
 import type { DecoydConfig } from '../config/types';
 import { parseIp } from '../wire/address';
 import { behaviourOf } from '../personality/behaviour/family';
-import { FINDING_WEIGHT, auditStatic, type AuditReport, type Finding, type HostReport, type StaticAuditData } from './static-audit';
+import { FINDING_WEIGHT, auditStatic, formatFinding, formatReportTail, type AuditReport, type Finding, type HostReport, type StaticAuditData } from './static-audit';
 import { judgeLive, type LiveObservation } from './live-judge';
 
 export interface LiveAuditOptions {
@@ -283,14 +283,9 @@ export function formatLiveReport(r: LiveAuditReport): string {
     out.push(`    open ${o.openPorts.join(' ') || 'none'}${o.services.length > 0 ? `  -sV ${o.services.map((s) => `${s.port}:${[s.name, s.product, s.version].filter(Boolean).join(' ')}`).join('; ')}` : ''}`);
     out.push(`    SYN/ACK at ${o.synAckOffsetsMs === null ? 'n/a' : o.synAckOffsetsMs.map((t) => (t / 1000).toFixed(1)).join(', ')} s  ICMP timestamp ${fmtBool(o.icmpTimestampReply)}  mask ${fmtBool(o.icmpAddressMaskReply)}`);
     if (h.findings.length === 0) out.push('    no contradiction found');
-    for (const f of h.findings) out.push(`    ${f.severity.toUpperCase().padEnd(6)} ${f.code}: ${f.message}`);
+    for (const f of h.findings) out.push(formatFinding(f));
   }
-  out.push('');
-  out.push(`population${r.population.length === 0 ? ': no finding' : ''}`);
-  for (const f of r.population) out.push(`    ${f.severity.toUpperCase().padEnd(6)} ${f.code}: ${f.message}`);
-  out.push('');
-  out.push(`score ${r.score}/100`);
-  return out.join('\n') + '\n';
+  return formatReportTail(out, r);
 }
 
 function fmtBool(b: boolean | null): string {

@@ -263,18 +263,28 @@ export function auditStatic(cfg: DecoydConfig, data: StaticAuditData): AuditRepo
 }
 
 /** The human-readable report. */
+/** One finding as the audit reports print it. */
+export function formatFinding(f: Finding): string {
+  return `    ${f.severity.toUpperCase().padEnd(6)} ${f.code}: ${f.message}`;
+}
+
+/** The closing part every audit report shares: the population findings and the score. */
+export function formatReportTail(out: string[], r: Pick<AuditReport, 'population' | 'score'>): string {
+  out.push('');
+  out.push(`population${r.population.length === 0 ? ': no finding' : ''}`);
+  for (const f of r.population) out.push(formatFinding(f));
+  out.push('');
+  out.push(`score ${r.score}/100`);
+  return out.join('\n') + '\n';
+}
+
 export function formatAuditReport(r: AuditReport): string {
   const out: string[] = [`decoyd audit --static ${r.config}`, ''];
   for (const h of r.hosts) {
     out.push(`${h.address}  ${h.template}  "${h.personality}"  family ${h.family}  score ${h.score}`);
     out.push(`    mac ${h.mac} (${h.macVendor})  initial TTL ${h.initialTtl ?? '?'}  open ${h.openPorts.join(' ') || 'none'}`);
     if (h.findings.length === 0) out.push('    no contradiction found');
-    for (const f of h.findings) out.push(`    ${f.severity.toUpperCase().padEnd(6)} ${f.code}: ${f.message}`);
+    for (const f of h.findings) out.push(formatFinding(f));
   }
-  out.push('');
-  out.push(`population${r.population.length === 0 ? ': no finding' : ''}`);
-  for (const f of r.population) out.push(`    ${f.severity.toUpperCase().padEnd(6)} ${f.code}: ${f.message}`);
-  out.push('');
-  out.push(`score ${r.score}/100`);
-  return out.join('\n') + '\n';
+  return formatReportTail(out, r);
 }

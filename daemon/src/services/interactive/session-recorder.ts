@@ -69,13 +69,11 @@ export class SessionRecorder {
   }
 
   fromClient(data: Buffer | string): void {
-    this.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    this.append('> ', data);
+    this.bytesIn += this.append('> ', data);
   }
 
   toClient(data: Buffer | string): void {
-    this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    this.append('< ', data);
+    this.bytesOut += this.append('< ', data);
   }
 
   /** Cuts a client-supplied value to the field bound, escaped. */
@@ -142,16 +140,18 @@ export class SessionRecorder {
     this.events.emit({ kind, time: Date.now(), ...this.conn, service: this.service, ...(this.product !== undefined ? { product: this.product } : {}), ...fields });
   }
 
-  private append(direction: string, data: Buffer | string): void {
+  /** Adds what the bound leaves room for to the transcript; returns the byte length of `data`. */
+  private append(direction: string, data: Buffer | string): number {
     const len = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const room = this.bounds.transcriptBytes - this.transcriptKept;
     if (room <= 0) {
       this.transcriptDropped += len;
-      return;
+      return len;
     }
     const kept = Math.min(room, len);
     this.transcript += `${direction}${excerpt(data, kept)}\n`;
     this.transcriptKept += kept;
     this.transcriptDropped += len - kept;
+    return len;
   }
 }
