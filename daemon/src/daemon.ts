@@ -13,6 +13,7 @@ import { deploymentSeed } from './services/identity/deployment-seed';
 import { IdentityDatagramService, IdentityStreamService } from './services/identity/identity-service';
 import type { ClaimRangeRuntime } from './stack/address-manager';
 import { DecoyHost, DecoyTable, PortState, type PortStateCode, TemplateRuntime } from './stack/decoy-table';
+import { applyHoneydTuning } from './stack/honeyd-tuning';
 import type { DhcpClientSpec } from './stack/dhcp/dhcp-client';
 import { clientIdFor, dhcpProfile, familyForClass } from './stack/dhcp/profiles';
 import { Engine } from './stack/engine';
@@ -39,6 +40,7 @@ export function compileTemplate(
   services?: Omit<ServiceContext, 'templateName' | 'port' | 'template' | 'osClass'> & { classOf?: (personality: string | undefined) => OsClass | undefined },
 ): TemplateRuntime {
   const rt = new TemplateRuntime(t.name, t.personality, ACTION_CODE[t.defaults.tcp], ACTION_CODE[t.defaults.udp], t.defaults.icmp === 'open', t.dropRateIn / 100);
+  applyHoneydTuning(rt, t);
   for (const rule of t.ports) {
     const table = rule.proto === 'tcp' ? rt.tcp : rt.udp;
     table[rule.port] = ACTION_CODE[rule.action];

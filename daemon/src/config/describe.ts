@@ -185,7 +185,7 @@ function describeTemplate(
   const extras: string[] = [];
   if (tmpl.uptime !== undefined) extras.push(`uptime ${formatUptime(tmpl.uptime)}`);
   if (tmpl.dropRateIn > 0) extras.push(`drops ${tmpl.dropRateIn}% of inbound packets`);
-  if (tmpl.dropRateSyn !== undefined) extras.push(`drops ${tmpl.dropRateSyn}% of new SYNs (not run yet)`);
+  if (tmpl.dropRateSyn !== undefined) extras.push(`drops ${tmpl.dropRateSyn}% of new SYNs`);
   if (tmpl.uid !== undefined) extras.push(`scripts and subsystems as uid ${tmpl.uid}${tmpl.gid !== undefined ? ` gid ${tmpl.gid}` : ''}`);
   if (tmpl.maxfds !== undefined) extras.push(`maxfds ${tmpl.maxfds}`);
   if (tmpl.spoof) extras.push(`spoof${tmpl.spoof.from ? ` from ${tmpl.spoof.from}` : ''}${tmpl.spoof.to ? ` to ${tmpl.spoof.to}` : ''}`);

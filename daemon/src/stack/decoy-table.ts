@@ -1,3 +1,4 @@
+import type { OverlapPolicy } from '../personality/behaviour/types';
 import type { HostPersonality } from '../personality/host-personality';
 import type { DatagramService, StreamService } from '../services/service';
 import { ipToString, macToNumber, macToString } from '../wire/address';
@@ -6,12 +7,27 @@ import { ipToString, macToNumber, macToString } from '../wire/address';
 export const PortState = { RESET: 0, OPEN: 1, BLOCK: 2 } as const;
 export type PortStateCode = (typeof PortState)[keyof typeof PortState];
 
+/**
+ * Honeyd `annotate "P" [no] finscan`: what a FIN probe (FIN without SYN or ACK) to a listening port
+ * gets. MODEL leaves it to the personality; DROP is RFC 793 silence; RESET answers as a closed port.
+ */
+export const FinScan = { MODEL: 0, DROP: 1, RESET: 2 } as const;
+export type FinScanCode = (typeof FinScan)[keyof typeof FinScan];
+
+/** Honeyd `annotate "P" fragment drop|old|new`: drop every fragment, or reassemble with that overlap rule. */
+export type FragmentPolicy = 'drop-all' | OverlapPolicy;
+
 /** A template compiled for per-packet lookups: one byte per port and protocol. */
 export class TemplateRuntime {
   readonly tcp = new Uint8Array(65536);
   readonly udp = new Uint8Array(65536);
   readonly tcpServices = new Map<number, StreamService>();
   readonly udpServices = new Map<number, DatagramService>();
+  /** Probability (0-1) of silently dropping a new SYN to an open port (Honeyd `set T droprate syn`). */
+  synDropRate = 0;
+  finScan: FinScanCode = FinScan.MODEL;
+  /** null: the personality's own reassembly policy. */
+  fragments: FragmentPolicy | null = null;
 
   constructor(
     readonly name: string,

@@ -222,7 +222,12 @@ export class Engine {
     }
     if (ip.isFragment) {
       const ipb = host.personality.behaviour.ipv4;
-      const r = this.reassembler.add(frame, ip, timeMs, ipb.overlap, ipb.reassemblyTimeoutMs);
+      const policy = host.template.fragments;
+      if (policy === 'drop-all') {
+        this.drop('annotate-fragment-drop', timeMs, src, ip.dst);
+        return;
+      }
+      const r = this.reassembler.add(frame, ip, timeMs, policy ?? ipb.overlap, ipb.reassemblyTimeoutMs);
       if (r.status === 'dropped') this.drop(r.reason, timeMs, src, ip.dst);
       if (r.status !== 'complete') return;
       // Continue with the reassembled datagram in its own buffer.
@@ -250,6 +255,18 @@ export class Engine {
     return chosen;
   }
 
+  /**
+   * Honeyd's `droprate syn`: a connection request (SYN without ACK or RST) to an open port with no
+   * connection yet is dropped at the template's rate; the peer's retransmission may get through.
+   */
+  private dropsNewSyn(host: DecoyHost, ip: Ipv4View): boolean {
+    const tcp = this.tcpView;
+    if ((tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false;
+    if (tcpPortState(host, tcp.dstPort) !== PortState.OPEN) return false;
+    if (this.tcp.find(host, ip.src, tcp.srcPort, tcp.dstPort) !== null) return false;
+    return this.random() < host.template.synDropRate;
+  }
+
   private dispatch(host: DecoyHost, frame: Buffer, ip: Ipv4View, timeMs: number): void {
     const off = ip.payloadOffset;
     const len = ip.payloadLength;
@@ -268,6 +285,10 @@ export class Engine {
             const chosen = this.chooseDynamic(host, host.dynamic, ip, timeMs);
             if (chosen === null) return;
             host = chosen;
+          }
+          if (host.template.synDropRate > 0 && this.dropsNewSyn(host, ip)) {
+            this.drop('droprate-syn', timeMs, ip.src, ip.dst);
+            return;
           }
           if (this.observer !== undefined) this.observer.observe(this.observation.fromTcp(ip, this.tcpView, timeMs));
           // An acknowledgement to an open port stands for TCP's forward-progress confirmation of the peer.

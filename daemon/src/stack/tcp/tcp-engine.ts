@@ -5,7 +5,7 @@ import { ipToString, macToString } from '../../wire/address';
 import { copyMac, ETH_DST, ETH_SRC } from '../../wire/ethernet';
 import type { Ipv4View } from '../../wire/ipv4';
 import { emptyOptionSummary, readTcpOptions, tcpFlagsToString, type TcpView } from '../../wire/tcp';
-import { type DecoyHost, PortState, tcpPortState, tcpServiceOf } from '../decoy-table';
+import { type DecoyHost, FinScan, PortState, tcpPortState, tcpServiceOf } from '../decoy-table';
 import type { FrameBuilder } from '../frame-builder';
 import { BufferBudget } from './byte-queue';
 import { TcpEgress } from './egress';
@@ -120,7 +120,16 @@ export class TcpEngine implements SocketOwner {
       return;
     }
     this.fillSegment(ip, tcp, timeMs);
-    const open = portState === PortState.OPEN;
+    let open = portState === PortState.OPEN;
+    // Honeyd `annotate … [no] finscan`: a FIN probe to a listening port is dropped, or answered as a closed port would.
+    const finScan = host.template.finScan;
+    if (open && finScan !== FinScan.MODEL && (flags & (TcpFlag.FIN | TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.FIN) {
+      if (finScan === FinScan.DROP) {
+        this.logPacket(host, frame, ip, tcp, 'open', 'none', timeMs);
+        return;
+      }
+      open = false;
+    }
     const p = host.personality;
     const r = this.reply;
     if (!p.respondTcp(this.segIn, open ? 'open' : 'closed', r)) {
