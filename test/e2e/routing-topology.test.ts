@@ -8,7 +8,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startCapture } from '../helpers/capture';
-import { startDaemon } from '../helpers/daemon';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../../daemon/src/lab/run-command';
+import { DEFAULT_MAIN_JS, startDaemon } from '../helpers/daemon';
 import { parseFrame } from '../helpers/frames';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { hostByAddress, portOf, runNmap } from '../helpers/nmap';
@@ -59,55 +63,62 @@ log: { level: info }
 `;
 
 /**
- * Honeyd's own config.sample topology, addresses remapped: entry 10.0.0.1 → 198.51.100.1 (on the
- * LAN), its link 10.2.0.0/24 → 192.0.2.0/24, 10.3.0.0/16 → 203.0.113.0/24, 10.3.0.0/24 →
- * 203.0.113.0/25, 10.3.1.0/24 → 203.0.113.128/25 (10.3.x.y → 203.0.113.(128x+y)). First-generation
- * personality names are replaced by nmap 7.93 names; scripts and proxies by plain open ports.
+ * Honeyd 1.5c's own `config.sample` (corpus file 01), as Honeyd syntax. Its scripts and proxies
+ * are plain open ports here (the topology is what this test is about; one proxy pointed at a
+ * public address); everything else is the file as shipped, its addresses remapped by
+ * `remapConfigSample` into documentation ranges.
  */
-const CONFIG_SAMPLE = `
-templates:
-  template:
-    personality: "Microsoft Windows XP Professional SP1"
-    uptime: 1728650
-    defaults: { tcp: reset, udp: reset, icmp: open }
-    ports:
-      - { proto: tcp, port: 80, action: open }
-      - { proto: tcp, port: 22, action: open }
-      - { proto: tcp, port: 23, action: open }
-      - { proto: udp, port: 53, action: open }
-  nt4:
-    personality: "Microsoft Windows NT 4.0 SP3"
-    uptime: 1728650
-    defaults: { tcp: reset, udp: reset, icmp: open }
-    ports: [ { proto: tcp, port: 80, action: open } ]
-  aix:
-    personality: "IBM AIX 4.2"
-    uptime: 1728650
-    defaults: { tcp: reset, udp: reset, icmp: open }
-    ports: [ { proto: tcp, port: 80, action: open } ]
-  default:
-    defaults: { tcp: block, udp: block, icmp: block }
-  router:
-    personality: "Cisco 1600 router (IOS 12.0)"
-    defaults: { tcp: reset, udp: reset, icmp: open }
-    ports: [ { proto: tcp, port: 22, action: open }, { proto: tcp, port: 23, action: open } ]
-hosts:
-  - { address: 203.0.113.1, template: router }
-  - { address: 203.0.113.129, template: router }
-  - { address: 203.0.113.140, template: template }
-  - { address: 203.0.113.139, template: nt4 }
-  - { address: 203.0.113.138, template: aix }
-topology:
-  entries: [ { router: 198.51.100.1 } ]
-  links:
-    - { router: 198.51.100.1, network: 192.0.2.0/24 }
-    - { router: 203.0.113.1, network: 203.0.113.0/25 }
-    - { router: 203.0.113.129, network: 203.0.113.128/25 }
-  routes:
-    - { router: 198.51.100.1, network: 203.0.113.0/24, gateway: 203.0.113.1, latency_ms: 8, bandwidth: 10Mbps }
-    - { router: 203.0.113.1, network: 203.0.113.128/25, gateway: 203.0.113.129, latency_ms: 7, loss_percent: 0.5 }
-log: { level: warn }
+const HONEYD_CONFIG_SAMPLE = `route entry 10.0.0.1
+route 10.0.0.1 link 10.2.0.0/24
+route 10.0.0.1 add net 10.3.0.0/16 10.3.0.1 latency 8ms bandwidth 10Mbps
+route 10.3.0.1 link 10.3.0.0/24
+route 10.3.0.1 add net 10.3.1.0/24 10.3.1.1 latency 7ms loss 0.5
+route 10.3.1.1 link 10.3.1.0/24
+
+# Example of a simple host template and its binding
+create template
+set template personality "Microsoft Windows XP Professional SP1"
+set template uptime 1728650
+set template maxfds 35
+add template tcp port 80 open
+add template tcp port 22 open
+add template tcp port 23 open
+add template udp port 53 open
+set template default tcp action reset
+
+create default
+set default default tcp action block
+set default default udp action block
+set default default icmp action block
+
+create router
+set router personality "Cisco 1601R router running IOS 12.1(5)"
+set router default tcp action reset
+add router tcp port 22 open
+add router tcp port 23 open
+
+bind 10.3.0.1 router
+bind 10.3.1.1 router
+bind 10.3.1.12 template
+bind 10.3.1.11 template
+bind 10.3.1.10 template
+set 10.3.1.11 personality "Microsoft Windows NT 4.0 SP3"
+set 10.3.1.10 personality "IBM AIX 4.2"
 `;
+
+/**
+ * The entry 10.0.0.1 becomes 198.51.100.1 (on the lab LAN), its link 10.2.0.0/24 becomes
+ * 192.0.2.0/24, and 10.3.x.y becomes 203.0.113.(128x+y): 10.3.0.0/16 → 203.0.113.0/24,
+ * 10.3.0.0/24 → 203.0.113.0/25, 10.3.1.0/24 → 203.0.113.128/25.
+ */
+function remapConfigSample(text: string): string {
+  const nets: Record<string, string> = { '10.2.0.0/24': '192.0.2.0/24', '10.3.0.0/16': '203.0.113.0/24', '10.3.0.0/24': '203.0.113.0/25', '10.3.1.0/24': '203.0.113.128/25' };
+  return text
+    .replace(/\b10\.\d+\.\d+\.\d+\/\d+/g, (net) => nets[net] ?? `unmapped-${net}`)
+    .replace(/\b10\.0\.0\.1\b/g, '198.51.100.1')
+    .replace(/\b10\.2\.0\.(\d+)\b/g, (_, y: string) => `192.0.2.${y}`)
+    .replace(/\b10\.3\.([01])\.(\d+)\b/g, (_, x: string, y: string) => `203.0.113.${128 * Number(x) + Number(y)}`);
+}
 
 async function routeViaEntry(lab: Lab, nets: string[]): Promise<void> {
   for (const net of nets) {
@@ -280,14 +291,25 @@ test('three virtual routers: traceroute, tcptraceroute, nmap --traceroute, ping,
   });
 });
 
-test("Honeyd's config.sample topology (addresses remapped): traceroute and nmap --traceroute", { skip: needsRoot.skip }, async (t) => {
+test("Honeyd's config.sample (Honeyd syntax, addresses remapped): traceroute and nmap --traceroute", { skip: needsRoot.skip }, async (t) => {
   await withLab(t, {}, async (lab) => {
-    const d = await startDaemon(lab, CONFIG_SAMPLE);
+    const dir = mkdtempSync(join(tmpdir(), 'decoyd-config-sample-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const conf = join(dir, 'config.sample');
+    writeFileSync(conf, remapConfigSample(HONEYD_CONFIG_SAMPLE));
+    // Read as Honeyd syntax (first statement), the first-generation Cisco name mapped, the topology listed.
+    const check = await runCommand(process.execPath, [DEFAULT_MAIN_JS, 'check', conf], { timeoutMs: 30_000 });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /^topology \(1 entries, 3 links, 2 routes, 0 unreach\)$/m);
+    assert.match(check.stdout, /"Cisco 1601R router running IOS 12\.1\(5\)" -> "Cisco /);
+    const d = await startDaemon(lab, conf);
     try {
       await routeViaEntry(lab, ['203.0.113.0/24', '192.0.2.0/24']);
       // 10.3.1.12 behind 10.0.0.1 → 10.3.0.1 → 10.3.1.1.
       const path = ['198.51.100.1', '203.0.113.1', '203.0.113.129', '203.0.113.140'];
       await trace(lab, 'traceroute (UDP)', ['traceroute', '-n', '-N', '1', '-q', '3', '-w', '2', '203.0.113.140'], path);
+      await trace(lab, 'traceroute -I', ['traceroute', '-I', '-n', '-N', '1', '-q', '3', '-w', '2', '203.0.113.140'], path);
+      await trace(lab, 'tcptraceroute', ['tcptraceroute', '-n', '-q', '3', '-w', '2', '203.0.113.140', '80'], path);
       const nm = await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '80', '--traceroute', '203.0.113.138'], { timeoutMs: 60_000 });
       const h = hostByAddress(nm, '203.0.113.138');
       assert.ok(h?.trace, `nmap printed no trace:\n${nm.xml}`);
