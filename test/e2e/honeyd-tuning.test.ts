@@ -79,16 +79,26 @@ test('annotate no finscan / fragment drop and droprate syn, seen by nmap -sF, pi
           const r = await lab.exec(lab.scannerNs, ['hping3', '-S', '-p', '80', '-c', String(SYNS), '-i', 'u5000', ip], { timeoutMs: 60_000 });
           return hpingCounts(r.stdout + r.stderr);
         };
+        // What decoyd answered and dropped is read from its log (exact); hping3's own count can miss a
+        // late reply on a loaded machine, so it only has to agree in direction.
+        const synAcks = (ip: string): number => d.events.filter((e) => e.kind === 'tcp.packet' && e['dstIp'] === ip && e['flags'] === 'S' && e['answer'] === 'syn-ack').length;
         const [sentPlain, gotPlain] = await hping(PLAIN);
-        assert.deepEqual([sentPlain, gotPlain], [SYNS, SYNS], 'no SYN is dropped without droprate syn');
+        assert.equal(sentPlain, SYNS);
+        await d.waitForEvent(() => synAcks(PLAIN) >= SYNS, 10_000).catch(() => undefined);
+        assert.equal(synAcks(PLAIN), SYNS, 'no SYN is dropped without droprate syn');
+        assert.ok(gotPlain > 0 && gotPlain <= SYNS, `hping3 got ${gotPlain} replies from ${PLAIN}`);
         const [sent, got] = await hping(TUNED);
-        const dropped = d.events.filter((e) => e.kind === 'drop' && e['reason'] === 'droprate-syn').length;
+        assert.equal(sent, SYNS);
+        const droppedBySyn = (): number => d.events.filter((e) => e.kind === 'drop' && e['reason'] === 'droprate-syn' && e['dstIp'] === TUNED).length;
+        await d.waitForEvent(() => synAcks(TUNED) + droppedBySyn() >= SYNS, 10_000).catch(() => undefined);
+        const answered = synAcks(TUNED);
+        const dropped = droppedBySyn();
         // Binomial(200, 0.4) dropped: mean 80, sigma 6.9; three sigma each way.
         const mean = SYNS * SYN_DROP_PERCENT / 100;
         const sigma = Math.sqrt(SYNS * (SYN_DROP_PERCENT / 100) * (1 - SYN_DROP_PERCENT / 100));
-        t.diagnostic(`droprate syn ${SYN_DROP_PERCENT} %: ${got}/${sent} SYNs answered, ${dropped} dropped by the template (expected ${mean} ± ${(3 * sigma).toFixed(1)})`);
-        assert.equal(sent, SYNS);
-        assert.equal(got + dropped, SYNS, 'every SYN is either answered or dropped by droprate syn');
+        t.diagnostic(`droprate syn ${SYN_DROP_PERCENT} %: ${answered}/${sent} SYNs answered (hping3 saw ${got}), ${dropped} dropped by the template (expected ${mean} ± ${(3 * sigma).toFixed(1)})`);
+        assert.equal(answered + dropped, SYNS, 'every SYN is either answered or dropped by droprate syn');
+        assert.ok(got <= answered && got >= answered / 2, `hping3 saw ${got} SYN/ACKs, decoyd sent ${answered}`);
         assert.ok(Math.abs(dropped - mean) <= 3 * sigma, `${dropped} dropped, expected ${mean} ± ${(3 * sigma).toFixed(1)}`);
       } finally {
         await d.stop();
