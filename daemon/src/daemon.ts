@@ -73,6 +73,8 @@ export interface DaemonParts {
   captureNetworks: string[];
   /** MACs of the DHCP clients, for the capture filter (their addresses are not known in advance). */
   dhcpClientMacs: string[];
+  /** Real hosts in the topology (`bind IP to IF`), for the capture filter: their frames go to LAN peers. */
+  realHostSources: string[];
   /** The scan detector (null when `detect.enabled` is false); `stats()` feeds /metrics. */
   detector: ScanDetector | null;
   /** Honeyd subsystem programs of the bound hosts (null when no template has one, or they cannot run). */
@@ -185,6 +187,7 @@ export function assemble(
     engine, table, templates, staticHosts, virtualHosts,
     captureNetworks: captureNetworksFor(cfg),
     dhcpClientMacs: dhcpClients.map((c) => macToString(c.mac)),
+    realHostSources: (cfg.realHosts ?? []).map((r) => r.address),
     detector,
     subsystems: subsystemSupervisor(cfg, [...staticHosts, ...virtualHosts], events),
   };
@@ -348,7 +351,31 @@ export function splitTopology(
     if (isRouted(router.ip)) hosts.set(router.ip, createHost(router.ip, fallback, 'static'));
     else if (router.isEntry) staticHosts.push(createHost(router.ip, fallback, 'static'));
   }
-  return { staticHosts, routing: { tables, hosts, defaultTemplate } };
+  const realHosts = (cfg.realHosts ?? []).map((r) => parseIp(r.address));
+  return { staticHosts, routing: { tables, hosts, defaultTemplate, realHosts } };
+}
+
+/**
+ * `bind IP to IF`: the real host must be on decoyd's interface, in a \`link\` network of the
+ * topology, and no decoy may hold its address. Each problem is named by its origin.
+ */
+export function realHostProblems(cfg: DecoydConfig, ifName: string): string[] {
+  const real = cfg.realHosts ?? [];
+  if (real.length === 0) return [];
+  const tables = compileTopology(cfg.topology);
+  const walker = new PathWalker(tables, () => 1);
+  const path = new PathResult();
+  const bound = new Set(cfg.hosts.map((h) => h.address));
+  const problems: string[] = [];
+  for (const r of real) {
+    const ip = parseIp(r.address);
+    const entry = tables.entryFor(ip);
+    if (entry !== undefined) walker.inbound(entry, ip, 255, 0, 0, false, path);
+    if (r.interface !== ifName) problems.push(`${r.origin}: the real host ${r.address} is on ${r.interface}, but decoyd runs on ${ifName}`);
+    else if (entry === undefined || path.outcome !== PathOutcome.DELIVER || path.atRouter) problems.push(`${r.origin}: the real host ${r.address} lies in no \`link\` network of the virtual routers`);
+    else if (bound.has(r.address)) problems.push(`${r.origin}: ${r.address} is bound to a template and to a real host`);
+  }
+  return problems;
 }
 
 /**

@@ -19,7 +19,7 @@ import { formatIssue } from '../config/errors';
 import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
 import { describeConfig } from '../config/describe';
 import type { DecoydConfig } from '../config/types';
-import { Daemon, DEFAULT_P0F_DATABASE, assemble, compileHost, dhcpInterfaceProblems, interfaceExists, readP0fDatabase } from '../daemon';
+import { Daemon, DEFAULT_P0F_DATABASE, assemble, compileHost, dhcpInterfaceProblems, interfaceExists, readP0fDatabase, realHostProblems } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { SyslogShipper } from '../ship/syslog-shipper';
 import { PcapLink } from '../link/pcap-link';
@@ -114,6 +114,8 @@ async function run(argv: string[]): Promise<void> {
   if (!interfaceExists(ifName)) fail(`no such network interface: ${ifName}`);
   const dhcpProblems = dhcpInterfaceProblems(cfg, ifName);
   if (dhcpProblems.length > 0) fail(dhcpProblems.join('\n'));
+  const realProblems = realHostProblems(cfg, ifName);
+  if (realProblems.length > 0) fail(realProblems.join('\n'));
 
   // The admin API: refuse to listen beyond loopback without a token.
   const adminText = values.admin ?? cfg.admin?.listen;
@@ -241,7 +243,7 @@ async function run(argv: string[]): Promise<void> {
     }
   }
   try {
-    link = new PcapLink(ifName, { networks: parts.captureNetworks, dhcpClientMacs: parts.dhcpClientMacs });
+    link = new PcapLink(ifName, { networks: parts.captureNetworks, dhcpClientMacs: parts.dhcpClientMacs, realHostSources: parts.realHostSources });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     fail(`cannot capture on ${ifName}: ${why}${process.getuid?.() !== 0 ? ' (run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN)' : ''}`, 1);

@@ -35,7 +35,7 @@ export const RUNTIME_FEATURES = {
   broadcast: { runs: false, whenMissing: 'warn', instead: 'no broadcast is sent' },
   dynamic: { runs: true, whenMissing: 'refuse', instead: 'no rule would choose the answering template' },
   dhcp: { runs: true, whenMissing: 'refuse', instead: 'the host would never get an address' },
-  realHost: { runs: false, whenMissing: 'refuse', instead: 'the real host would not be part of the virtual network' },
+  realHost: { runs: true, whenMissing: 'refuse', instead: 'the real host would not be part of the virtual network' },
   spoof: { runs: false, whenMissing: 'refuse', instead: 'replies would leave with the unrewritten addresses' },
   route: { runs: true, whenMissing: 'refuse', instead: 'hosts behind virtual routers would answer as if on the LAN' },
   tunnel: { runs: false, whenMissing: 'refuse', instead: 'the tunnelled network would not be reached' },

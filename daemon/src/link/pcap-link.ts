@@ -31,6 +31,8 @@ export interface CaptureFilterSpec {
    * every frame to these MACs passes, and so do DHCP server replies (UDP 67 → 68) sent to broadcast.
    */
   dhcpClientMacs?: string[];
+  /** Real hosts in the virtual topology (`bind IP to IF`): what they send passes, whatever its destination. */
+  realHostSources?: string[];
 }
 
 export interface PcapLinkOptions {
@@ -58,7 +60,7 @@ export class PcapLink implements Link {
     // The filter is fixed at open, while we still hold the privilege to open handles (see --user);
     // it covers every binding a run can make (static /24s and whole claim ranges), so it never changes.
     const spec = Array.isArray(capture) ? { networks: capture } : capture;
-    this.session = this.open(buildCaptureFilter(spec.networks, spec.dhcpClientMacs));
+    this.session = this.open(buildCaptureFilter(spec.networks, spec.dhcpClientMacs, spec.realHostSources));
   }
 
   onFrame(handler: FrameHandler): void {
@@ -121,13 +123,14 @@ export class PcapLink implements Link {
  * after start would be lost. Our own injected frames are recognised by their MAC instead.
  * Too many networks would overflow the kernel's BPF size limit, so beyond 64 we accept all IPv4.
  */
-export function buildCaptureFilter(cidrs: string[], dhcpClientMacs: readonly string[] = []): string {
-  if (cidrs.length + dhcpClientMacs.length > 64) return 'arp or ip';
+export function buildCaptureFilter(cidrs: string[], dhcpClientMacs: readonly string[] = [], realHostSources: readonly string[] = []): string {
+  if (cidrs.length + dhcpClientMacs.length + realHostSources.length > 64) return 'arp or ip';
   const terms = ['arp'];
   if (cidrs.length > 0) terms.push(`(ip and (${cidrs.map((c) => `dst net ${c}`).join(' or ')}))`);
   if (dhcpClientMacs.length > 0) {
     terms.push('(udp and src port 67 and dst port 68)');
     for (const mac of dhcpClientMacs) terms.push(`ether dst ${mac}`);
   }
+  for (const ip of realHostSources) terms.push(`(ip and src host ${ip})`);
   return terms.join(' or ');
 }

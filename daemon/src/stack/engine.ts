@@ -152,6 +152,8 @@ export class Engine {
     if (type === EtherType.ARP) {
       if (this.arpView.wrap(frame, ETH_HEADER_LEN, length - ETH_HEADER_LEN) === Malformed.OK) {
         if (this.observer !== undefined) this.observeArp(timeMs);
+        // A real host placed in the topology (`bind IP to IF`) shows its MAC in its ARP frames.
+        this.routing?.noteArp(this.arpView.senderIp, frame, ETH_HEADER_LEN + 8);
         this.addresses.handleArp(this.arpView, frame, timeMs);
       } else {
         this.counters.dropped++;

@@ -25,6 +25,7 @@ import type { DecoyHost, DecoyTable, TemplateRuntime } from '../decoy-table';
 import { MAX_FRAME } from '../frame-builder';
 import { DelayQueue } from './delay-queue';
 import { PathOutcome, PathResult, PathWalker } from './path';
+import { RealHosts } from './real-hosts';
 import { inNet, type RoutingTables, type VirtualRouter } from './tables';
 
 export interface RoutingSpec {
@@ -33,6 +34,8 @@ export interface RoutingSpec {
   hosts: Map<number, DecoyHost>;
   /** Answers for unbound addresses in `link` networks (Honeyd's `default` template), if configured. */
   defaultTemplate?: TemplateRuntime;
+  /** Real machines on the LAN placed in `link` networks (Honeyd `bind IP to IF`). */
+  realHosts?: number[];
 }
 
 /** What the engine does for the topology: the same paths a LAN frame takes. */
@@ -61,7 +64,7 @@ export const NODE_TIMER: RoutingTimer = {
   cancel: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-const Tag = { DELIVER: 1, TIME_EXCEEDED: 2, NET_UNREACH: 3, HOST_UNREACH: 4, EGRESS: 5 } as const;
+const Tag = { DELIVER: 1, TIME_EXCEEDED: 2, NET_UNREACH: 3, HOST_UNREACH: 4, EGRESS: 5, TO_REAL: 6 } as const;
 const IP_TTL = ETH_HEADER_LEN + 8;
 const IP_SRC = ETH_HEADER_LEN + 12;
 const IP_DST = ETH_HEADER_LEN + 16;
@@ -85,6 +88,7 @@ export class VirtualRouting {
     routed: 0, delivered: 0, timeExceeded: 0, unreachable: 0, lost: 0, queueDropped: 0, noRoute: 0, delayQueueFull: 0, egress: 0,
   };
   readonly queue: DelayQueue<DecoyHost>;
+  readonly real: RealHosts;
   private readonly walker: PathWalker;
   private readonly path = new PathResult();
   private readonly view = new Ipv4View();
@@ -122,6 +126,12 @@ export class VirtualRouting {
   ) {
     this.walker = new PathWalker(spec.tables, random);
     this.queue = new DelayQueue<DecoyHost>(limits.maxDelayedFrames, POOL_FRAME, limits.maxDelayMs);
+    this.real = new RealHosts(spec.realHosts ?? [], limits.maxNeighbours);
+  }
+
+  /** An ARP frame from `senderIp`: a real host's MAC, when it is one. */
+  noteArp(senderIp: number, frame: Buffer, senderMacOff: number): void {
+    if (this.real.size > 0) this.real.learn(senderIp, frame, senderMacOff);
   }
 
   attach(hooks: RoutingHooks): void { this.hooks = hooks; }
@@ -136,6 +146,7 @@ export class VirtualRouting {
    * take it (not sent to the entry router's MAC, or not a routed destination).
    */
   ingress(frame: Buffer, length: number, ip: Ipv4View, timeMs: number): boolean {
+    if (this.real.size > 0 && this.real.has(ip.src)) return this.fromReal(frame, length, ip, timeMs);
     const dst = ip.dst;
     const entry = this.spec.tables.entryFor(dst);
     if (entry === undefined) return false;
@@ -154,8 +165,13 @@ export class VirtualRouting {
     const router = path.router as VirtualRouter;
     switch (path.outcome) {
       case PathOutcome.DELIVER: {
-        const host = path.atRouter ? this.routerHost(router) : this.hostFor(dst);
         setTtl(frame, path.ttl);
+        if (!path.atRouter && this.real.has(dst)) {
+          this.real.notePeer(src, frame);
+          this.schedule(frame, length, Tag.TO_REAL, entryHost, path.arrivalMs, timeMs, src, dst);
+          break;
+        }
+        const host = path.atRouter ? this.routerHost(router) : this.hostFor(dst);
         if (host === undefined) this.schedule(frame, length, Tag.HOST_UNREACH, this.routerHost(router), path.arrivalMs, timeMs, src, dst);
         else this.schedule(frame, length, Tag.DELIVER, host, path.arrivalMs, timeMs, src, dst);
         break;
@@ -210,6 +226,51 @@ export class VirtualRouting {
     else this.schedule(out, length, Tag.EGRESS, null, path.arrivalMs, now, src, dst);
   }
 
+  /**
+   * A frame from a real host (`bind IP to IF`) sent to an entry router's MAC: back through the
+   * routers to the LAN peer it answers. False when it is not addressed to an entry router.
+   */
+  private fromReal(frame: Buffer, length: number, ip: Ipv4View, timeMs: number): boolean {
+    let entryHost: DecoyHost | undefined;
+    for (const r of this.spec.tables.routers) {
+      if (!r.isEntry) continue;
+      const h = this.lan.get(r.ip);
+      if (h !== undefined && macEquals(frame, ETH_DST, h.mac, 0)) entryHost = h;
+    }
+    if (entryHost === undefined) return false;
+    const src = ip.src;
+    const dst = ip.dst;
+    this.real.learn(src, frame, ETH_SRC);
+    const hooks = this.hooks as RoutingHooks;
+    const peer = this.real.peerMac(dst);
+    if (peer === null || this.isVirtual(dst) || this.lan.get(dst) !== undefined) {
+      // Only the peers that reached it; decoy-to-decoy (and real-to-decoy) traffic is not carried.
+      this.real.counters.unknownPeer++;
+      hooks.drop('real-host-unknown-peer', timeMs, src, dst);
+      return true;
+    }
+    const path = this.path;
+    this.walker.outbound(src, dst, ip.ttl, length, timeMs, path);
+    if (path.outcome !== PathOutcome.EXIT) {
+      this.countLoss(path.outcome, timeMs, src, dst);
+      return true;
+    }
+    const exit = this.lan.get((path.router as VirtualRouter).ip);
+    if (exit === undefined || length > POOL_FRAME) {
+      this.countLoss(PathOutcome.NO_ROUTE, timeMs, src, dst);
+      return true;
+    }
+    const out = this.scratch;
+    frame.copy(out, 0, 0, length);
+    setTtl(out, path.ttl);
+    copyMac(exit.mac, 0, out, ETH_SRC);
+    copyMac(peer, 0, out, ETH_DST);
+    this.real.counters.fromReal++;
+    if (path.arrivalMs <= timeMs) this.linkSend(out, length);
+    else this.schedule(out, length, Tag.EGRESS, null, path.arrivalMs, timeMs, src, dst);
+    return true;
+  }
+
   /** Hands on everything due by `nowMs`; re-arms the timer for the rest. */
   runDue(nowMs: number): void {
     if (this.queue.size > 0) this.queue.runDue(nowMs, this.onDue);
@@ -257,6 +318,13 @@ export class VirtualRouting {
   private handleArrival(frame: Buffer, length: number, tag: number, host: DecoyHost | null, dueMs: number): void {
     const hooks = this.hooks as RoutingHooks;
     if (host === null) return;
+    if (tag === Tag.TO_REAL) {
+      // `host` is the entry router the frame came in through; the real host is its destination.
+      const dst = frame.readUInt32BE(IP_DST);
+      if (this.real.toReal(dst, frame, host, dueMs, this.linkSend)) this.linkSend(frame, length);
+      else hooks.drop('real-host-unresolved', dueMs, frame.readUInt32BE(IP_SRC), dst);
+      return;
+    }
     if (tag === Tag.DELIVER) {
       this.counters.delivered++;
       hooks.deliver(host, frame, length, dueMs);
