@@ -296,7 +296,7 @@ function describeHoneydExtras(out: string[], cfg: DecoydConfig, data: DescribeDa
   }
   const real = cfg.realHosts ?? [];
   if (real.length > 0) {
-    out.push(`real hosts in the topology (${real.length}, not run yet)`);
+    out.push(`real hosts in the topology (${real.length}; reached through the entry router, decoyd forwards to and from them)`);
     for (const r of real) out.push(`  ${r.address} on ${r.interface}  (${r.origin})`);
     out.push('');
   }
