@@ -51,7 +51,7 @@ test('ship: YAML defaults per transport, facility names, kind families', () => {
   - { kind: syslog, host: 192.0.2.10, facility: local5, kinds: [ "service.*", scan.detected ] }
 `);
   const [tls, udp] = cfg.ship ?? [];
-  assert.ok(tls && udp);
+  assert.ok(tls?.kind === 'syslog' && udp?.kind === 'syslog');
   assert.equal(tls.port, 6514);
   assert.equal(tls.framing, 'octet-counting');
   assert.equal(tls.maxMessageBytes, 65536);
