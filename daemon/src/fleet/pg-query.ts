@@ -114,6 +114,9 @@ export class PgStoreQuery implements StoreQuery {
     const ports = await this.pool.query<{ proto: string; port: number; events: number }>(
       `SELECT proto, port, sum(events)::float8 AS events FROM decoyd_source_ports${where} GROUP BY proto, port ORDER BY sum(events) DESC, port LIMIT $${n}`, [...w.args, opts.limit]);
     const portCount = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT DISTINCT proto, port FROM decoyd_source_ports${where}) p`, w.args);
+    const bySensor = await this.pool.query<{ id: string; name: string | null; events: number; first: Date; last: Date }>(
+      `SELECT s.sensor_id AS id, n.name, s.events::float8 AS events, s.first_seen AS first, s.last_seen AS last
+       FROM decoyd_source_sensors s LEFT JOIN decoyd_sensors n USING (sensor_id)${where.replace(/sensor_id/g, 's.sensor_id').replace('src =', 's.src =')} ORDER BY s.last_seen DESC LIMIT $${n}`, [...w.args, opts.limit]);
     return {
       ip, firstSeen: h.first.getTime(), lastSeen: h.last.getTime(), events: h.events ?? 0,
       hosts: hosts.rows.map((x) => ({ ip: x.ip, events: x.events, firstSeen: x.first.getTime(), lastSeen: x.last.getTime() })),
@@ -122,6 +125,7 @@ export class PgStoreQuery implements StoreQuery {
       portCount: portCount.rows[0]?.n ?? 0,
       scans: await this.scans({ limit: opts.limit, src: ip, sensor: opts.sensor }),
       credentials: await this.credentials(w, opts.limit),
+      sensors: bySensor.rows.map((x) => ({ id: x.id, name: x.name ?? x.id, events: x.events, firstSeen: x.first.getTime(), lastSeen: x.last.getTime() })),
     };
   }
 

@@ -169,7 +169,7 @@ export function writerGrants(role: string): string[] {
     `GRANT USAGE ON SCHEMA public TO ${r}`,
     `GRANT SELECT ON decoyd_schema_migrations TO ${r}`,
     `GRANT INSERT ON decoyd_events TO ${r}`,
-    `GRANT SELECT (ts, last_ts, sensor_id, proto, src, dst, dport, packets) ON decoyd_events TO ${r}`,
+    `GRANT SELECT (event_id, ts, last_ts, sensor_id, proto, src, dst, dport, packets) ON decoyd_events TO ${r}`,
     `GRANT USAGE ON SEQUENCE decoyd_event_row_id TO ${r}`,
     `GRANT SELECT, INSERT, UPDATE ON decoyd_sensors, decoyd_source_sensors, decoyd_source_hosts, decoyd_source_ports TO ${r}`,
     `GRANT EXECUTE ON FUNCTION decoyd_ensure_partitions(date, date) TO ${r}`,

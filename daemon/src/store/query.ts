@@ -80,6 +80,8 @@ export interface SourceDetail extends SourceSummary {
   portCount: number;
   scans: ScanRecord[];
   credentials: CredentialTried[];
+  /** A fleet store: which sensors saw this source, and how much. */
+  sensors?: { id: string; name: string; events: number; firstSeen: number; lastSeen: number }[];
 }
 
 export interface StoreStats {
