@@ -83,7 +83,9 @@ test('fleet batch: one statement of parallel arrays; ids, observer and documents
   assert.equal(b.values.length, 17, 'a batch of any size is 17 parameters');
   assert.match(b.text, /ON CONFLICT \(event_id, ts\) DO NOTHING/);
   assert.match(b.text, /FROM ins WHERE src IS NOT NULL/, 'summaries count only the rows really inserted');
-  const [ids, ms, lastMs, sensors, kinds, protos, srcs, dsts, sports, dports, packets, docs] = b.values as unknown[][];
+  const [ids, ms, lastMs, sensors, kinds, protos, srcs, dsts, sports, dports, packets] = b.values as unknown[][];
+  const docs = JSON.parse(String(b.values[11])) as unknown[];
+  assert.equal(docs.length, 2, 'the documents go as one JSON array, in row order');
   assert.deepEqual(ids, [`A-${(1000).toString(36)}-41`, `A-${(2000).toString(36)}-1`]);
   assert.deepEqual(ms, [t0, t0 + 1000]);
   assert.deepEqual(lastMs, [t0 + 2000, t0 + 1000]);
@@ -95,11 +97,11 @@ test('fleet batch: one statement of parallel arrays; ids, observer and documents
   assert.deepEqual(sports, [40000, null]);
   assert.deepEqual(dports, [22, null]);
   assert.deepEqual(packets, [5, 1]);
-  const doc0 = JSON.parse(String(docs?.[0])) as Record<string, Record<string, unknown>>;
+  const doc0 = docs[0] as Record<string, Record<string, unknown>>;
   assert.equal(doc0.observer?.name, 'sensor-a');
   assert.equal(doc0.event?.id, ids?.[0]);
   assert.equal(doc0.source?.packets, 5);
-  assert.equal((JSON.parse(String(docs?.[1])) as Record<string, Record<string, unknown>>).observer?.name, 'sensor-a2');
+  assert.equal((docs[1] as Record<string, Record<string, unknown>>).observer?.name, 'sensor-a2');
   assert.deepEqual(b.values.slice(12), ['A', 'sensor-a2', 'h1', 12, 'decoyd test']);
   // Partitions needed: by ts only (the 2nd's row and the 3rd's row), the last rowid for the watermark.
   assert.equal(partitionName(b.minMs), 'decoyd_events_20261202');

@@ -1,7 +1,8 @@
 /**
  * One shipped batch as one PostgreSQL statement (pure: rows in, SQL text and parameters out).
- * Rows travel as parallel arrays through unnest(), so a batch of any size is 16 parameters and
- * one round trip. The events insert skips ids already present (a retry after a commit whose
+ * Rows travel as parallel arrays through unnest(), so a batch of any size is 17 parameters and
+ * one round trip. The documents travel as one JSON array: PostgreSQL parses that several times
+ * faster than an array literal of escaped JSON strings (the one slow part of a batch otherwise). The events insert skips ids already present (a retry after a commit whose
  * acknowledgement was lost); the per-source summaries and the sensor row are updated from the
  * rows actually inserted (RETURNING), so a replay changes nothing at all.
  */
@@ -39,11 +40,14 @@ export interface PgStatement {
 }
 
 export const INSERT_BATCH_SQL = `
-WITH rows AS (
+WITH docs AS (
+  SELECT d.doc, d.ord FROM jsonb_array_elements($12::jsonb) WITH ORDINALITY AS d(doc, ord)
+), rows AS (
   SELECT r.event_id, to_timestamp(r.ms / 1000.0) AS ts, to_timestamp(r.last_ms / 1000.0) AS last_ts, r.sensor_id, r.kind, r.proto,
-         r.src, r.dst, r.sport, r.dport, r.packets, r.doc
-  FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::inet[], $8::inet[], $9::int[], $10::int[], $11::int[], $12::jsonb[])
-    AS r(event_id, ms, last_ms, sensor_id, kind, proto, src, dst, sport, dport, packets, doc)
+         r.src, r.dst, r.sport, r.dport, r.packets, docs.doc
+  FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::inet[], $8::inet[], $9::int[], $10::int[], $11::int[])
+    WITH ORDINALITY AS r(event_id, ms, last_ms, sensor_id, kind, proto, src, dst, sport, dport, packets, ord)
+  JOIN docs USING (ord)
 ), ins AS (
   INSERT INTO decoyd_events (event_id, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, doc)
   SELECT event_id, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, doc FROM rows
@@ -125,7 +129,7 @@ export function buildInsertBatch(rows: readonly OutboxRow[], contextOf: (boot: n
   }
   return {
     text: INSERT_BATCH_SQL,
-    values: [ids, ms, lastMs, sensors, kinds, protos, srcs, dsts, sports, dports, packets, docs, sensor.id, sensor.name, sensor.hostname, sensor.backlog, sensor.software],
+    values: [ids, ms, lastMs, sensors, kinds, protos, srcs, dsts, sports, dports, packets, `[${docs.join(',')}]`, sensor.id, sensor.name, sensor.hostname, sensor.backlog, sensor.software],
     minMs, maxMs, lastId: n === 0 ? 0 : (rows[n - 1] as OutboxRow).id,
   };
 }

@@ -20,8 +20,9 @@ export class PostgresShipper {
   private readonly worker: Worker;
   private readonly closedSignal: Promise<void>;
 
-  constructor(readonly settings: PostgresShipSettings, dbFile: string, ecs: EcsContext, report: (message: string) => void, software = 'decoyd 0.1.0') {
-    const init: PgWorkerInit = { dbFile, settings, observer: ecs.observer, software, statusIntervalMs: 500, nice: 10 };
+  /** `nice` 10 by default: below the frame path, as the store worker (the benchmark measures at 0). */
+  constructor(readonly settings: PostgresShipSettings, dbFile: string, ecs: EcsContext, report: (message: string) => void, opts: { software?: string; nice?: number } = {}) {
+    const init: PgWorkerInit = { dbFile, settings, observer: ecs.observer, software: opts.software ?? 'decoyd 0.1.0', statusIntervalMs: 500, nice: opts.nice ?? 10 };
     this.worker = new Worker(join(__dirname, 'postgres-worker.js'), { workerData: init });
     this.closedSignal = new Promise((resolve) => {
       this.worker.on('message', (m: FromPgWorker) => {
