@@ -21,16 +21,16 @@ export interface PgCluster {
   /** A URL for `user` to `db` over the socket. */
   url(user: string, password: string, db?: string): string;
   /** Runs SQL as the superuser with psql; returns its stdout (tuples only, unaligned). */
-  psql(sql: string, db?: string): string;
+  psql(sql: string, db?: string, timeoutMs?: number): string;
   start(): void;
   stop(): void;
   destroy(): void;
 }
 
-function asPostgres(cmd: string, args: string[], env: Record<string, string> = {}): string {
+function asPostgres(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): string {
   const asRoot = userInfo().uid === 0;
   const full = asRoot ? ['-u', 'postgres', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), cmd, ...args] : args;
-  return execFileSync(asRoot ? 'runuser' : cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, timeout: 60_000 });
+  return execFileSync(asRoot ? 'runuser' : cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 256 << 20 });
 }
 
 export function createPgCluster(prefix = 'decoyd-pg-'): PgCluster {
@@ -56,7 +56,7 @@ export function createPgCluster(prefix = 'decoyd-pg-'): PgCluster {
   const cluster: PgCluster = {
     dir, socketDir, port,
     url: (user, password, db = 'decoyd') => `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@localhost:${port}/${db}?host=${encodeURIComponent(socketDir)}`,
-    psql: (sql, db = 'decoyd') => asPostgres(join(PG_BIN, 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-qAt', '-h', socketDir, '-p', String(port), '-U', SUPERUSER, '-d', db, '-c', sql], { PGPASSWORD: SUPERUSER_PASSWORD }),
+    psql: (sql, db = 'decoyd', timeoutMs = 60_000) => asPostgres(join(PG_BIN, 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-qAt', '-h', socketDir, '-p', String(port), '-U', SUPERUSER, '-d', db, '-c', sql], { PGPASSWORD: SUPERUSER_PASSWORD }, timeoutMs),
     start: () => { asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']); },
     stop: () => { asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']); },
     destroy: () => {
