@@ -21,6 +21,7 @@ needs_install=0
 for cmd in "${REQUIRED_COMMANDS[@]}"; do
   command -v "$cmd" >/dev/null || { echo "run.sh: $cmd is missing"; needs_install=1; }
 done
+[[ -x /usr/lib/postgresql/15/bin/initdb ]] || { echo "run.sh: PostgreSQL 15 (initdb, for the fleet test) is missing"; needs_install=1; }
 [[ -d node_modules && -f node_modules/.package-lock.json ]] || { echo "run.sh: node_modules is missing"; needs_install=1; }
 if [[ -d node_modules && -f node_modules/.package-lock.json && package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "run.sh: node_modules is older than package-lock.json"

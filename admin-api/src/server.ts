@@ -36,10 +36,12 @@ const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 } as co
 const FILTERS = {
   src: IPV4, dst: IPV4, proto: { type: 'string', enum: ['tcp', 'udp', 'icmp', 'arp'] }, port: { type: 'integer', minimum: 0, maximum: 65535 }, kind: KIND,
 } as const;
+/** observer.name or observer.id of a sensor (a fleet API serves many; a sensor's own API only itself). */
+const SENSOR = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$', description: 'sensor: observer.name or observer.id' } as const;
 const ERROR = { type: 'object', properties: { error: { type: 'string' }, parameter: { type: 'string' }, message: { type: 'string' } } } as const;
 const ANY_OBJECT = { type: 'object', additionalProperties: true } as const;
 
-interface EventsQuery { src?: string; dst?: string; proto?: string; port?: number; kind?: string; since?: string; until?: string; limit: number; cursor?: string }
+interface EventsQuery { sensor?: string; src?: string; dst?: string; proto?: string; port?: number; kind?: string; since?: string; until?: string; limit: number; cursor?: string }
 
 class BadParameter extends Error {
   constructor(readonly parameter: string, message: string) { super(message); }
@@ -114,7 +116,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
 
   const eventsQuerySchema = {
     type: 'object', additionalProperties: false,
-    properties: { ...FILTERS, since: TIME, until: TIME, limit: LIMIT, cursor: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'nextCursor of the previous page' } },
+    properties: { ...FILTERS, sensor: SENSOR, since: TIME, until: TIME, limit: LIMIT, cursor: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'nextCursor of the previous page' } },
   } as const;
 
   app.get('/api/v1/health', { config: { public: true }, schema: { summary: 'Liveness (no auth)', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' }, time: { type: 'integer' } } } } } },
@@ -129,7 +131,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     const q = req.query;
     const at = now();
     return opts.store.events({
-      src: q.src, dst: q.dst, proto: q.proto, port: q.port, kind: q.kind, limit: q.limit, cursor: q.cursor,
+      src: q.src, dst: q.dst, proto: q.proto, port: q.port, kind: q.kind, limit: q.limit, cursor: q.cursor, sensor: q.sensor,
       since: q.since === undefined ? undefined : parseTime(q.since, 'since', at),
       until: q.until === undefined ? undefined : parseTime(q.until, 'until', at),
     });
@@ -170,25 +172,25 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     res.once('close', done);
   });
 
-  app.get<{ Querystring: { limit: number; since?: string } }>('/api/v1/sources', {
-    schema: { summary: 'Sources seen, most recent first', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, since: TIME } }, response: { 200: { type: 'object', properties: { sources: { type: 'array', items: ANY_OBJECT } } }, 400: ERROR } },
-  }, async (req) => ({ sources: await opts.store.sources({ limit: req.query.limit, since: req.query.since === undefined ? undefined : parseTime(req.query.since, 'since', now()) }) }));
+  app.get<{ Querystring: { limit: number; since?: string; sensor?: string } }>('/api/v1/sources', {
+    schema: { summary: 'Sources seen, most recent first', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, since: TIME, sensor: SENSOR } }, response: { 200: { type: 'object', properties: { sources: { type: 'array', items: ANY_OBJECT } } }, 400: ERROR } },
+  }, async (req) => ({ sources: await opts.store.sources({ limit: req.query.limit, sensor: req.query.sensor, since: req.query.since === undefined ? undefined : parseTime(req.query.since, 'since', now()) }) }));
 
-  app.get<{ Params: { ip: string }; Querystring: { limit: number } }>('/api/v1/sources/:ip', {
+  app.get<{ Params: { ip: string }; Querystring: { limit: number; sensor?: string } }>('/api/v1/sources/:ip', {
     schema: {
       summary: 'One source: first/last seen, hosts and ports touched, scans detected (with tool), credentials tried',
-      params: { type: 'object', properties: { ip: IPV4 }, required: ['ip'] }, querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT } },
+      params: { type: 'object', properties: { ip: IPV4 }, required: ['ip'] }, querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, sensor: SENSOR } },
       response: { 200: ANY_OBJECT, 400: ERROR, 404: ERROR },
     },
   }, async (req, reply) => {
-    const detail = await opts.store.source(req.params.ip, { limit: req.query.limit });
+    const detail = await opts.store.source(req.params.ip, { limit: req.query.limit, sensor: req.query.sensor });
     if (detail === undefined) return reply.code(404).send({ error: `no events from ${req.params.ip}` });
     return detail;
   });
 
-  app.get<{ Querystring: { limit: number; src?: string; since?: string } }>('/api/v1/scans', {
-    schema: { summary: 'Detected scans (updates of one scan folded together), most recent first', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, src: IPV4, since: TIME } }, response: { 200: { type: 'object', properties: { scans: { type: 'array', items: ANY_OBJECT } } }, 400: ERROR } },
-  }, async (req) => ({ scans: await opts.store.scans({ limit: req.query.limit, src: req.query.src, since: req.query.since === undefined ? undefined : parseTime(req.query.since, 'since', now()) }) }));
+  app.get<{ Querystring: { limit: number; src?: string; since?: string; sensor?: string } }>('/api/v1/scans', {
+    schema: { summary: 'Detected scans (updates of one scan folded together), most recent first', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, src: IPV4, since: TIME, sensor: SENSOR } }, response: { 200: { type: 'object', properties: { scans: { type: 'array', items: ANY_OBJECT } } }, 400: ERROR } },
+  }, async (req) => ({ scans: await opts.store.scans({ limit: req.query.limit, src: req.query.src, sensor: req.query.sensor, since: req.query.since === undefined ? undefined : parseTime(req.query.since, 'since', now()) }) }));
 
   app.get('/api/v1/stats', { schema: { summary: 'Store and daemon counters', response: { 200: ANY_OBJECT } } }, async () => ({
     store: await opts.store.stats(),

@@ -70,7 +70,7 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
       });
       new Counter({
         name: 'decoyd_ship_events_dropped_total', help: 'Events a shipper dropped, by reason (queue-full, oversize, transport)', labelNames: ['shipper', 'reason'], registers: [r],
-        collect() { this.reset(); for (const s of shippers()) for (const [reason, n] of Object.entries(s.dropped)) this.inc({ shipper: s.name, reason }, n); },
+        collect() { this.reset(); for (const s of shippers()) for (const [reason, n] of Object.entries(s.dropped)) this.inc({ shipper: s.name, reason }, n ?? 0); },
       });
       new Gauge({
         name: 'decoyd_ship_queue_events', help: 'Events waiting in a shipper\'s queue', labelNames: ['shipper'], registers: [r],
@@ -79,6 +79,19 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
       new Gauge({
         name: 'decoyd_ship_connected', help: '1 while a shipper\'s transport is up', labelNames: ['shipper'], registers: [r],
         collect() { this.reset(); for (const s of shippers()) this.set({ shipper: s.name }, s.connected ? 1 : 0); },
+      });
+      // Outbox shippers (postgres): the backlog left in the store, failures by reason, and the one in effect.
+      new Gauge({
+        name: 'decoyd_ship_backlog_events', help: 'Events kept in the store that the shipper has not yet had committed', labelNames: ['shipper'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) if (s.backlog !== undefined) this.set({ shipper: s.name }, s.backlog); },
+      });
+      new Counter({
+        name: 'decoyd_ship_errors_total', help: 'Failed shipping attempts by reason (auth, unreachable, schema, permission, timeout, other)', labelNames: ['shipper', 'reason'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) for (const [reason, n] of Object.entries(s.errors ?? {})) this.inc({ shipper: s.name, reason }, n); },
+      });
+      new Gauge({
+        name: 'decoyd_ship_failing', help: '1 for the reason a shipper is failing now (absent while it works)', labelNames: ['shipper', 'reason'], registers: [r],
+        collect() { this.reset(); for (const s of shippers()) if (s.failing !== undefined) this.set({ shipper: s.name, reason: s.failing }, 1); },
       });
     }
     this.packets = new Counter({ name: 'decoyd_packets_in_total', help: 'Packets to decoys by protocol and answer (counted from events being recorded)', labelNames: ['proto', 'decision'], registers: [r] });

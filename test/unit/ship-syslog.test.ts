@@ -51,7 +51,7 @@ test('ship: YAML defaults per transport, facility names, kind families', () => {
   - { kind: syslog, host: 192.0.2.10, facility: local5, kinds: [ "service.*", scan.detected ] }
 `);
   const [tls, udp] = cfg.ship ?? [];
-  assert.ok(tls && udp);
+  assert.ok(tls?.kind === 'syslog' && udp?.kind === 'syslog');
   assert.equal(tls.port, 6514);
   assert.equal(tls.framing, 'octet-counting');
   assert.equal(tls.maxMessageBytes, 65536);
@@ -72,7 +72,7 @@ test('ship: bad entries are errors naming the key', () => {
   - { kind: syslog, host: 192.0.2.1, kinds: [ tcp.nothing ], port: 70000 }
 `);
   const text = lines.join('\n');
-  assert.match(text, /expected a shipper kind \(syslog\), got "kafka"/);
+  assert.match(text, /expected a shipper kind \(syslog, postgres\), got "kafka"/);
   assert.match(text, /framing is for tcp and tls/);
   assert.match(text, /ca_file is for transport: tls/);
   assert.match(text, /RFC 5425/);

@@ -13,7 +13,7 @@ import { LiveEventHub } from '../events/live-hub';
 import { DaemonMetrics } from '../metrics';
 import { NoStore } from '../store/no-store';
 import { SqliteStoreQuery } from '../store/sqlite-query';
-import { StoreWriter } from '../store/writer';
+import { databaseFile, StoreWriter } from '../store/writer';
 import { parseIp } from '../wire/address';
 import { formatIssue } from '../config/errors';
 import { ConfigError, loadConfigWithData, type LoadedConfig } from '../config/load';
@@ -22,6 +22,7 @@ import type { DecoydConfig } from '../config/types';
 import { Daemon, DEFAULT_P0F_DATABASE, assemble, compileHost, dhcpInterfaceProblems, interfaceExists, readP0fDatabase, realHostProblems } from '../daemon';
 import { createLogger, PinoEventSink } from '../events/pino-sink';
 import { SyslogShipper } from '../ship/syslog-shipper';
+import { PostgresShipper } from '../ship/postgres-shipper';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
 import { dropPrivileges } from './privileges';
@@ -35,6 +36,11 @@ const USAGE = `usage:
   decoyd events [--since 10m] [--src IP] [--kind K] [--follow] [--json] [--api URL]
   decoyd sources [--json] [--api URL]                       who probed us (reads the admin API; token from DECOYD_ADMIN_TOKEN)
   decoyd scans [--json] [--api URL]                         detected scans and tools
+  decoyd db migrate --url postgres://… [--writer ROLE] [--reader ROLE] [--days-ahead 7]
+                                                            create or upgrade the fleet schema on PostgreSQL (and grant roles)
+  decoyd db prune --url postgres://… --older-than 30d       drop the fleet's daily partitions older than that
+  decoyd api --store postgres://… [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
+                                                            the admin API over the whole fleet (token from DECOYD_ADMIN_TOKEN)
   decoyd check [--strict-personalities] FILE                validate a config and print the resolved hosts
       --strict-personalities: a Honeyd personality name that nmap-os-db lacks is an error
                               (without it, the closest entry is used and the mapping printed)
@@ -159,9 +165,14 @@ async function run(argv: string[]): Promise<void> {
     events.add(store);
     store.beforeFlush = () => events.drainCounts();
   }
-  const shippers: SyslogShipper[] = [];
+  const shippers: (SyslogShipper | PostgresShipper)[] = [];
   for (const settings of cfg.ship ?? []) {
     try {
+      if (settings.kind === 'postgres') {
+        // Reads the store as its outbox (the config requires store:), so it takes nothing from the fan-out.
+        shippers.push(new PostgresShipper(settings, databaseFile((cfg.store as { path: string }).path), ecs, report));
+        continue;
+      }
       const shipper = new SyslogShipper(settings, ecs, report);
       shippers.push(shipper);
       events.add(shipper);
@@ -315,6 +326,16 @@ async function main(argv: string[]): Promise<void> {
     case 'events': case 'sources': case 'scans': {
       const { apiCommand } = await import('./api-client');
       return apiCommand(command, rest);
+    }
+    case 'db': case 'api': {
+      const { dbCommand, fleetApiCommand, FleetUsageError } = await import('./fleet-command');
+      const say = (line: string): void => { process.stdout.write(`decoyd ${command}: ${line}\n`); };
+      try {
+        return await (command === 'db' ? dbCommand(rest, say) : fleetApiCommand(rest, say));
+      } catch (err) {
+        if (err instanceof FleetUsageError) throw new UsageError(err.message);
+        fail(err instanceof Error ? err.message : String(err), 1);
+      }
     }
     case 'check': return check(rest);
     case 'lab': {

@@ -4,6 +4,7 @@
  * claim ranges, DHCP clients, limits and claim settings.
  */
 
+import { redactUrl } from '../fleet/pg-schema';
 import { ipToString, macToString, parseIp } from '../wire/address';
 import { chooseMac } from './mac';
 import type { MacPrefixes } from './mac-prefixes';
@@ -96,6 +97,10 @@ export function describeConfig(cfg: DecoydConfig, data: DescribeData = {}): stri
   if ((cfg.ship ?? []).length > 0) {
     out.push(`shippers (${(cfg.ship ?? []).length})`);
     for (const s of cfg.ship ?? []) {
+      if (s.kind === 'postgres') {
+        out.push(`  ${s.name}  postgres ${redactUrl(s.url)}  batches of ${s.batch} events every ${s.intervalMs} ms from the store's outbox; reconnect backoff up to ${s.reconnectMaxMs} ms`);
+        continue;
+      }
       const tls = s.tls === undefined ? '' : `, ${s.tls.verify ? 'verifying the collector' : 'NOT verifying the collector'}${s.tls.caFile === undefined ? ' against the system CAs' : ` against ${s.tls.caFile}`}${s.tls.certFile === undefined ? '' : ', client certificate'}`;
       const kinds = s.kinds === undefined ? 'every event kind' : `${s.kinds.length} event kinds`;
       out.push(`  ${s.name}  syslog ${s.transport}://${s.host}:${s.port}  facility ${s.facility}, ${s.transport === 'udp' ? 'one datagram per event' : s.transport === 'tls' ? 'octet-counted' : s.framing}${tls}; ${kinds}, queue ${s.queueEvents} events, messages up to ${s.maxMessageBytes} bytes`);

@@ -44,5 +44,31 @@ export const SYSLOG_DEFAULTS = {
   ports: { udp: 514, tcp: 514, tls: 6514 },
 } as const;
 
+/**
+ * The PostgreSQL shipper: reads the embedded store as its outbox (so `store:` is required) and
+ * ships committed rows in batches; an event counts as shipped once PostgreSQL committed it.
+ */
+export interface PostgresShipSettings {
+  kind: 'postgres';
+  /** Label in /metrics, in messages and the outbox watermark's key (`postgres-1` … by default). */
+  name: string;
+  /** libpq-style URL: postgres://USER:PASSWORD@HOST:PORT/DB (or ?host=/socket/dir). */
+  url: string;
+  /** Events per batch (one statement, one transaction). */
+  batch: number;
+  /** How often the outbox is read when the last batch was not full. */
+  intervalMs: number;
+  /** Longest wait between connection attempts after a failure (backoff starts at 500 ms). */
+  reconnectMaxMs: number;
+  /** A connection attempt taking longer than this fails (counted as unreachable). */
+  connectTimeoutMs: number;
+  /** A batch statement taking longer than this is cancelled and retried. */
+  statementTimeoutMs: number;
+}
+
+export const POSTGRES_DEFAULTS = {
+  batch: 5000, intervalMs: 1000, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
+} as const;
+
 /** Every kind of shipper the config offers. */
-export type ShipSettings = SyslogShipSettings;
+export type ShipSettings = SyslogShipSettings | PostgresShipSettings;

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { KIND_SPECS } from '../events/ecs-spec';
 import type { DecoyEventKind } from '../events/event';
-import { FACILITIES, SYSLOG_DEFAULTS, type ShipSettings, type SyslogShipSettings } from './ship-settings';
+import { FACILITIES, POSTGRES_DEFAULTS, SYSLOG_DEFAULTS, type PostgresShipSettings, type ShipSettings, type SyslogShipSettings } from './ship-settings';
 import type { KeyPath } from './yaml-positions';
 import type { YamlReader } from './yaml-reader';
 
@@ -28,8 +28,11 @@ export function readShip(r: YamlReader, value: unknown, baseDir: string): ShipSe
     if (kind === 'syslog') {
       const s = readSyslog(r, item, at, baseDir, out.filter((o) => o.kind === 'syslog').length + 1);
       if (s !== undefined) out.push(s);
+    } else if (kind === 'postgres') {
+      const s = readPostgres(r, item, at, out.filter((o) => o.kind === 'postgres').length + 1);
+      if (s !== undefined) out.push(s);
     } else {
-      r.error([...at, 'kind'], `expected a shipper kind (syslog), got ${JSON.stringify(kind ?? null)}`);
+      r.error([...at, 'kind'], `expected a shipper kind (syslog, postgres), got ${JSON.stringify(kind ?? null)}`);
     }
   });
   return out;
@@ -109,5 +112,38 @@ function readSyslog(r: YamlReader, value: unknown, at: KeyPath, baseDir: string,
       s.kinds = [...new Set(chosen)];
     }
   }
+  return s;
+}
+
+const POSTGRES_KEYS = ['kind', 'name', 'url', 'batch', 'interval', 'reconnect_max_ms', 'connect_timeout_ms', 'statement_timeout_ms'] as const;
+
+/** `{ kind: postgres, url, batch, interval }`; `interval` in ms or with a unit (`500ms`, `2s`). */
+function readPostgres(r: YamlReader, value: unknown, at: KeyPath, ordinal: number): PostgresShipSettings | undefined {
+  const m = r.mapping(value, at, POSTGRES_KEYS, ['kind', 'url']);
+  if (m === undefined) return undefined;
+  const url = r.string(m.url, [...at, 'url']);
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    r.error([...at, 'url'], 'expected a postgres:// or postgresql:// URL');
+    return undefined;
+  }
+  const s: PostgresShipSettings = {
+    kind: 'postgres', name: `postgres-${ordinal}`, url, batch: POSTGRES_DEFAULTS.batch, intervalMs: POSTGRES_DEFAULTS.intervalMs,
+    reconnectMaxMs: POSTGRES_DEFAULTS.reconnectMaxMs, connectTimeoutMs: POSTGRES_DEFAULTS.connectTimeoutMs, statementTimeoutMs: POSTGRES_DEFAULTS.statementTimeoutMs,
+  };
+  if (m.name !== undefined) s.name = r.string(m.name, [...at, 'name']) ?? s.name;
+  if (m.batch !== undefined) s.batch = r.integer(m.batch, [...at, 'batch'], 1, 50_000) ?? s.batch;
+  if (m.interval !== undefined) {
+    const ms = typeof m.interval === 'number' ? r.integer(m.interval, [...at, 'interval'], 10, 3_600_000)
+      : r.word(m.interval, [...at, 'interval'], (w) => {
+        const x = /^([0-9]{1,7})(ms|s)$/.exec(w);
+        const v = x === null ? undefined : Number(x[1]) * (x[2] === 's' ? 1000 : 1);
+        return v !== undefined && v >= 10 && v <= 3_600_000 ? v : undefined;
+      }, 'milliseconds (10 to 3600000), or 500ms / 2s');
+    if (ms !== undefined) s.intervalMs = ms;
+  }
+  if (m.reconnect_max_ms !== undefined) s.reconnectMaxMs = r.integer(m.reconnect_max_ms, [...at, 'reconnect_max_ms'], 100, 3_600_000) ?? s.reconnectMaxMs;
+  if (m.connect_timeout_ms !== undefined) s.connectTimeoutMs = r.integer(m.connect_timeout_ms, [...at, 'connect_timeout_ms'], 100, 600_000) ?? s.connectTimeoutMs;
+  if (m.statement_timeout_ms !== undefined) s.statementTimeoutMs = r.integer(m.statement_timeout_ms, [...at, 'statement_timeout_ms'], 100, 3_600_000) ?? s.statementTimeoutMs;
   return s;
 }

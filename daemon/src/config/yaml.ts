@@ -114,6 +114,10 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   if (top.store !== undefined) config.store = readStore(r, top.store, baseDir);
   if (top.admin !== undefined) config.admin = readAdmin(r, top.admin, baseDir);
   if (top.ship !== undefined) config.ship = readShip(r, top.ship, baseDir);
+  // The PostgreSQL shipper's outbox is the embedded store.
+  (config.ship ?? []).forEach((s, k) => {
+    if (s.kind === 'postgres' && config.store === undefined) r.error(['ship', k, 'kind'], 'kind: postgres ships from the embedded store: add store: { path: DIR }');
+  });
   if (top.capture !== undefined) {
     const m = r.mapping(top.capture, ['capture'], ['dir', 'maxFileBytes', 'maxFiles', 'bufferBytes'], ['dir']);
     const dir = m?.dir === undefined ? undefined : r.string(m.dir, ['capture', 'dir']);

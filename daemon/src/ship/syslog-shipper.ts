@@ -23,10 +23,17 @@ export interface ShipperStats {
   name: string;
   kind: 'syslog' | 'postgres';
   sent: number;
-  dropped: Record<SyslogDropReason, number>;
+  /** By reason: syslog's queue-full, oversize, transport; postgres's retention (deleted from the store unshipped). */
+  dropped: Partial<Record<string, number>>;
   queued: number;
   connected: boolean;
   lastError?: string;
+  /** Outbox shippers (postgres): events in the store not yet committed on the other side. */
+  backlog?: number;
+  /** Failed attempts by reason (postgres: auth, unreachable, schema, permission, timeout, other). */
+  errors?: Record<string, number>;
+  /** The failure now in effect, if any. */
+  failing?: string;
 }
 
 /** Events formatted and written per slice, so the frame path gets the thread back quickly. */

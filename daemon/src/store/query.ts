@@ -18,6 +18,8 @@ export interface EventFilter {
   /** Milliseconds since the epoch, inclusive. */
   since?: number;
   until?: number;
+  /** The sensor (observer.name or observer.id): a fleet store holds many; a sensor's own store only itself. */
+  sensor?: string;
 }
 
 export interface EventPageRequest extends EventFilter {
@@ -78,6 +80,8 @@ export interface SourceDetail extends SourceSummary {
   portCount: number;
   scans: ScanRecord[];
   credentials: CredentialTried[];
+  /** A fleet store: which sensors saw this source, and how much. */
+  sensors?: { id: string; name: string; events: number; firstSeen: number; lastSeen: number }[];
 }
 
 export interface StoreStats {
@@ -87,13 +91,31 @@ export interface StoreStats {
   oldestEvent?: number;
   newestEvent?: number;
   bytes: number;
+  /** A fleet store's sensors, each as it last reported. */
+  sensors?: SensorHealth[];
+}
+
+/** One sensor of a fleet as its shipper last reported it. */
+export interface SensorHealth {
+  id: string;
+  name: string;
+  hostname: string;
+  /** Time of the newest event it shipped (epoch ms). */
+  lastEvent?: number;
+  /** When it last reported (a batch or an idle heartbeat). */
+  lastReport: number;
+  /** Events in its own store not yet shipped, as of that report. */
+  backlog: number;
+  /** Events it has shipped in all. */
+  shipped: number;
+  software?: string;
 }
 
 export interface StoreQuery {
   events(req: EventPageRequest): Promise<EventPage>;
-  sources(opts: { limit: number; since?: number }): Promise<SourceSummary[]>;
-  /** Undefined when the source was never seen. */
-  source(ip: string, opts: { limit: number }): Promise<SourceDetail | undefined>;
-  scans(opts: { limit: number; src?: string; since?: number }): Promise<ScanRecord[]>;
+  sources(opts: { limit: number; since?: number; sensor?: string }): Promise<SourceSummary[]>;
+  /** Undefined when the source was never seen (by that sensor). */
+  source(ip: string, opts: { limit: number; sensor?: string }): Promise<SourceDetail | undefined>;
+  scans(opts: { limit: number; src?: string; since?: number; sensor?: string }): Promise<ScanRecord[]>;
   stats(): Promise<StoreStats>;
 }

@@ -48,6 +48,11 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (src, user_name, password, dst, port)
   ) WITHOUT ROWID;
   `,
+  // The outbox watermark of each shipper that reads the store (the PostgreSQL shipper): every event
+  // with a rowid at or below shipped_id is committed on the other side.
+  `
+  CREATE TABLE ship_outbox (shipper TEXT PRIMARY KEY, shipped_id INTEGER NOT NULL, updated INTEGER NOT NULL);
+  `,
 ];
 
 export function migrate(db: BetterSqlite3.Database): void {

@@ -53,7 +53,21 @@ export class SqliteStoreQuery implements StoreQuery {
     return ctx;
   }
 
+  /**
+   * Whether `sensor` (observer.name or id) names this store's sensor: a sensor's own store holds
+   * only itself, so the fleet's `sensor=` filter either keeps everything or nothing here.
+   */
+  private isOwnSensor(sensor: string | undefined): boolean {
+    if (sensor === undefined) return true;
+    const rows = this.stmt('SELECT DISTINCT observer FROM boots').all() as { observer: string }[];
+    return rows.some((r) => {
+      const o = JSON.parse(r.observer) as Observer;
+      return o.name === sensor || o.id === sensor;
+    });
+  }
+
   async events(req: EventPageRequest): Promise<EventPage> {
+    if (!this.isOwnSensor(req.sensor)) return { events: [] };
     const where: string[] = [];
     const args: (string | number)[] = [];
     const ipArg = (ip: string): number => parseIp(ip);
@@ -108,14 +122,16 @@ export class SqliteStoreQuery implements StoreQuery {
     return lo > range.hi ? undefined : lo;
   }
 
-  async sources(opts: { limit: number; since?: number }): Promise<SourceSummary[]> {
+  async sources(opts: { limit: number; since?: number; sensor?: string }): Promise<SourceSummary[]> {
+    if (!this.isOwnSensor(opts.sensor)) return [];
     const rows = (opts.since === undefined
       ? this.stmt('SELECT ip, first_seen, last_seen, events FROM sources ORDER BY last_seen DESC LIMIT ?').all(opts.limit)
       : this.stmt('SELECT ip, first_seen, last_seen, events FROM sources WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?').all(opts.since, opts.limit)) as SourceRow[];
     return rows.map(sourceOf);
   }
 
-  async source(ip: string, opts: { limit: number }): Promise<SourceDetail | undefined> {
+  async source(ip: string, opts: { limit: number; sensor?: string }): Promise<SourceDetail | undefined> {
+    if (!this.isOwnSensor(opts.sensor)) return undefined;
     const src = parseIp(ip);
     const row = this.stmt('SELECT ip, first_seen, last_seen, events FROM sources WHERE ip = ?').get(src) as SourceRow | undefined;
     if (row === undefined) return undefined;
@@ -138,7 +154,8 @@ export class SqliteStoreQuery implements StoreQuery {
     };
   }
 
-  async scans(opts: { limit: number; src?: string; since?: number }): Promise<ScanRecord[]> {
+  async scans(opts: { limit: number; src?: string; since?: number; sensor?: string }): Promise<ScanRecord[]> {
+    if (!this.isOwnSensor(opts.sensor)) return [];
     const where: string[] = [];
     const args: number[] = [];
     if (opts.src !== undefined) { where.push('src = ?'); args.push(parseIp(opts.src)); }

@@ -1,0 +1,191 @@
+/**
+ * The fleet schema on PostgreSQL, as numbered migrations (`decoyd db migrate`), plus the pure
+ * pieces of partition upkeep and the role grants. Nothing here opens a connection.
+ *
+ * One table of events, declaratively partitioned by day (UTC) on `ts`; addresses are `inet`;
+ * indexed columns beside the whole ECS document as JSONB. The stable `event_id` (with `ts`,
+ * which a partitioned table's unique key must include) makes a replayed batch insert nothing.
+ * Partitions are made by a SECURITY DEFINER function, so the sensors' writer role needs no
+ * CREATE right; summaries per (source, sensor) are kept at ingest, in the same statement.
+ */
+
+/** The schema version this decoyd writes and reads; a database at another version is refused. */
+export const PG_SCHEMA_VERSION = 1;
+
+export interface PgMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: 'events partitioned by day, sensors, per-source summaries, partition function',
+    sql: `
+CREATE SEQUENCE decoyd_event_row_id;
+CREATE TABLE decoyd_events (
+  row_id bigint NOT NULL DEFAULT nextval('decoyd_event_row_id'),
+  event_id text NOT NULL,
+  ts timestamptz NOT NULL,
+  last_ts timestamptz NOT NULL,
+  sensor_id text NOT NULL,
+  kind text NOT NULL,
+  proto text,
+  src inet,
+  dst inet,
+  sport integer,
+  dport integer,
+  packets integer NOT NULL,
+  doc jsonb NOT NULL,
+  PRIMARY KEY (event_id, ts)
+) PARTITION BY RANGE (ts);
+CREATE INDEX decoyd_events_ts ON decoyd_events (ts, row_id);
+CREATE INDEX decoyd_events_row ON decoyd_events (row_id);
+CREATE INDEX decoyd_events_src ON decoyd_events (src, ts) WHERE src IS NOT NULL;
+CREATE INDEX decoyd_events_dst ON decoyd_events (dst, ts) WHERE dst IS NOT NULL;
+CREATE INDEX decoyd_events_dport ON decoyd_events (dport, ts) WHERE dport IS NOT NULL;
+CREATE INDEX decoyd_events_kind ON decoyd_events (kind, ts);
+CREATE INDEX decoyd_events_sensor ON decoyd_events (sensor_id, ts);
+CREATE TABLE decoyd_sensors (
+  sensor_id text PRIMARY KEY,
+  name text NOT NULL,
+  hostname text NOT NULL,
+  last_event timestamptz,
+  last_report timestamptz NOT NULL,
+  backlog bigint NOT NULL DEFAULT 0,
+  shipped bigint NOT NULL DEFAULT 0,
+  software text
+);
+CREATE TABLE decoyd_source_sensors (
+  src inet NOT NULL, sensor_id text NOT NULL,
+  first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL, events bigint NOT NULL,
+  PRIMARY KEY (src, sensor_id)
+);
+CREATE INDEX decoyd_source_sensors_last ON decoyd_source_sensors (last_seen);
+CREATE INDEX decoyd_source_sensors_sensor ON decoyd_source_sensors (sensor_id, last_seen);
+CREATE TABLE decoyd_source_hosts (
+  src inet NOT NULL, sensor_id text NOT NULL, dst inet NOT NULL,
+  first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL, events bigint NOT NULL,
+  PRIMARY KEY (src, sensor_id, dst)
+);
+CREATE TABLE decoyd_source_ports (
+  src inet NOT NULL, sensor_id text NOT NULL, proto text NOT NULL, port integer NOT NULL,
+  last_seen timestamptz NOT NULL, events bigint NOT NULL,
+  PRIMARY KEY (src, sensor_id, proto, port)
+);
+CREATE FUNCTION decoyd_ensure_partitions(first_day date, last_day date) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_catalog AS $fn$
+DECLARE
+  d date := first_day;
+  made integer := 0;
+  part text;
+BEGIN
+  IF last_day < first_day OR last_day - first_day > 400 THEN
+    RAISE EXCEPTION 'decoyd_ensure_partitions: % to % is not a range of at most 400 days', first_day, last_day;
+  END IF;
+  -- Sensors call this concurrently; one at a time avoids a catalog race on CREATE TABLE.
+  PERFORM pg_advisory_xact_lock(hashtext('decoyd_ensure_partitions'));
+  WHILE d <= last_day LOOP
+    part := 'decoyd_events_' || to_char(d, 'YYYYMMDD');
+    IF to_regclass(part) IS NULL THEN
+      EXECUTE format('CREATE TABLE %I PARTITION OF decoyd_events FOR VALUES FROM (%L) TO (%L)',
+        part, to_char(d, 'YYYY-MM-DD') || ' 00:00:00+00', to_char(d + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
+      made := made + 1;
+    END IF;
+    d := d + 1;
+  END LOOP;
+  RETURN made;
+END
+$fn$;
+REVOKE ALL ON FUNCTION decoyd_ensure_partitions(date, date) FROM PUBLIC;
+`,
+  },
+];
+
+export const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS decoyd_schema_migrations (
+  version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/** The migrations a database at `current` still needs, in order; throws when it is newer than this decoyd. */
+export function pendingMigrations(current: number, all: readonly PgMigration[] = PG_MIGRATIONS): PgMigration[] {
+  const latest = all.reduce((m, x) => Math.max(m, x.version), 0);
+  if (current > latest) throw new Error(`the database is at schema version ${current}, newer than this decoyd's ${latest}: upgrade decoyd instead`);
+  all.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i + 1} is numbered ${m.version}`);
+  });
+  return all.filter((m) => m.version > current);
+}
+
+const DAY_MS = 86_400_000;
+
+/** UTC day of an epoch-ms time as YYYY-MM-DD. */
+export function utcDay(ms: number): string {
+  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The partition holding a time: decoyd_events_YYYYMMDD. */
+export function partitionName(ms: number): string {
+  return `decoyd_events_${utcDay(ms).replace(/-/g, '')}`;
+}
+
+/** Day start (epoch ms, UTC) from a partition's name; undefined for a name that is not one of ours. */
+export function partitionDay(name: string): number | undefined {
+  const m = /^decoyd_events_([0-9]{4})([0-9]{2})([0-9]{2})$/.exec(name);
+  if (m === null) return undefined;
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return partitionName(t) === name ? t : undefined;
+}
+
+/** Partitions wholly older than `cutoffMs` (their day ended at or before it): what prune drops. */
+export function partitionsToDrop(names: readonly string[], cutoffMs: number): string[] {
+  return names.filter((n) => {
+    const day = partitionDay(n);
+    return day !== undefined && day + DAY_MS <= cutoffMs;
+  }).sort();
+}
+
+/** `30d`, `12h`, `90m` → milliseconds (prune's --older-than). */
+export function parseAge(text: string): number {
+  const m = /^([0-9]{1,6})([mhd])$/.exec(text);
+  if (m === null) throw new Error(`expected an age such as 30d, 12h or 90m, got "${text}"`);
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: DAY_MS }[m[2] as 'm' | 'h' | 'd'];
+}
+
+/** A role name safe to splice into GRANT (PostgreSQL identifiers: letters, digits, _ and $). */
+function roleIdent(role: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(role)) throw new Error(`"${role}" is not a plain role name`);
+  return `"${role}"`;
+}
+
+/**
+ * The least the sensors need: insert events (and read back the inserted rows' indexed columns,
+ * which RETURNING needs), keep their summaries and sensor row, and make partitions through the
+ * definer function. No DELETE, no DDL, no reading of documents.
+ */
+export function writerGrants(role: string): string[] {
+  const r = roleIdent(role);
+  return [
+    `GRANT USAGE ON SCHEMA public TO ${r}`,
+    `GRANT SELECT ON decoyd_schema_migrations TO ${r}`,
+    `GRANT INSERT ON decoyd_events TO ${r}`,
+    `GRANT SELECT (event_id, ts, last_ts, sensor_id, proto, src, dst, dport, packets) ON decoyd_events TO ${r}`,
+    `GRANT USAGE ON SEQUENCE decoyd_event_row_id TO ${r}`,
+    `GRANT SELECT, INSERT, UPDATE ON decoyd_sensors, decoyd_source_sensors, decoyd_source_hosts, decoyd_source_ports TO ${r}`,
+    `GRANT EXECUTE ON FUNCTION decoyd_ensure_partitions(date, date) TO ${r}`,
+  ];
+}
+
+/** The fleet API reads everything and writes nothing. */
+export function readerGrants(role: string): string[] {
+  const r = roleIdent(role);
+  return [
+    `GRANT USAGE ON SCHEMA public TO ${r}`,
+    `GRANT SELECT ON decoyd_schema_migrations, decoyd_events, decoyd_sensors, decoyd_source_sensors, decoyd_source_hosts, decoyd_source_ports TO ${r}`,
+  ];
+}
+
+/** A connection URL with its password replaced, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
