@@ -24,6 +24,9 @@ templates:
       - { proto: tcp, port: 25, action: open, service: { emulate: smtp, product: "Postfix smtpd", hostname: mail.example.org } }
       - { proto: tcp, port: 110, action: open, service: { emulate: pop3, product: "Dovecot pop3d", fail_delay_ms: 100 } }
       - { proto: tcp, port: 143, action: open, service: { emulate: imap, product: "Dovecot imapd", auth: { accept: ["bob:hunter2"] } } }
+      - { proto: tcp, port: 990, action: open, service: { emulate: ftp, product: ProFTPD, version: "1.3.5", tls: true, auth: { accept: ["alice:wonder1and"] } } }
+      - { proto: tcp, port: 465, action: open, service: { emulate: smtp, product: "Exim smtpd", version: "4.96", tls: true, hostname: smtps.example.org } }
+      - { proto: tcp, port: 993, action: open, service: { emulate: imap, product: "Courier Imapd", tls: true } }
       - { proto: udp, port: 53, action: open, service: { emulate: dns, product: "ISC BIND", version: "9.18.19", records: { "www.example.org": "192.0.2.80" } } }
       - { proto: udp, port: 161, action: open, service: { emulate: snmp, product: "net-snmp", community: public } }
 hosts:
@@ -66,6 +69,11 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       assert.notEqual(active.code, 0);
       assert.match(active.stderr, /200 PORT command successful|200 EPRT command successful/, active.stderr);
       assert.match(active.stderr, /425 Failed to establish connection\./, active.stderr);
+      // Implicit FTPS (990, ProFTPD's words).
+      const implicit = await run(['curl', '-sS', '-k', '-v', '--max-time', '30', `ftps://alice:wonder1and@${HOST}:990/`], 40_000);
+      assert.equal(implicit.code, 0, implicit.stderr);
+      assert.match(implicit.stderr, /220 ProFTPD 1\.3\.5 Server/);
+      assert.match(implicit.stdout, /-rw-r--r--   1 ftp      ftp .* README/);
       const bad = await run(['curl', '-sS', '--max-time', '20', `ftp://mallory:guess@${HOST}/`]);
       assert.notEqual(bad.code, 0);
       await d.waitForEvent((e) => e.kind === 'service.login' && e['service'] === 'ftp' && e['user'] === 'mallory' && e['password'] === 'guess' && e['result'] === 'refused', 10_000);
@@ -88,6 +96,13 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       const tls = await run(['sh', '-c', `echo QUIT | openssl s_client -starttls smtp -connect ${HOST}:25 -servername mail.example.org 2>&1`], 40_000);
       assert.match(tls.stdout, /subject=CN ?= ?mail\.example\.org/, tls.stdout);
 
+      // SMTPS (implicit TLS on 465).
+      // (swaks's TLS needs Net::SSLeay, not installed here: curl speaks SMTPS as well.)
+      const smtps = await run(['sh', '-c', `printf 'Subject: over tls\\r\\n\\r\\nhello\\r\\n' | curl -sS -v -k --max-time 20 smtps://${HOST}:465 --mail-from c@d.example --mail-rcpt a@b.example -T -`], 40_000);
+      assert.equal(smtps.code, 0, smtps.stderr);
+      assert.match(smtps.stderr, /250 OK id=\w{6}-\w{6}-\w{2}/);
+      await d.waitForEvent((e) => e.kind === 'service.message' && e['service'] === 'smtps' && e['dstPort'] === 465 && e['subject'] === 'over tls', 10_000);
+
       // POP3 and IMAP logins.
       const pop = await run(['curl', '-sS', '--max-time', '20', `pop3://carol:pop-secret@${HOST}/`]);
       assert.notEqual(pop.code, 0);
@@ -95,6 +110,9 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       const imap = await run(['curl', '-sS', '--max-time', '20', `imap://bob:hunter2@${HOST}/`]);
       assert.equal(imap.code, 0, imap.stderr);
       assert.match(imap.stdout, /INBOX/);
+      const imaps = await run(['curl', '-sS', '-k', '--max-time', '20', `imaps://dave:pw@${HOST}/`]);
+      assert.notEqual(imaps.code, 0);
+      await d.waitForEvent((e) => e.kind === 'service.login' && e['service'] === 'imaps' && e['user'] === 'dave' && e['result'] === 'refused', 10_000);
       await d.waitForEvent((e) => e.kind === 'service.login' && e['service'] === 'imap' && e['user'] === 'bob' && e['result'] === 'accepted', 10_000);
 
       // DNS and SNMP.
@@ -109,7 +127,7 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       await d.waitForEvent((e) => e.kind === 'service.login' && e['service'] === 'snmp' && e['password'] === 'private' && e['result'] === 'refused', 10_000);
 
       // nmap -sV names each product.
-      const scan = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '-p', '21,25,110,143', HOST], { flushNeighbours: true, timeoutMs: 120_000 });
+      const scan = await runNmap(lab, ['-n', '-Pn', '-sS', '-sV', '-p', '21,25,110,143,465,990,993', HOST], { flushNeighbours: true, timeoutMs: 120_000 });
       const host = hostByAddress(scan, HOST);
       const product = (port: number): string | undefined => (host ? portOf(host, 'tcp', port)?.service?.product : undefined);
       assert.equal(product(21), 'vsftpd');
@@ -117,6 +135,10 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       assert.equal(product(25), 'Postfix smtpd');
       assert.equal(product(110), 'Dovecot pop3d');
       assert.equal(product(143), 'Dovecot imapd');
+      assert.equal(product(465), 'Exim smtpd');
+      assert.equal(product(990), 'ProFTPD');
+      assert.equal(product(993), 'Courier Imapd');
+      assert.equal(host ? portOf(host, 'tcp', 993)?.service?.tunnel : undefined, 'ssl');
 
       assert.match(syns, /Flags \[S\.\]/, 'the capture sees the decoy\'s SYN/ACKs');
       assert.deepEqual(opened(), [], 'the decoy opened no connection of its own');
