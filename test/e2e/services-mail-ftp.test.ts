@@ -92,6 +92,9 @@ test('mail/FTP emulators, DNS and SNMP: curl, swaks, openssl, dig, snmpget, nmap
       assert.equal(msg['subject'], 'invoice overdue');
       assert.match(String(msg['body']), /please pay/);
       await d.waitForEvent((e) => e.kind === 'service.login' && e['authMethod'] === 'AUTH LOGIN' && e['user'] === 'postmaster' && e['password'] === 'letmein', 10_000);
+      // Garbage and an overlong line get Postfix's own answers; the session goes on.
+      const junk = await run(['sh', '-c', `(printf 'EHLO x\\r\\n\\001\\002garbage\\r\\n'; head -c 5000 /dev/zero | tr '\\0' A; printf '\\r\\nNOOP\\r\\nQUIT\\r\\n') | socat -t 5 - TCP:${HOST}:25`]);
+      assert.match(junk.stdout, /502 5\.5\.2 Error: command not recognized\r\n500 5\.5\.0 Error: line too long\r\n250 2\.0\.0 Ok\r\n221 2\.0\.0 Bye/, junk.stdout);
       // STARTTLS: the host's own certificate.
       const tls = await run(['sh', '-c', `echo QUIT | openssl s_client -starttls smtp -connect ${HOST}:25 -servername mail.example.org 2>&1`], 40_000);
       assert.match(tls.stdout, /subject=CN ?= ?mail\.example\.org/, tls.stdout);

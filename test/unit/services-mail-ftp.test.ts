@@ -208,3 +208,37 @@ test('SNMP: v2c GetRequest/GetNext on the system group, noSuchObject, v1 noSuchN
   const win = systemGroupFor({ vendor: 'Microsoft', family: 'Windows', generation: '10', deviceType: 'general purpose' }, 99, { community: 'public', maxAnswersPerSecond: 10 });
   assert.match(win.descr, /^Hardware: Intel64 .* Software: Windows Version 6\.3 \(Build 17763 Multiprocessor Free\)$/);
 });
+
+import { LineStreamService } from '../../daemon/src/services/mail/mail-service';
+import type { StreamContext } from '../../daemon/src/services/service';
+
+function fakeCtx(): StreamContext & { out: string; ended: boolean } {
+  const c = {
+    out: '', ended: false,
+    local: { address: '192.0.2.1', port: 21 }, remote: { address: '192.0.2.2', port: 40000 },
+    write(d: Buffer | string) { c.out += typeof d === 'string' ? d : d.toString('latin1'); return true; },
+    end() { c.ended = true; }, reset() { c.ended = true; },
+  };
+  return c;
+}
+
+test('line session: max_sessions answers the product\'s busy reply; idle_seconds closes with its timeout reply; max_commands holds', async () => {
+  const events: Array<Record<string, unknown>> = [];
+  const sink = { wants: () => true, emit: (e: unknown) => { events.push(e as Record<string, unknown>); } };
+  const svc = new LineStreamService({ protocol: 'ftp', identity: { product: 'vsftpd', version: '3.0.3', tls: false }, options: { ...lineServiceDefaults('ftp'), starttls: false, maxSessions: 2, idleSeconds: 1, maxCommands: 5 },
+    events: sink, deploymentSeed: 1, templateName: 't', port: 21 });
+  const a = fakeCtx(); const b = fakeCtx(); const c = fakeCtx();
+  const sa = svc.open(a); const sb = svc.open(b); svc.open(c);
+  assert.equal(c.out, '421 There are too many connected users, please try later.\r\n');
+  assert.equal(c.ended, true);
+  sb.onData(Buffer.from('NOOP\r\n'.repeat(6)));
+  assert.match(b.out, /500 OOPS: too many commands\r\n$/);
+  assert.equal(b.ended, true);
+  sb.onClose();
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal(a.out, '220 (vsFTPd 3.0.3)\r\n421 Timeout.\r\n');
+  assert.equal(a.ended, true);
+  sa.onClose();
+  assert.equal(svc.sessions, 0);
+  assert.ok(events.some((e) => e['kind'] === 'service.session' && String(e['transcript']).includes('NOOP')));
+});

@@ -16,6 +16,8 @@ export interface LineServiceOptions {
   maxLineBytes: number;
   /** Commands per session; then the connection is closed. */
   maxCommands: number;
+  /** Sessions of this port at once (all hosts of the template); past it the product's "too many connections". */
+  maxSessions: number;
   /** Idle seconds before the product's timeout answer and close. */
   idleSeconds: number;
   /** Failed logins per session before the product closes the connection. */
@@ -36,7 +38,7 @@ export function lineServiceDefaults(protocol: LineProtocol): LineServiceOptions 
   return {
     auth: { mode: 'refuse' }, starttls: true,
     maxLineBytes: protocol === 'imap' ? 8192 : protocol === 'smtp' ? 2048 : 1024,
-    maxCommands: 200,
+    maxCommands: 200, maxSessions: 256,
     idleSeconds: protocol === 'imap' ? 1800 : protocol === 'pop3' ? 600 : 300,
     maxAuthFailures: 3, failDelayMs: 1000,
     maxMessageBytes: 10_240_000, maxRecipients: 100,

@@ -3,7 +3,7 @@
  *
  *   service: { emulate: ftp | smtp | pop3 | imap, product, version, tls, …identity keys,
  *              auth: refuse | { accept: ["user:password"] } | { any_after: N }, hostname,
- *              starttls, max_line_bytes, max_commands, idle_seconds, max_auth_failures,
+ *              starttls, max_line_bytes, max_commands, max_sessions, idle_seconds, max_auth_failures,
  *              fail_delay_ms, max_message_bytes, max_recipients, files: { name: content },
  *              passive_wait_seconds }
  *   service: { emulate: dns, product, version, records: { name: IPv4 }, max_answers_per_second }
@@ -16,7 +16,7 @@ import { isMapping, type YamlMapping, type YamlReader } from './yaml-reader';
 import { readLoginPolicy } from './yaml-ssh-telnet';
 import { LINE_PRODUCTS } from '../services/mail/mail-service';
 
-const LINE_KEYS = ['auth', 'hostname', 'starttls', 'max_line_bytes', 'max_commands', 'idle_seconds', 'max_auth_failures', 'fail_delay_ms', 'max_message_bytes', 'max_recipients', 'files', 'passive_wait_seconds'];
+const LINE_KEYS = ['auth', 'hostname', 'starttls', 'max_line_bytes', 'max_commands', 'max_sessions', 'idle_seconds', 'max_auth_failures', 'fail_delay_ms', 'max_message_bytes', 'max_recipients', 'files', 'passive_wait_seconds'];
 const DNS_KEYS = ['records', 'max_answers_per_second'];
 const SNMP_KEYS = ['community', 'sys_descr', 'sys_contact', 'sys_location', 'sys_name', 'max_answers_per_second'];
 const NMAP_NAME: Record<string, string> = { ftp: 'ftp', smtp: 'smtp', pop3: 'pop3', imap: 'imap', dns: 'domain', snmp: 'snmp' };
@@ -88,6 +88,7 @@ export function readMailFtpService(r: YamlReader, at: KeyPath, value: YamlMappin
     ...d, auth, files, starttls,
     maxLineBytes: int('max_line_bytes', 64, 65536, d.maxLineBytes),
     maxCommands: int('max_commands', 1, 100_000, d.maxCommands),
+    maxSessions: int('max_sessions', 1, 65_536, d.maxSessions),
     idleSeconds: int('idle_seconds', 1, 86_400, d.idleSeconds),
     maxAuthFailures: int('max_auth_failures', 1, 100, d.maxAuthFailures),
     failDelayMs: int('fail_delay_ms', 0, 30_000, d.failDelayMs),

@@ -36,6 +36,13 @@ const WINDOWS_STYLES = new Set(['msftp', 'msesmtp', 'exchange']);
 /** PASV ports are drawn from here (vsftpd's and Pure-FTPd's usual passive range). */
 const PASSIVE_LOW = 40000;
 const PASSIVE_HIGH = 50000;
+/** What each protocol's products say to a connection past `max_sessions` (then close). */
+const BUSY: Record<LineProtocol, string> = {
+  ftp: '421 There are too many connected users, please try later.\r\n',
+  smtp: '421 4.3.2 Service not available, too many connections\r\n',
+  pop3: '-ERR [SYS/TEMP] Maximum number of connections exceeded\r\n',
+  imap: '* BYE Maximum number of connections exceeded\r\n',
+};
 /** Longest SMTP text line read in DATA (RFC 5321's 1000, with room for broken clients). */
 const DATA_LINE_BYTES = 64 * 1024;
 
@@ -70,6 +77,8 @@ export class LineStreamService implements StreamService {
   readonly style: string;
   readonly judge: LoginJudge;
   private readonly hosts = new Map<string, HostEntry>();
+  /** Sessions open now (past `max_sessions` a connection gets BUSY). */
+  sessions = 0;
 
   constructor(readonly s: LineServiceSettings) {
     const style = lineProductStyle(s.protocol, s.identity.product);
@@ -117,6 +126,12 @@ export class LineStreamService implements StreamService {
   }
 
   open(ctx: StreamContext): StreamSession {
+    if (this.sessions >= this.s.options.maxSessions) {
+      // Said in clear, as the products do before any TLS (their process limit is hit first).
+      ctx.write(BUSY[this.s.protocol]);
+      ctx.end();
+      return { onData: () => {}, onEnd: () => {}, onClose: () => {} };
+    }
     const host = this.host(ctx.local.address);
     if (this.s.identity.tls && host.cert !== undefined) {
       return tlsFront(ctx, host.cert, { onSecure: (secure) => new LineSession(secure, this, host, true) });
@@ -162,6 +177,7 @@ class LineSession implements StreamSession {
 
   constructor(private readonly raw: StreamContext, private readonly svc: LineStreamService, private readonly host: HostEntry, implicitTls: boolean) {
     this.out = raw;
+    svc.sessions++;
     const s = svc.s;
     this.localIp = parseIp(raw.local.address);
     const conn: ConnectionRef = { proto: 'tcp', srcIp: raw.remote.address, srcPort: raw.remote.port, dstIp: raw.local.address, dstPort: raw.local.port };
@@ -342,6 +358,7 @@ class LineSession implements StreamSession {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    this.svc.sessions--;
     if (this.idle) clearTimeout(this.idle);
     if (this.delay) clearTimeout(this.delay);
     this.dropData();
