@@ -242,3 +242,22 @@ test('line session: max_sessions answers the product\'s busy reply; idle_seconds
   assert.equal(svc.sessions, 0);
   assert.ok(events.some((e) => e['kind'] === 'service.session' && String(e['transcript']).includes('NOOP')));
 });
+
+test('SMTP session: a long message in one chunk is message text, not a command flood; IMAP chained literals are bounded', () => {
+  const events: Array<Record<string, unknown>> = [];
+  const svc = new LineStreamService({ protocol: 'smtp', identity: { product: 'Postfix smtpd', tls: false }, options: { ...lineServiceDefaults('smtp'), starttls: false },
+    events: { wants: () => true, emit: (e: unknown) => { events.push(e as Record<string, unknown>); } }, deploymentSeed: 1, templateName: 't', port: 25 });
+  const c = fakeCtx();
+  const s = svc.open(c);
+  s.onData(Buffer.from(`EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: big\r\n\r\n${'line of text\r\n'.repeat(5000)}.\r\nQUIT\r\n`));
+  assert.match(c.out, /250 2\.0\.0 Ok: queued as \w+\r\n221 2\.0\.0 Bye\r\n$/);
+  const msg = events.find((e) => e['kind'] === 'service.message');
+  assert.equal(msg?.['subject'], 'big');
+  assert.ok(Number(msg?.['bodyBytes']) > 70_000);
+  assert.ok(String(msg?.['body']).length <= 4 * 1024 + 16, 'the excerpt is bounded');
+  s.onClose();
+  const m = new ImapMachine('dovecot', FACTS, { ...lineServiceDefaults('imap'), maxLineBytes: 64 }, hooks(), false);
+  let step = m.line(line('a LOGIN {1+}'));
+  for (let i = 0; i < 1000 && step.close !== true; i++) step = m.line(line('x {1+}'));
+  assert.equal(step.close, true);
+});

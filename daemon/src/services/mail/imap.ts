@@ -155,6 +155,8 @@ export class ImapMachine implements LineMachine {
     const w = this.wait;
     if (w.kind === 'literal') {
       this.wait = { kind: 'none' };
+      // A command of chained literals is bounded like one line (Dovecot: "Too long argument").
+      if (w.text.length + l.text.length > 4 * this.o.maxLineBytes) return { reply: '* BYE Too long argument.\r\n', close: true };
       return this.command(`${w.text}\r\n${l.text}`);
     }
     if (w.kind !== 'none') { this.wait = { kind: 'none' }; return this.continuation(w, l.text); }

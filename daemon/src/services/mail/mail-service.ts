@@ -225,9 +225,10 @@ class LineSession implements StreamSession {
     this.recorder.fromClient(data);
     this.reader.maxBytes = this.machine.inData ? DATA_LINE_BYTES : this.svc.s.options.maxLineBytes;
     for (const l of this.reader.push(data)) this.queue.push(l);
-    // A client that never sends LF cannot hold more than one line; pipelined lines are bounded too.
-    if (this.queue.length > this.svc.s.options.maxCommands) { this.send(this.machine.tooManyCommandsReply()); this.close(); return; }
     this.drain();
+    // Lines wait only while a refusal is delayed: a client that pipelines through it is bounded too.
+    // (A client that never sends LF cannot hold more than one line: the reader's bound.)
+    if (this.queue.length > this.svc.s.options.maxCommands) { this.send(this.machine.tooManyCommandsReply()); this.close(); }
   }
 
   private drain(): void {
