@@ -182,7 +182,7 @@ function auditTemplateHost(address: string, t: TemplateConfig, data: StaticAudit
     // What the service says about its OS: a raw banner, or an identity's product, version, info and os fields.
     const svc = p.service;
     const said = svc?.kind === 'banner' ? svc.banner
-      : svc?.kind === 'identity' || svc?.kind === 'ssh' || svc?.kind === 'telnet' ? [svc.identity.product, svc.identity.version, svc.identity.info, svc.identity.os].filter((x) => x !== undefined).join(' ')
+      : svc?.kind === 'identity' || svc?.kind === 'ssh' || svc?.kind === 'telnet' || svc?.kind === 'line' || svc?.kind === 'dns' || svc?.kind === 'snmp' ? [svc.identity.product, svc.identity.version, svc.identity.info, svc.identity.os].filter((x) => x !== undefined).join(' ')
       : '';
     if (said !== '') {
       for (const [re, bannerGroup] of BANNER_OS) {

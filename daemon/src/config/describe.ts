@@ -233,6 +233,12 @@ function serviceText(s: ServiceSpec): string {
       return `telnet emulator ${JSON.stringify(s.identity.product)}; ${loginText(s.telnet.auth)}, ${s.telnet.maxAttempts} attempts`;
     case 'http':
       return httpServiceText(s.identity, s.http);
+    case 'line':
+      return `${s.protocol} emulator ${JSON.stringify(s.identity.product)}${s.identity.version === undefined ? '' : ' ' + s.identity.version}${s.identity.tls ? ' in TLS' : s.options.starttls ? ' (STARTTLS offered)' : ''}; ${s.options.auth.mode === 'refuse' ? 'every login refused' : s.options.auth.mode === 'accept' ? `logins for ${s.options.auth.credentials.map((c) => c.user).join(', ')}` : `logins after ${s.options.auth.attempts} refusals per source`}`;
+    case 'dns':
+      return `dns responder ${JSON.stringify(s.identity.product)}, ${Object.keys(s.dns.records).length} A records, no recursion`;
+    case 'snmp':
+      return `snmp agent ${JSON.stringify(s.identity.product)}, community ${JSON.stringify(s.snmp.community)}, system group`;
   }
 }
 

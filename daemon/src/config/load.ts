@@ -13,6 +13,7 @@ import { MacPrefixes, loadMacPrefixes } from './mac-prefixes';
 import { DEFAULT_SERVICE_PROBES_FILE, type ParsedConfig } from './model';
 import { identityProblem } from '../services/identity/check';
 import { httpIdentityProblem } from '../services/interactive/http/check';
+import { lineIdentityProblem } from '../services/mail/check';
 import { serviceProbes } from '../services/probes/catalog';
 import type { ServiceProbeFile } from '../services/probes/service-probes';
 import { loadOsDbNames, type OsDbNames } from './osdb-names';
@@ -108,7 +109,7 @@ function checkIdentities(parsed: ParsedConfig, issues: IssueList): void {
   let probes: ServiceProbeFile | undefined;
   for (const tmpl of config.templates.values()) {
     for (const rule of tmpl.ports) {
-      if (rule.service?.kind !== 'identity' && rule.service?.kind !== 'http') continue;
+      if (rule.service?.kind !== 'identity' && rule.service?.kind !== 'http' && rule.service?.kind !== 'line') continue;
       const at = origins.services.get(`${tmpl.name}\u0000${rule.proto}/${rule.port}`) ?? origins.templates.get(tmpl.name);
       const pos = at?.pos ?? { file: config.source, line: 1 };
       if (probes === undefined) {
@@ -119,7 +120,9 @@ function checkIdentities(parsed: ParsedConfig, issues: IssueList): void {
           return;
         }
       }
-      const problem = rule.service.kind === 'http'
+      const problem = rule.service.kind === 'line'
+        ? lineIdentityProblem(probes, rule.port, rule.service)
+        : rule.service.kind === 'http'
         ? httpIdentityProblem(probes, rule.port, rule.service.identity, rule.service.http)
         : identityProblem(probes, rule.proto, rule.port, rule.service.identity);
       if (problem !== undefined) issues.add(pos, problem, at?.keyPath);

@@ -6,6 +6,7 @@
 import type { TopologyConfig } from './topology';
 import type { ShipSettings } from './ship-settings';
 import type { HttpOptions } from './http-options';
+import type { DnsOptions, LineProtocol, LineServiceOptions, SnmpOptions } from './mail-ftp-options';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -37,7 +38,11 @@ export type ServiceSpec =
   | { kind: 'telnet'; identity: ServiceIdentitySpec; telnet: TelnetOptions }
   // --- end ssh / telnet ---
   // --- http emulator (services/interactive/http/) ---
-  | { kind: 'http'; identity: ServiceIdentitySpec; http: HttpOptions };
+  | { kind: 'http'; identity: ServiceIdentitySpec; http: HttpOptions }
+  // --- ftp / smtp / pop3 / imap emulators (services/mail/), dns / snmp responders (services/udp/) ---
+  | { kind: 'line'; protocol: LineProtocol; identity: ServiceIdentitySpec; options: LineServiceOptions }
+  | { kind: 'dns'; identity: ServiceIdentitySpec; dns: DnsOptions }
+  | { kind: 'snmp'; identity: ServiceIdentitySpec; snmp: SnmpOptions };
 
 /**
  * A product identity for `nmap -sV`: decoyd finds nmap-service-probes rules that print exactly

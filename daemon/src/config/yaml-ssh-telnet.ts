@@ -62,7 +62,7 @@ export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, re
     if (h !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(h)) r.error([...at, 'hostname'], 'expected a host name (letters, digits, ".", "_", "-")');
     else if (h !== undefined) shell.hostname = h;
   }
-  const auth = readAuth(r, [...at, 'auth'], mine.auth);
+  const auth = readLoginPolicy(r, [...at, 'auth'], mine.auth);
   if (auth === undefined) return undefined;
   if (kind === 'ssh') {
     const persona = sshPersonaFor(identity.product, identity.version);
@@ -103,7 +103,7 @@ export function readSshTelnet(r: YamlReader, at: KeyPath, value: YamlMapping, re
   return { kind: 'telnet', identity, telnet };
 }
 
-function readAuth(r: YamlReader, at: KeyPath, value: unknown): LoginPolicy | undefined {
+export function readLoginPolicy(r: YamlReader, at: KeyPath, value: unknown): LoginPolicy | undefined {
   if (value === undefined || value === 'refuse') return { mode: 'refuse' };
   if (!isMapping(value)) {
     r.error(at, 'expected "refuse", { accept: ["user:password", …] } or { any_after: N }');

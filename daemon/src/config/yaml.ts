@@ -29,6 +29,7 @@ import { readTopology } from './yaml-topology';
 import { readShip } from './yaml-ship';
 import { readSshTelnet } from './yaml-ssh-telnet';
 import { readHttpService } from './yaml-http';
+import { isMailFtpEmulator, readMailFtpService } from './yaml-mail-ftp';
 
 const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
 const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
@@ -352,6 +353,7 @@ function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | 
   if (isMapping(value) && (value.emulate === 'ssh' || value.emulate === 'telnet')) return readSshTelnet(r, at, value, readIdentity); // ssh / telnet emulators
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
+  if (isMailFtpEmulator(value)) return readMailFtpService(r, at, value, readIdentity); // ftp / smtp / pop3 / imap / dns / snmp
   if (isMapping(value) && value.emulate === 'http') return readHttpService(r, at, value, readIdentity, path.dirname(r.file));
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {

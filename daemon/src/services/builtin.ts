@@ -9,6 +9,9 @@ import { SshStreamService } from './ssh/ssh-service';
 import { TelnetStreamService } from './telnet/telnet-service';
 import { sshPersonaFor } from './ssh/versions';
 import { HttpStreamService } from './interactive/http/http-service';
+import { LineStreamService } from './mail/mail-service';
+import { DnsDatagramService } from './udp/dns';
+import { SnmpDatagramService } from './udp/snmp';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -127,6 +130,11 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
       ...(ctx.osClass ? { osClass: ctx.osClass } : {}), ...(typeof persona === 'object' ? { distro: persona.distro } : {}), ...(ssh?.ssh.shell.hostname !== undefined ? { hostname: ssh.ssh.shell.hostname } : {}) });
   }
   if (spec.kind === 'http') return new HttpStreamService({ identity: spec.identity, http: spec.http, port: ctx?.port ?? 80, templateName: ctx?.templateName ?? '', deploymentSeed: ctx?.deploymentSeed ?? 0, events: ctx?.events ?? NO_EVENTS, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
+  if (spec.kind === 'line') {
+    const openPorts = new Set((ctx?.template?.ports ?? []).filter((p) => p.proto === 'tcp' && p.action === 'open').map((p) => p.port));
+    return new LineStreamService({ protocol: spec.protocol, identity: spec.identity, options: spec.options, events: ctx?.events ?? NO_EVENTS, deploymentSeed: ctx?.deploymentSeed ?? 0,
+      templateName: ctx?.templateName ?? '', port: ctx?.port ?? 0, openPorts, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
+  }
   // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
   return new DiscardService();
 }
@@ -140,5 +148,14 @@ export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceC
     return new IdentityDatagramService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
   if (spec.kind === 'banner') return new UdpBannerService(spec.banner);
+  if (spec.kind === 'dns' || spec.kind === 'snmp') {
+    // nmap's own probe (DNSVersionBindReq, SNMPv3GetRequest) still gets the identity's answer.
+    let identity: IdentityDatagramService | undefined;
+    try {
+      if (ctx !== undefined) identity = new IdentityDatagramService({ file: serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE), spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
+    } catch { identity = undefined; } // no rule prints this product for nmap's probe: the responder alone answers
+    const common = { identity: spec.identity, events: ctx?.events ?? NO_EVENTS, deploymentSeed: ctx?.deploymentSeed ?? 0, templateName: ctx?.templateName ?? '', ...(ctx?.osClass ? { osClass: ctx.osClass } : {}), ...(identity ? { probeAnswer: identity } : {}) };
+    return spec.kind === 'dns' ? new DnsDatagramService({ ...common, dns: spec.dns }) : new SnmpDatagramService({ ...common, snmp: spec.snmp });
+  }
   return undefined;
 }

@@ -2,6 +2,7 @@ import type { OverlapPolicy } from '../personality/behaviour/types';
 import type { HostPersonality } from '../personality/host-personality';
 import type { DatagramService, StreamService } from '../services/service';
 import { ipToString, macToNumber, macToString } from '../wire/address';
+import { passivePorts } from './passive-ports';
 
 /** Port actions packed into a byte per port. */
 export const PortState = { RESET: 0, OPEN: 1, BLOCK: 2 } as const;
@@ -103,12 +104,15 @@ export class DecoyHost {
 export function tcpPortState(host: DecoyHost, port: number): PortStateCode {
   const sub = host.subsystemPorts;
   if (sub !== null && sub.has(port)) return PortState.OPEN;
-  return host.template.tcp[port] as PortStateCode;
+  const code = host.template.tcp[port] as PortStateCode;
+  // An FTP emulator's PASV port, open for one connection.
+  if (code !== PortState.OPEN && passivePorts.size > 0 && passivePorts.has(host.ip, port)) return PortState.OPEN;
+  return code;
 }
 
 /** The service behind an open TCP port of `host` (a subsystem's relay first). */
 export function tcpServiceOf(host: DecoyHost, port: number): StreamService | undefined {
-  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port);
+  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port) ?? (passivePorts.size > 0 ? passivePorts.get(host.ip, port) : undefined);
 }
 
 /** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */
