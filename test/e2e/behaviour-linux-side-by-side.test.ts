@@ -24,12 +24,41 @@ const FAMILY_DECOYS: Array<{ ip: string; template: string; personality: string; 
   { ip: '198.51.100.65', template: 'cisco', personality: 'Cisco 1921 router (IOS 15.1)', family: 'cisco-ios' },
 ];
 
+/** A port whose server sends one line and closes (close(2)): python3 on the real host, `banner … close: true` on the decoy. */
+const CLOSER_PORT = 7001;
+const CLOSER_BANNER = 'side-by-side';
+/** Runs on the real host: accept, send the banner, close, forever (killed by the test). */
+const CLOSER_SERVER = `
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2]))); l.listen(16)
+print('listening', flush=True)
+while True:
+    c, _ = l.accept(); c.sendall(sys.argv[3].encode() + b'\\r\\n'); c.close()
+`;
+/**
+ * Runs on the scanner, a real client: read to the server's FIN, then (mode "data") write more, or
+ * (mode "fin") close too, leaving the server in TIME_WAIT. Prints the local port.
+ */
+const CLOSER_CLIENT = `
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print(s.getsockname()[1], flush=True)
+while s.recv(100): pass
+time.sleep(0.2)
+if sys.argv[3] == 'data':
+    s.send(b'after close\\n'); time.sleep(0.5)
+s.close(); time.sleep(0.3)
+`;
+
 const CONFIG = `
 templates:
   linux:
     personality: "Linux 4.15 - 5.6"
     defaults: { tcp: reset, udp: reset, icmp: open }
-    ports: [{ proto: tcp, port: 80, action: open }]
+    ports:
+      - { proto: tcp, port: 80, action: open }
+      - { proto: tcp, port: ${CLOSER_PORT}, action: open, service: { banner: "${CLOSER_BANNER}\\r\\n", close: true } }
 ${FAMILY_DECOYS.map((d) => `  ${d.template}:\n    personality: "${d.personality}"\n    defaults: { tcp: reset, udp: reset, icmp: open }\n    ports: [{ proto: tcp, port: 80, action: open }]`).join('\n')}
 hosts:
   - { address: ${DECOY_IP}, template: linux }
@@ -336,6 +365,96 @@ test('a Linux decoy answers odd ARP, ICMP, IP options and fragments like the rea
             const gap = (tl.probes[i]?.at ?? 0) - (tl.probes[i - 1]?.at ?? 0);
             assert.ok(gap > 700 && gap < 1600, `probe gap ${gap.toFixed(0)} ms`);
           }
+        }
+      });
+
+      await t.test('data after the server closed (FIN_WAIT2) gets the same reset, data in TIME_WAIT the same ACK', async () => {
+        const server = lab.spawn(realHost.ns, ['python3', '-c', CLOSER_SERVER, REAL_IP, String(CLOSER_PORT), CLOSER_BANNER], { stdio: ['ignore', 'pipe', 'pipe'] });
+        try {
+          await new Promise<void>((res, rej) => {
+            const timer = setTimeout(() => rej(new Error('the real server did not start')), 5000);
+            server.stdout?.once('data', () => { clearTimeout(timer); res(); });
+          });
+          /** One client run per target, captured on the scanner; the frames of each connection by client port. */
+          const run = async (mode: 'data' | 'fin'): Promise<Map<string, CapturedFrame[]>> => {
+            const clientPorts = new Map<string, number>();
+            const capture = injectAndCapture(lab, [], { filter: `tcp port ${CLOSER_PORT}`, waitMs: 3200 });
+            await new Promise((r) => setTimeout(r, 400)); // the capture is open
+            await Promise.all([real, decoy].map(async (tg) => {
+              const c = await lab.exec(lab.scannerNs, ['python3', '-c', CLOSER_CLIENT, tg.ip, String(CLOSER_PORT), mode], { timeoutMs: 8000 });
+              assert.equal(c.code, 0, `client to ${tg.ip}: ${c.stderr}`);
+              clientPorts.set(tg.ip, Number(c.stdout.trim()));
+            }));
+            const got = await capture;
+            const out = new Map<string, CapturedFrame[]>();
+            for (const tg of [real, decoy]) {
+              const port = clientPorts.get(tg.ip) as number;
+              out.set(tg.ip, got.filter((g) => g.frame.readUInt16BE(12) === 0x0800 && g.frame[23] === 6 && (g.frame.readUInt16BE(34) === port || g.frame.readUInt16BE(36) === port)));
+            }
+            return out;
+          };
+          /** A server segment relative to the connection's ISNs: flags, seq/ack offsets, window, DF, TTL, IP ID zero or not, option bytes. */
+          const fromServer = (frames: CapturedFrame[], tg: Target): { isn: number; cisn: number; shapes: string[]; last: Buffer } => {
+            const mine = frames.filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac)));
+            const theirs = frames.filter((g) => !g.frame.subarray(6, 12).equals(macBytes(tg.mac)));
+            const synAck = mine.find((g) => g.frame[47] === 0x12);
+            const syn = theirs.find((g) => g.frame[47] === 0x02);
+            assert.ok(synAck && syn, `${tg.ip}: handshake captured`);
+            const isn = synAck.frame.readUInt32BE(38);
+            const cisn = syn.frame.readUInt32BE(38);
+            const shapes = mine.map((g) => {
+              const f = g.frame;
+              const tcp = 34;
+              const flags = f[tcp + 13] as number;
+              const optLen = ((f[tcp + 12] as number) >> 4) * 4 - 20;
+              const rel = (v: number, base: number): number => (v - base) >>> 0;
+              return `flags=${flags.toString(16)} seq=+${rel(f.readUInt32BE(tcp + 4), isn)} ack=${flags & 0x10 ? `+${rel(f.readUInt32BE(tcp + 8), cisn)}` : f.readUInt32BE(tcp + 8).toString(16)} ` +
+                `df=${(f[20] as number) & 0x40 ? 1 : 0} ttl=${f[22]} id0=${f.readUInt16BE(18) === 0 ? 1 : 0} opts=${optLen}${flags & 0x04 ? ` win=${f.readUInt16BE(tcp + 14)}` : ''} len=${f.readUInt16BE(16) - 40 - optLen}`;
+            });
+            return { isn, cisn, shapes, last: (theirs[theirs.length - 1] as CapturedFrame).frame };
+          };
+
+          const a = await run('data');
+          const ra = fromServer(a.get(REAL_IP) ?? [], real);
+          const da = fromServer(a.get(DECOY_IP) ?? [], decoy);
+          t.diagnostic(`data after close, kernel:\n${ra.shapes.join('\n')}\ndecoy:\n${da.shapes.join('\n')}`);
+          const rstOf = (shapes: string[]): string | undefined => shapes.find((x) => x.startsWith('flags=4 ') || x.startsWith('flags=14 '));
+          assert.ok(rstOf(ra.shapes), 'the kernel resets data after close');
+          assert.equal(rstOf(da.shapes), rstOf(ra.shapes), 'the same reset');
+
+          // TIME_WAIT: both sides closed; a data segment with the client's next sequence number.
+          const b = await run('fin');
+          const frames: Buffer[] = [];
+          const rb = new Map<string, { isn: number; cisn: number }>();
+          for (const tg of [real, decoy]) {
+            const conn = b.get(tg.ip) ?? [];
+            const info = fromServer(conn, tg);
+            rb.set(tg.ip, info);
+            const clientFin = conn.find((g) => !g.frame.subarray(6, 12).equals(macBytes(tg.mac)) && ((g.frame[47] as number) & 0x01) !== 0);
+            const serverFin = conn.find((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac)) && ((g.frame[47] as number) & 0x01) !== 0);
+            assert.ok(clientFin && serverFin, `${tg.ip}: both FINs captured`);
+            const cport = clientFin.frame.readUInt16BE(34);
+            frames.push(tcpFrame(tg.mac, scanMac, '198.51.100.2', tg.ip, {
+              srcPort: cport, dstPort: CLOSER_PORT, seq: (clientFin.frame.readUInt32BE(38) + 1) >>> 0, ack: (serverFin.frame.readUInt32BE(38) + 1) >>> 0,
+              flags: Flag.ACK | Flag.PSH, window: 502, payload: Buffer.from('in time wait'),
+            }));
+          }
+          const got = await injectAndCapture(lab, frames, { filter: `tcp src port ${CLOSER_PORT}`, gapMs: 50, waitMs: 500 });
+          const twShape = (tg: Target): string[] => {
+            const info = rb.get(tg.ip) as { isn: number; cisn: number };
+            return got.filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac))).map((g) => {
+              const f = g.frame;
+              const optLen = ((f[46] as number) >> 4) * 4 - 20;
+              return `flags=${(f[47] as number).toString(16)} seq=+${(f.readUInt32BE(38) - info.isn) >>> 0} ack=+${(f.readUInt32BE(42) - info.cisn) >>> 0} df=${(f[20] as number) & 0x40 ? 1 : 0} ttl=${f[22]} opts=${optLen} len=${f.readUInt16BE(16) - 40 - optLen}`;
+            });
+          };
+          const rt = twShape(real);
+          const dt = twShape(decoy);
+          t.diagnostic(`data in TIME_WAIT: kernel ${rt.join('; ')}; decoy ${dt.join('; ')}`);
+          assert.equal(rt.length, 1, 'the kernel answers data in TIME_WAIT once');
+          assert.deepEqual(dt, rt);
+        } finally {
+          server.kill('SIGKILL');
         }
       });
 

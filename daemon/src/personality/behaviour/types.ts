@@ -135,7 +135,7 @@ export type { TcpTimingProfile };
 /**
  * The reset sent when data arrives after the application closed the socket (or for a segment no
  * socket takes): 'rst-seq-ack' = RST with seq = the segment's ACK and no ACK flag (RFC 793, Linux
- * and BSD tcp_dropwithreset); 'rst-ack' = RST+ACK with seq = our snd_nxt and ack = their end.
+ * and BSD tcp_dropwithreset); 'rst-ack' = RST+ACK with seq = our snd_nxt and ack = what we had received (an abort).
  */
 export type DataAfterCloseRst = 'rst-seq-ack' | 'rst-ack';
 

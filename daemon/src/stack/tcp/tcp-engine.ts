@@ -99,6 +99,18 @@ export class TcpEngine implements SocketOwner {
     const key = ip.src * 65536 + tcp.srcPort;
     let sock = this.table.get(key) ?? null;
     while (sock !== null && (sock.host !== host || sock.localPort !== tcp.dstPort)) sock = sock.next;
+    if (sock !== null && sock.refusesData(tcp.seq, tcp.payloadLength, tcp.flags)) {
+      // Data after the service closed. 'rst-ack': an active reset from the connection's own
+      // sequence space. 'rst-seq-ack' (Linux, BSD): the socket is done and the segment is answered
+      // as one no socket takes (tcp_v4_send_reset / tcp_dropwithreset), below.
+      if (host.personality.behaviour.tcp.dataAfterClose === 'rst-ack') {
+        this.logPacket(host, frame, ip, tcp, 'connection', 'rst-ack', timeMs);
+        sock.abort('data-after-close');
+        return;
+      }
+      sock.drop('data-after-close');
+      sock = null;
+    }
     if (sock !== null) {
       this.logPacket(host, frame, ip, tcp, 'connection', 'connection', timeMs);
       const wantOptions = sock.tsRecent >= 0 && (tcp.flags & TcpFlag.RST) === 0;
