@@ -116,6 +116,11 @@ export interface Ipv4Behaviour {
   overlap: OverlapPolicy;
   /** Partial datagrams are dropped after this long. */
   reassemblyTimeoutMs: number;
+  /**
+   * On that timeout, answer ICMP time exceeded (code 1, reassembly) quoting fragment 0, when it
+   * had arrived (RFC 792; RFC 1122 3.3.2 MAY), through the family's ICMP error limit.
+   */
+  timeExceededOnTimeout: boolean;
   basis: Basis;
 }
 
