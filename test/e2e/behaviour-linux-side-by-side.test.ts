@@ -16,7 +16,7 @@ import type { ArpBehaviour, FamilyId } from '../../daemon/src/personality/behavi
 import { startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { type CapturedFrame, injectAndCapture, interfaceMac } from '../helpers/inject';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
-import { arpFrame, checksum16, Flag, icmpFrame, icmpMessage, ipFrame, ipNum, macBytes, tcpFrame } from '../helpers/frames';
+import { arpFrame, checksum16, Flag, icmpFrame, icmpMessage, ipFrame, ipNum, macBytes, tcpFrame, udpFrame } from '../helpers/frames';
 
 const REAL_IP = '198.51.100.60';
 const DECOY_IP = '198.51.100.61';
@@ -359,6 +359,26 @@ test('a Linux decoy answers odd ARP, ICMP, IP options, fragments, closes and SYN
           assert.equal(describeOptions(b, decoy.ip, isTs), describeOptions(a, real.ip, isTs), `${name}: reply options`);
           assert.equal(b.subarray(14 + (((b[14] as number) & 0x0f) * 4)).toString('hex').slice(8), a.subarray(14 + (((a[14] as number) & 0x0f) * 4)).toString('hex').slice(8), `${name}: echo body`);
         }
+      });
+
+      await t.test('IP options on TCP and UDP: a SYN and a datagram with record route to closed ports', async () => {
+        const rr = Buffer.alloc(12); rr[0] = 7; rr[1] = 11; rr[2] = 4; rr[11] = 0; // RR with two slots, then EOL
+        const frames: Buffer[] = [];
+        for (const tg of [real, decoy]) {
+          frames.push(tcpFrame(tg.mac, scanMac, '198.51.100.2', tg.ip, { srcPort: 40555, dstPort: 9, seq: 777, flags: Flag.SYN, window: 1024 }, { options: rr }));
+          frames.push(udpFrame(tg.mac, scanMac, '198.51.100.2', tg.ip, 40556, 9, Buffer.alloc(12, 0x75), { options: rr }));
+        }
+        const got = await injectAndCapture(lab, frames, { filter: 'tcp or icmp', gapMs: 30, waitMs: 700 });
+        const shapes = (tg: Target): string[] => got.filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac))).map((g) => {
+          const f = g.frame;
+          const ihl = ((f[14] as number) & 0x0f) * 4;
+          return `proto=${f[23]} ihl=${ihl} opts=${describeOptions(f, tg.ip, false)} len=${f.readUInt16BE(16)}`;
+        });
+        const a = shapes(real);
+        const b = shapes(decoy);
+        t.diagnostic(`kernel: ${a.join(' | ')}\ndecoy: ${b.join(' | ')}`);
+        assert.equal(a.length, 2, 'the kernel answers both');
+        assert.deepEqual(b, a);
       });
 
       await t.test('ping -R and ping -T tsonly print the same lists', async () => {
