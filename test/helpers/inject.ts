@@ -2,7 +2,7 @@
  * Hand-built probes for what hping3 cannot craft (TCP options in any order): a short node script,
  * run inside a lab namespace, opens the interface with the `pcap` binding, injects the given
  * Ethernet frames at a fixed spacing and captures the frames that match a filter until a deadline.
- * Bounded: at most 64 frames, at most 10 s of capture.
+ * Bounded: at most 64 frames, at most 20 s of capture.
  */
 import { resolve } from 'node:path';
 import type { Lab } from '../../daemon/src/lab/netns';
@@ -26,7 +26,7 @@ export interface CapturedFrame {
 }
 
 const MAX_FRAMES = 64;
-const MAX_CAPTURE_MS = 10_000;
+const MAX_CAPTURE_MS = 20_000;
 const BINDING = resolve(__dirname, '../../../node_modules/pcap/build/Release/pcap_binding');
 
 /** Runs in the namespace: reads {dev, filter, frames, gapMs, waitMs} from stdin, prints the captured frames as JSON. */

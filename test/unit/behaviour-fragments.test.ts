@@ -73,3 +73,25 @@ test('partial datagrams expire after the family timeout, within the configured b
   assert.equal(r.expire(45_000), 1, "Windows' 60 s cut to the configured 45 s");
   assert.equal(r.size, 0);
 });
+
+test('a timed-out datagram hands back fragment 0 (header as received, its bytes) only when it came', () => {
+  const r = new Reassembler(16, 65535, 60000);
+  const v = new Ipv4View();
+  const zero = frag(0, 'Z', 16, true);
+  const middle = ipFrame(MAC, MAC, { src: '198.51.100.2', dst: '198.51.100.10', proto: 253, id: 78, fragOffset: 16, mf: true, payload: Buffer.alloc(8, 'M') }, false);
+  for (const f of [zero, middle]) {
+    v.wrap(f, 14, f.length - 14);
+    assert.equal(r.add(f, v, 0, 'drop', 1000).status, 'pending');
+  }
+  const handed: Buffer[] = [];
+  assert.equal(r.expire(999, (b) => handed.push(b)), 0, 'not before the timeout');
+  assert.equal(r.expire(1000, (b) => handed.push(b)), 2);
+  assert.equal(handed.length, 1, 'only the datagram whose fragment 0 came');
+  assert.deepEqual(handed[0], zero);
+  assert.equal(r.size, 0);
+});
+
+test('the families that answer a reassembly timeout with time exceeded', () => {
+  const yes = Object.values(FAMILY_BEHAVIOURS).filter((b) => b.ipv4.timeExceededOnTimeout).map((b) => b.family).sort();
+  assert.deepEqual(yes, ['embedded', 'linux', 'solaris', 'windows-10', 'windows-vista', 'windows-xp']);
+});

@@ -248,3 +248,24 @@ test('the timing seam: a personality\'s own tcpTiming drives SYN/ACK retransmiss
   h.advance(30500, 500);
   assert.equal(socketOf(h, q), null, 'TIME-WAIT lasts timeWaitMs');
 });
+
+test('after close() (not end()), data from the peer gets a reset as for no socket, and the service never sees it', () => {
+  const { h, svc, p } = setup();
+  p.connect();
+  svc.ctx?.close?.();
+  assert.equal(socketOf(h, p)?.state, TcpState.FIN_WAIT_1);
+  p.read();
+  assert.equal(socketOf(h, p)?.state, TcpState.FIN_WAIT_2);
+  // A duplicate of nothing new is no reason to reset: only new data is.
+  p.send(Flag.ACK);
+  assert.equal(tcpOnly(h.take()).length, 0);
+  p.send(Flag.ACK | Flag.PSH, Buffer.from('too late'));
+  const out = tcpOnly(h.take());
+  assert.equal(out.length, 1);
+  assert.equal(out[0]?.tcp?.flags, Flag.RST, 'RST without ACK (Linux tcp_v4_send_reset)');
+  assert.equal(out[0]?.tcp?.seq, p.rcv >>> 0, 'seq = the segment\'s ACK');
+  assert.equal(socketOf(h, p), null);
+  assert.equal(svc.text, '');
+  const closed = h.eventsOf('tcp.close').at(-1);
+  assert.equal(closed !== undefined && 'reason' in closed ? closed.reason : undefined, 'data-after-close');
+});

@@ -22,7 +22,7 @@ export type IcmpAction = 'open' | 'block';
 /** The service behind an open port. */
 export type ServiceSpec =
   | { kind: 'none' } // accept and discard (counts bytes)
-  | { kind: 'banner'; banner: string } // send banner on connect, then discard
+  | { kind: 'banner'; banner: string; close?: boolean } // send banner on connect, then discard (or close, as close(2))
   | { kind: 'echo' } // echo every byte back
   | { kind: 'identity'; identity: ServiceIdentitySpec } // answer nmap's probes as this product (services/identity/)
   /** Honeyd script: the command line as written, `$ipsrc`/`$ipdst`/`$sport`/`$dport`/`$date` unexpanded. */

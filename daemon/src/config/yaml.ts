@@ -357,9 +357,10 @@ function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | 
   if (isMapping(value) && value.emulate === 'http') return readHttpService(r, at, value, readIdentity, path.dirname(r.file));
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {
-    const s = r.mapping(value, at, ['banner'], ['banner']);
+    const s = r.mapping(value, at, ['banner', 'close'], ['banner']);
     const banner = s?.banner === undefined ? undefined : r.string(s.banner, [...at, 'banner']);
-    return banner === undefined ? undefined : { kind: 'banner', banner };
+    const close = s?.close === undefined ? false : r.boolean(s.close, [...at, 'close']);
+    return banner === undefined ? undefined : { kind: 'banner', banner, ...(close === true ? { close: true } : {}) };
   }
   r.error(at, `expected "echo", "none", { banner: "text" } or { name, product, version }, got ${typeof value === 'string' ? JSON.stringify(value) : 'something else'}`);
   return undefined;

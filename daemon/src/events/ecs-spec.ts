@@ -141,7 +141,7 @@ function subsystemSpec(type: string, when: string, fields: Record<string, FieldS
   };
 }
 
-const TCP_CLOSE_REASONS = ['closed', 'reset-by-peer', 'idle', 'retransmission-timeout', 'evicted', 'shutdown', 'service-reset', 'service-error', 'address-released'] as const;
+const TCP_CLOSE_REASONS = ['closed', 'reset-by-peer', 'idle', 'retransmission-timeout', 'evicted', 'shutdown', 'service-reset', 'service-error', 'address-released', 'data-after-close'] as const;
 
 export const KIND_SPECS: Record<DecoyEventKind, KindSpec> = {
   'daemon.start': { ecsKind: 'state', category: ['host'], type: ['start'], when: 'ready: every static binding probed', fields: { message: s, address: so } },

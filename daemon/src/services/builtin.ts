@@ -33,9 +33,14 @@ const NO_EVENTS: EventSink = { wants: () => false, emit: () => {} };
 /** Sends a banner as soon as the connection opens, then reads and discards. */
 export class BannerService implements StreamService {
   readonly name = 'banner';
-  constructor(private readonly banner: string) {}
+  /** `closeAfter`: close right after the banner, as a daytime/qotd server or a "too many users" refusal does. */
+  constructor(private readonly banner: string, private readonly closeAfter = false) {}
   open(ctx: StreamContext): StreamSession {
     ctx.write(this.banner);
+    if (this.closeAfter) {
+      if (ctx.close !== undefined) ctx.close();
+      else ctx.end();
+    }
     return { onData: () => {}, onEnd: () => ctx.end(), onClose: () => {} };
   }
 }
@@ -118,7 +123,7 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     const file = serviceProbes(ctx.serviceProbesFile ?? DEFAULT_SERVICE_PROBES_FILE);
     return new IdentityStreamService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
   }
-  if (spec.kind === 'banner') return new BannerService(spec.banner);
+  if (spec.kind === 'banner') return new BannerService(spec.banner, spec.close === true);
   // ssh / telnet emulators
   if (spec.kind === 'ssh') return ctx === undefined ? new DiscardService() : new SshStreamService({ identity: spec.identity, options: spec.ssh, events: ctx.events, deploymentSeed: ctx.deploymentSeed, templateName: ctx.templateName, ...(ctx.osClass ? { osClass: ctx.osClass } : {}) });
   if (spec.kind === 'telnet') {

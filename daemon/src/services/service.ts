@@ -19,6 +19,11 @@ export interface StreamContext {
   write(data: Buffer | string): boolean;
   /** Half-close: send FIN after queued data. */
   end(): void;
+  /**
+   * Full close, as close(2): FIN after queued data, and nobody reads any more. Data that arrives
+   * afterwards is answered with the OS family's reset. Optional: contexts without it only end().
+   */
+  close?(): void;
   /** Abort with RST. */
   reset(): void;
   /**

@@ -4,7 +4,7 @@ import type { EventSink } from '../events/event';
 import { ipToString, isMulticastMac, macEquals, macToNumber } from '../wire/address';
 import { ArpOp, ArpView } from '../wire/arp';
 import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, EtherType, etherType } from '../wire/ethernet';
-import { IcmpView, UnreachableCode } from '../wire/icmp';
+import { IcmpType, IcmpView, UnreachableCode } from '../wire/icmp';
 import { IpProto, Ipv4View } from '../wire/ipv4';
 import { malformedName, Malformed } from '../wire/malformed';
 import { TcpView } from '../wire/tcp';
@@ -63,6 +63,11 @@ export interface EngineCounters {
   notForUs: number;
 }
 
+
+/** ICMP time exceeded code 1: fragment reassembly time exceeded (RFC 792). */
+const TIME_EXCEEDED_REASSEMBLY = 1;
+/** ICMP error types (RFC 1122 3.2.2): unreachable, source quench, redirect, time exceeded, parameter problem. */
+const ICMP_ERROR_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 11, 12]);
 /**
  * The single entry point of the packet path: a captured frame goes in, replies go out through
  * `send`, and every decision becomes an event. No I/O of its own and no clock but the injected one.
@@ -86,6 +91,9 @@ export class Engine {
   private readonly wholeView = new Ipv4View();
   /** The view over a routed frame when it reaches its host (possibly later, from the delay queue). */
   private readonly routedView = new Ipv4View();
+  /** Fragment 0 of a timed-out datagram, and the tick that expired it. */
+  private readonly expiredView = new Ipv4View();
+  private expiryNow = 0;
   private readonly tcpView = new TcpView();
   private readonly udpView = new UdpView();
   private readonly icmpView = new IcmpView();
@@ -168,13 +176,25 @@ export class Engine {
     this.dhcp?.tick(now);
     this.neighbours.tick(now);
     this.tcp.tick(now);
-    this.reassembler.expire(now);
+    this.expiryNow = now;
+    this.reassembler.expire(now, this.onReassemblyTimeout);
     this.routing?.runDue(now);
     if (now - this.lastIdleCheck >= 5000) {
       this.lastIdleCheck = now;
       this.tcp.expireIdle(now);
     }
   }
+
+  /** Fragment 0 of a datagram that timed out: ICMP time exceeded (reassembly) where the family sends one. */
+  private readonly onReassemblyTimeout = (fragmentZero: Buffer): void => {
+    const ip = this.expiredView;
+    if (ip.wrap(fragmentZero, ETH_HEADER_LEN, fragmentZero.length - ETH_HEADER_LEN) !== Malformed.OK) return;
+    const host = this.opts.table.get(ip.dst);
+    if (host === undefined || !host.personality.behaviour.ipv4.timeExceededOnTimeout) return;
+    // RFC 1122 3.2.2: no error about an ICMP error (queries and echoes are fine).
+    if (ip.protocol === IpProto.ICMP && ip.payloadLength > 0 && ICMP_ERROR_TYPES.has(fragmentZero[ip.payloadOffset] as number)) return;
+    this.icmp.sendError(host, fragmentZero, ip, IcmpType.TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, -1, this.expiryNow);
+  };
 
   private handleIpv4(frame: Buffer, length: number, timeMs: number): void {
     const ip = this.ipView;

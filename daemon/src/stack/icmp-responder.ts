@@ -117,14 +117,18 @@ export class IcmpResponder {
     if (!this.limiter.allow(host.ip, ip.src, p.icmpErrorLimit, timeMs)) return false;
     if (!p.respondUdpClosed(ip.totalLength, timeMs, out)) return false;
     const buf = this.tx.buf;
-    const maxQuote = MAX_FRAME - L4_OFF - ICMP_HEADER_LEN;
+    // Record route / timestamp options of the offending datagram come back in the error's own
+    // header, as in echo replies (Linux's icmp_send and BSD's icmp_reflect both echo them).
+    const opt = this.replyOptions(host, ip, ICMP_HEADER_LEN + Math.min(ip.totalLength, out.totalLength), timeMs);
+    const maxQuote = MAX_FRAME - L4_OFF - opt - ICMP_HEADER_LEN;
     // The error's IP total length (nmap's IPL) fixes how much of the datagram is quoted.
     const quote = Math.max(0, Math.min(out.totalLength - 20 - ICMP_HEADER_LEN, ip.totalLength, maxQuote));
-    const q = L4_OFF + ICMP_HEADER_LEN;
-    buf[L4_OFF] = type;
-    buf[L4_OFF + 1] = code;
+    const l4 = L4_OFF + opt;
+    const q = l4 + ICMP_HEADER_LEN;
+    buf[l4] = type;
+    buf[l4 + 1] = code;
     // U1's UN field is the port unreachable's; other errors keep the unused word zero.
-    buf.writeUInt32BE(type === IcmpType.DEST_UNREACHABLE ? out.unused >>> 0 : 0, L4_OFF + 4);
+    buf.writeUInt32BE(type === IcmpType.DEST_UNREACHABLE ? out.unused >>> 0 : 0, l4 + 4);
     frame.copy(buf, q, ip.off, ip.off + quote);
     const hl = ip.headerLength;
     if (quote >= hl) {
@@ -144,8 +148,9 @@ export class IcmpResponder {
       }
     }
     const len = ICMP_HEADER_LEN + quote;
-    finishIcmp(buf, L4_OFF, len);
-    this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, len, out.ttl, out.df, out.ipId, out.tos);
+    finishIcmp(buf, l4, len);
+    if (opt > 0) this.tx.finishIpv4WithOptions(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, this.options, opt, len, out.ttl, out.df, out.ipId, out.tos);
+    else this.tx.finishIpv4(frame, ETH_SRC, host.mac, IpProto.ICMP, host.ip, ip.src, len, out.ttl, out.df, out.ipId, out.tos);
     return true;
   }
 }

@@ -116,13 +116,21 @@ export class Reassembler {
     return { status: 'complete', frame: out, length: out.length };
   }
 
-  /** Forget partial datagrams past their time. Linux would send ICMP time exceeded (reassembly) if fragment 0 arrived; decoyd stays silent. */
-  expire(now: number): number {
+  /**
+   * Forget partial datagrams past their time. When fragment 0 had arrived, `onTimeout` gets it
+   * back as a frame (its Ethernet and IP header as received, then its payload): the host's family
+   * may answer ICMP time exceeded (reassembly), as Linux's ip_expire does. At most one call per
+   * expired datagram; the caller's ICMP error limiter bounds what goes out.
+   */
+  expire(now: number, onTimeout?: (fragmentZero: Buffer) => void): number {
     let n = 0;
     for (const [key, p] of this.pending) {
       if (now < p.expiresAt) continue;
       this.pending.delete(key);
       n++;
+      if (onTimeout === undefined || p.head === null) continue;
+      const zero = p.policy === 'last' ? lastAtZero(p.fragments) : p.fragments.find((f) => f.offset === 0);
+      if (zero !== undefined) onTimeout(Buffer.concat([p.head, zero.data]));
     }
     return n;
   }
@@ -131,6 +139,11 @@ export class Reassembler {
     this.pending.delete(key);
     return { status: 'dropped', reason };
   }
+}
+
+function lastAtZero(fragments: readonly Fragment[]): Fragment | undefined {
+  for (let i = fragments.length - 1; i >= 0; i--) if ((fragments[i] as Fragment).offset === 0) return fragments[i];
+  return undefined;
 }
 
 /** Whether [start, end) lies inside one contiguous stretch of queued bytes. */

@@ -165,18 +165,18 @@ const ICMP_EMBEDDED: IcmpBehaviour = {
 // ------------------------------------------------------------------------------------------------
 // IPv4 reassembly
 
-/** Linux 4.19+ (commit 7969e5c40dfd, 2018) drops datagrams with overlapping fragments; ipfrag_time 30 s. */
-const IP_LINUX: Ipv4Behaviour = { overlap: 'drop', reassemblyTimeoutMs: 30_000, basis: 'source' };
-/** FRAG3: Windows 95 to XP "first"; reassembly timeout 60 s (Windows TCP/IP documentation). */
-const IP_WINDOWS: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 60_000, basis: 'measured' };
-/** FRAG3 "BSD" (FreeBSD, and the BSD ip_reass code NetBSD, OpenBSD and xnu share); IPFRAGTTL 60 slow ticks = 30 s. */
-const IP_BSD: Ipv4Behaviour = { overlap: 'bsd', reassemblyTimeoutMs: 30_000, basis: 'source' };
-/** FRAG3: SunOS 5.5.1 to 5.8 "first"; ip_reass_queue timeout 60 s. */
-const IP_SOLARIS: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 60_000, basis: 'measured' };
-/** FRAG3: Cisco IOS "last"; timeout not published, Linux's 30 s assumed. */
-const IP_CISCO_IOS: Ipv4Behaviour = { overlap: 'last', reassemblyTimeoutMs: 30_000, basis: 'measured' };
-/** lwIP ip4_frag.c: an overlapping fragment is thrown away (the earlier bytes stay); IP_REASS_MAXAGE 15 s. */
-const IP_EMBEDDED: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 15_000, basis: 'source' };
+/** Linux 4.19+ (commit 7969e5c40dfd, 2018) drops datagrams with overlapping fragments; ipfrag_time 30 s; ip_expire sends time exceeded when fragment 0 came (LAB). */
+const IP_LINUX: Ipv4Behaviour = { overlap: 'drop', reassemblyTimeoutMs: 30_000, timeExceededOnTimeout: true, basis: 'source' };
+/** FRAG3: Windows 95 to XP "first"; reassembly timeout 60 s and time exceeded when fragment 0 came ("TCP/IP Fundamentals for Windows", ch. 3). */
+const IP_WINDOWS: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 60_000, timeExceededOnTimeout: true, basis: 'measured' };
+/** FRAG3 "BSD" (FreeBSD, and the BSD ip_reass code NetBSD, OpenBSD and xnu share); IPFRAGTTL 60 slow ticks = 30 s; ipq_timeout frees silently. */
+const IP_BSD: Ipv4Behaviour = { overlap: 'bsd', reassemblyTimeoutMs: 30_000, timeExceededOnTimeout: false, basis: 'source' };
+/** FRAG3: SunOS 5.5.1 to 5.8 "first"; ip_reass_queue timeout 60 s; illumos ill_frag_timeout sends time exceeded when fragment 0 came. */
+const IP_SOLARIS: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 60_000, timeExceededOnTimeout: true, basis: 'measured' };
+/** FRAG3: Cisco IOS "last"; timeout not published, Linux's 30 s assumed; no time exceeded assumed (nothing published). */
+const IP_CISCO_IOS: Ipv4Behaviour = { overlap: 'last', reassemblyTimeoutMs: 30_000, timeExceededOnTimeout: false, basis: 'measured' };
+/** lwIP ip4_frag.c: an overlapping fragment is thrown away (the earlier bytes stay); IP_REASS_MAXAGE 15 s; time exceeded if fragment 0 came (ip_reass_free_complete_datagram). */
+const IP_EMBEDDED: Ipv4Behaviour = { overlap: 'first', reassemblyTimeoutMs: 15_000, timeExceededOnTimeout: true, basis: 'source' };
 
 // ------------------------------------------------------------------------------------------------
 // UDP

@@ -116,6 +116,11 @@ export interface Ipv4Behaviour {
   overlap: OverlapPolicy;
   /** Partial datagrams are dropped after this long. */
   reassemblyTimeoutMs: number;
+  /**
+   * On that timeout, answer ICMP time exceeded (code 1, reassembly) quoting fragment 0, when it
+   * had arrived (RFC 792; RFC 1122 3.3.2 MAY), through the family's ICMP error limit.
+   */
+  timeExceededOnTimeout: boolean;
   basis: Basis;
 }
 
@@ -135,7 +140,7 @@ export type { TcpTimingProfile };
 /**
  * The reset sent when data arrives after the application closed the socket (or for a segment no
  * socket takes): 'rst-seq-ack' = RST with seq = the segment's ACK and no ACK flag (RFC 793, Linux
- * and BSD tcp_dropwithreset); 'rst-ack' = RST+ACK with seq = our snd_nxt and ack = their end.
+ * and BSD tcp_dropwithreset); 'rst-ack' = RST+ACK with seq = our snd_nxt and ack = what we had received (an abort).
  */
 export type DataAfterCloseRst = 'rst-seq-ack' | 'rst-ack';
 

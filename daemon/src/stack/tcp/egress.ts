@@ -118,14 +118,20 @@ export class TcpEgress {
     this.framesSent++;
   }
 
-  /** The personality's stateless reply `r` to the segment's sender (MAC at `macOff` in `macSrc`). */
-  sendReply(host: DecoyHost, macSrc: Buffer, peerIp: number, peerPort: number, localPort: number, r: TcpReply, macOff = ETH_SRC): void {
+  /**
+   * The personality's stateless reply `r` to the segment's sender (MAC at `macOff` in `macSrc`).
+   * `ipOptions[0, ipOptionsLength)`: IP options to carry (the request's record route / timestamp
+   * reflected, as Linux's ip_send_unicast_reply does), 0 for none.
+   */
+  sendReply(host: DecoyHost, macSrc: Buffer, peerIp: number, peerPort: number, localPort: number, r: TcpReply, macOff = ETH_SRC, ipOptions: Buffer | null = null, ipOptionsLength = 0): void {
     const buf = this.tx.buf;
+    const ipOpt = ipOptions === null ? 0 : ipOptionsLength;
+    const l4 = L4_OFF + ipOpt;
     let payloadLen = 0;
     if (r.payload !== null && r.payload.length > 0) {
       const optionSpace = tcpOptionSpace(r.optionsLength);
-      payloadLen = Math.min(r.payload.length, MAX_FRAME - L4_OFF - TCP_MIN_HEADER - optionSpace);
-      r.payload.copy(buf, L4_OFF + TCP_MIN_HEADER + optionSpace, 0, payloadLen);
+      payloadLen = Math.min(r.payload.length, MAX_FRAME - l4 - TCP_MIN_HEADER - optionSpace);
+      r.payload.copy(buf, l4 + TCP_MIN_HEADER + optionSpace, 0, payloadLen);
     }
     const h = this.header;
     h.srcPort = localPort;
@@ -136,8 +142,9 @@ export class TcpEgress {
     h.reserved = r.reserved;
     h.window = r.window;
     h.urgentPointer = r.urgentPointer;
-    const segLen = writeTcp(buf, L4_OFF, h, r.options, r.optionsLength, payloadLen, host.ip, peerIp);
-    this.tx.finishIpv4(macSrc, macOff, host.mac, IpProto.TCP, host.ip, peerIp, segLen, r.ttl, r.df, r.ipId, 0);
+    const segLen = writeTcp(buf, l4, h, r.options, r.optionsLength, payloadLen, host.ip, peerIp);
+    if (ipOptions !== null && ipOpt > 0) this.tx.finishIpv4WithOptions(macSrc, macOff, host.mac, IpProto.TCP, host.ip, peerIp, ipOptions, ipOpt, segLen, r.ttl, r.df, r.ipId, 0);
+    else this.tx.finishIpv4(macSrc, macOff, host.mac, IpProto.TCP, host.ip, peerIp, segLen, r.ttl, r.df, r.ipId, 0);
     this.framesSent++;
   }
 }

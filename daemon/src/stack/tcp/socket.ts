@@ -74,6 +74,8 @@ class StreamState {
   readonly pending: Buffer[];
   finQueued = false;
   finSent = false;
+  /** The service closed (close(2), not a half-close): nobody reads what arrives from now on. */
+  appClosed = false;
   /** The peer's FIN arrived while bytes before it still wait for a paused service. */
   finPending = false;
   paused = false;
@@ -253,8 +255,28 @@ export class TcpSocket implements StreamContext, SynAckSource {
     this.flush();
   }
 
+  /** Full close: FIN after queued data; later data gets the family's reset (see `refusesData`). */
+  close(): void {
+    if (!this.open) return;
+    this.d.appClosed = true;
+    this.end();
+  }
+
   reset(): void {
     this.abort('service-reset');
+  }
+
+  /**
+   * True when this segment brings new data to a connection the service closed: Linux's
+   * tcp_rcv_state_process (FIN_WAIT1/2 with RCV_SHUTDOWN, RFC 1122 4.2.2.13) resets it, and so do
+   * the BSDs and Windows. The owner then answers with the family's reset shape and forgets the socket.
+   */
+  refusesData(seq: number, payloadLength: number, flags: number): boolean {
+    if (!this.d.appClosed || payloadLength === 0 || (flags & (TcpFlag.RST | TcpFlag.SYN)) !== 0 || (flags & TcpFlag.ACK) === 0) return false;
+    const st = this.stateCode;
+    if (st !== TcpState.ESTABLISHED && st !== TcpState.FIN_WAIT_1 && st !== TcpState.FIN_WAIT_2) return false;
+    // Only data beyond what we already took, starting within the window (else it is a duplicate, ACKed as usual).
+    return seqLt(this.rcvNxt, seqAdd(seq, payloadLength)) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.receiveWindow(), 1)));
   }
 
   pause(): void { this.d.paused = true; }

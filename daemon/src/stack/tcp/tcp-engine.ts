@@ -3,7 +3,8 @@ import type { EventSink } from '../../events/event';
 import { TcpFlag, type TcpReply, type TcpSegmentIn } from '../../personality/host-personality';
 import { ipToString, macToString } from '../../wire/address';
 import { copyMac, ETH_DST, ETH_SRC } from '../../wire/ethernet';
-import type { Ipv4View } from '../../wire/ipv4';
+import { IPV4_MIN_HEADER, type Ipv4View } from '../../wire/ipv4';
+import { MAX_IP_OPTIONS, reflectEchoOptions } from '../ip-options';
 import { emptyOptionSummary, readTcpOptions, tcpFlagsToString, type TcpView } from '../../wire/tcp';
 import { type DecoyHost, FinScan, PortState, tcpPortState, tcpServiceOf } from '../decoy-table';
 import type { FrameBuilder } from '../frame-builder';
@@ -61,6 +62,7 @@ export class TcpEngine implements SocketOwner {
     payload: null, ttl: 64, df: false, ipId: 0,
   };
   private readonly opts = emptyOptionSummary();
+  private readonly ipOptions = Buffer.alloc(MAX_IP_OPTIONS);
 
   constructor(
     tx: FrameBuilder,
@@ -99,6 +101,18 @@ export class TcpEngine implements SocketOwner {
     const key = ip.src * 65536 + tcp.srcPort;
     let sock = this.table.get(key) ?? null;
     while (sock !== null && (sock.host !== host || sock.localPort !== tcp.dstPort)) sock = sock.next;
+    if (sock !== null && sock.refusesData(tcp.seq, tcp.payloadLength, tcp.flags)) {
+      // Data after the service closed. 'rst-ack': an active reset from the connection's own
+      // sequence space. 'rst-seq-ack' (Linux, BSD): the socket is done and the segment is answered
+      // as one no socket takes (tcp_v4_send_reset / tcp_dropwithreset), below.
+      if (host.personality.behaviour.tcp.dataAfterClose === 'rst-ack') {
+        this.logPacket(host, frame, ip, tcp, 'connection', 'rst-ack', timeMs);
+        sock.abort('data-after-close');
+        return;
+      }
+      sock.drop('data-after-close');
+      sock = null;
+    }
     if (sock !== null) {
       this.logPacket(host, frame, ip, tcp, 'connection', 'connection', timeMs);
       const wantOptions = sock.tsRecent >= 0 && (tcp.flags & TcpFlag.RST) === 0;
@@ -142,8 +156,21 @@ export class TcpEngine implements SocketOwner {
       // pressure answers: scans keep seeing open ports while memory stays bounded.
       if (this.admit(ip.src, timeMs)) this.createHalfOpen(host, frame, ip, tcp, key, r, timeMs);
     }
-    this.egress.sendReply(host, frame, ip.src, tcp.srcPort, tcp.dstPort, r);
+    const ipOpt = this.replyIpOptions(host, ip, timeMs);
+    this.egress.sendReply(host, frame, ip.src, tcp.srcPort, tcp.dstPort, r, ETH_SRC, ipOpt > 0 ? this.ipOptions : null, ipOpt);
     this.logPacket(host, frame, ip, tcp, open ? 'open' : 'closed', describeReply(r.flags), timeMs);
+  }
+
+  /**
+   * IP options for a stateless reply, into `ipOptions`: Linux (echo mode 'record-twice') reflects a
+   * segment's record route and timestamp options in its RST or SYN/ACK (ip_send_unicast_reply,
+   * tcp_v4_save_options) as in echo replies; the BSDs' tcp_respond sends none. Connection segments
+   * after the SYN/ACK carry none (Linux would keep them: a known difference). 0 when none.
+   */
+  private replyIpOptions(host: DecoyHost, ip: Ipv4View, timeMs: number): number {
+    const reqOpts = ip.headerLength - IPV4_MIN_HEADER;
+    if (reqOpts <= 0 || host.personality.behaviour.icmp.echoOptions !== 'record-twice') return 0;
+    return reflectEchoOptions(ip.buf, ip.off + IPV4_MIN_HEADER, reqOpts, host.ip, timeMs, 2, this.ipOptions);
   }
 
   /** Timers: SYN/ACK and data retransmission, zero-window probes, delayed ACKs, TIME_WAIT expiry. */
