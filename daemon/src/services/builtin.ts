@@ -9,6 +9,7 @@ import { SshStreamService } from './ssh/ssh-service';
 import { TelnetStreamService } from './telnet/telnet-service';
 import { sshPersonaFor } from './ssh/versions';
 import { HttpStreamService } from './interactive/http/http-service';
+import { actionDatagramService, actionStreamService, isAction, type ActionRuntime } from './actions/runtime';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -22,6 +23,8 @@ export interface ServiceContext {
   template?: TemplateConfig;
   /** The host OS as nmap-os-db classes it (first Class line): emulators fit prompts, errors and headers to it. */
   osClass?: OsClass;
+  /** Honeyd's script, proxy and tarpit actions (services/actions/); absent: they run nothing. */
+  actions?: ActionRuntime;
 }
 
 /** Where services built without a context (stack-only tests) log: nowhere. */
@@ -127,7 +130,8 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
       ...(ctx.osClass ? { osClass: ctx.osClass } : {}), ...(typeof persona === 'object' ? { distro: persona.distro } : {}), ...(ssh?.ssh.shell.hostname !== undefined ? { hostname: ssh.ssh.shell.hostname } : {}) });
   }
   if (spec.kind === 'http') return new HttpStreamService({ identity: spec.identity, http: spec.http, port: ctx?.port ?? 80, templateName: ctx?.templateName ?? '', deploymentSeed: ctx?.deploymentSeed ?? 0, events: ctx?.events ?? NO_EVENTS, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
-  // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
+  // Honeyd scripts, proxies and tarpits (services/actions/); Python modules are not run (config/runtime-support.ts warns).
+  if (isAction(spec) && ctx?.actions !== undefined) return actionStreamService(spec, ctx.actions, { templateName: ctx.templateName, ...(ctx.template ? { template: ctx.template } : {}) }, (inner) => streamServiceFor(inner, ctx));
   return new DiscardService();
 }
 
@@ -140,5 +144,6 @@ export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceC
     return new IdentityDatagramService({ file, spec: spec.identity, port: ctx.port, templateName: ctx.templateName, deploymentSeed: ctx.deploymentSeed, events: ctx.events });
   }
   if (spec.kind === 'banner') return new UdpBannerService(spec.banner);
+  if (isAction(spec) && ctx?.actions !== undefined) return actionDatagramService(spec, ctx.actions, { templateName: ctx.templateName, ...(ctx.template ? { template: ctx.template } : {}) });
   return undefined;
 }

@@ -12,6 +12,11 @@ export class TemplateRuntime {
   readonly udp = new Uint8Array(65536);
   readonly tcpServices = new Map<number, StreamService>();
   readonly udpServices = new Map<number, DatagramService>();
+  /** What runs behind ports opened by the default action (Honeyd `set T default tcp action "cmd"` / `tarpit open`). */
+  tcpDefaultService: StreamService | null = null;
+  udpDefaultService: DatagramService | null = null;
+  /** UDP ports the template lists itself (they never take the default service). */
+  readonly udpListed = new Set<number>();
 
   constructor(
     readonly name: string,
@@ -92,7 +97,12 @@ export function tcpPortState(host: DecoyHost, port: number): PortStateCode {
 
 /** The service behind an open TCP port of `host` (a subsystem's relay first). */
 export function tcpServiceOf(host: DecoyHost, port: number): StreamService | undefined {
-  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port);
+  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port) ?? host.template.tcpDefaultService ?? undefined;
+}
+
+/** The service behind an open UDP port: the port's own, else the default action's. */
+export function udpServiceOf(template: TemplateRuntime, port: number): DatagramService | undefined {
+  return template.udpServices.get(port) ?? (template.udpListed.has(port) ? undefined : template.udpDefaultService ?? undefined);
 }
 
 /** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */
