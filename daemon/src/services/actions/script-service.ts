@@ -204,6 +204,7 @@ export class ScriptStreamService implements StreamService {
         for (const b of early ?? []) sock.write(b);
         early = null;
         if (peerEnded) sock.end();
+        sock.resume();
         ctx.resume?.();
       },
       ended: () => { scriptEnded = true; endToPeer(); },
