@@ -27,6 +27,7 @@ const HOSTILE = '198.51.100.11';
 const BUSY = '198.51.100.12';
 const FIXTURES = resolve(__dirname, '../../../test/fixtures/actions');
 const BACKEND_PORT = 8088;
+const UDP_BACKEND_PORT = 5300;
 const MAX_PER_TEMPLATE = 8;
 const MAX_OUTPUT = 65536;
 
@@ -36,6 +37,7 @@ option decoyd scriptTimeoutSeconds 3
 option decoyd scriptMaxOutputBytes ${MAX_OUTPUT}
 option decoyd maxScriptsPerTemplate ${MAX_PER_TEMPLATE}
 option decoyd proxy_allow 127.0.0.1:${BACKEND_PORT}
+option decoyd proxy_allow 127.0.0.1:${UDP_BACKEND_PORT}
 
 create web
 set web personality "Linux 4.15 - 5.6"
@@ -47,6 +49,7 @@ add web tcp port 80 "sh ${dir}/web.sh $ipsrc $dport"
 add web tcp port 81 "/usr/bin/python3 ${dir}/web.py $ipsrc $sport $date"
 add web udp port 5353 "/usr/bin/python3 ${dir}/udp.py $ipsrc"
 add web tcp port 8080 proxy 127.0.0.1:${BACKEND_PORT}
+add web udp port 5301 proxy 127.0.0.1:${UDP_BACKEND_PORT}
 add web tcp port 99 tarpit open
 add web tcp port 22 open
 bind ${WEB} web
@@ -183,6 +186,7 @@ test('Honeyd scripts, proxy and tarpit run for real clients, within their bounds
     await withLab(t, {}, async (lab) => {
       let daemon: DaemonHandle | undefined;
       const backend = lab.spawn(lab.honeyNs, ['python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', dir, String(BACKEND_PORT)], { stdio: ['ignore', 'ignore', 'ignore'] });
+      const udpBackend = lab.spawn(lab.honeyNs, ['socat', `UDP4-RECVFROM:${UDP_BACKEND_PORT},bind=127.0.0.1,fork`, 'EXEC:cat'], { stdio: ['ignore', 'ignore', 'ignore'] });
       try {
         daemon = await startDaemon(lab, conf, { user: 'nobody', readyTimeoutMs: 30_000 });
         const d = daemon;
@@ -231,6 +235,12 @@ test('Honeyd scripts, proxy and tarpit run for real clients, within their bounds
         const closed = await d.waitForEvent((e) => e.kind === 'proxy.close', 10_000);
         assert.ok((closed.bytesIn as number) > 50, `request bytes ${closed.bytesIn}`);
         assert.ok((closed.bytesOut as number) > curl.stdout.length, `response bytes ${closed.bytesOut}`);
+        // UDP proxy: the datagram reaches a UDP echo server (socat), its answer comes back.
+        const udpProxied = await lab.exec(lab.scannerNs, ['socat', '-T', '3', '-', `UDP:${WEB}:5301`], { input: 'udp-proxied', timeoutMs: 15_000 });
+        assert.equal(udpProxied.stdout, 'udp-proxied');
+        const udpClose = await d.waitForEvent((e) => e.kind === 'proxy.close' && e.proto === 'udp', 10_000);
+        assert.equal(udpClose.bytesIn, 11);
+        assert.equal(udpClose.bytesOut, 11);
 
         // Tarpit: the connection stays established; the decoy advertises at most 5 bytes once it holds it.
         const dump = lab.spawn(lab.scannerNs, ['tcpdump', '-i', lab.scannerIf, '-nn', '-l', '-S', `tcp and src host ${WEB} and src port 99`], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -300,6 +310,7 @@ test('Honeyd scripts, proxy and tarpit run for real clients, within their bounds
       } finally {
         await daemon?.stop();
         backend.kill('SIGTERM');
+        udpBackend.kill('SIGTERM');
       }
     });
   } finally {
