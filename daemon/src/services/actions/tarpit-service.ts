@@ -65,7 +65,8 @@ export class TarpitService implements StreamService {
         if (released) return;
         released = true;
         this.bounds.give(source);
-        this.events.emit({ ...base, kind: 'tarpit.close', time: Date.now(), durationMs: Date.now() - started, bytesIn, bytesOut: 0 });
+        // Behind `tarpit open` nothing reads, so the bytes held in the window are not counted.
+        this.events.emit({ ...base, kind: 'tarpit.close', time: Date.now(), durationMs: Date.now() - started, ...(innerSession !== null ? { bytesIn } : {}) });
       },
     };
   }
