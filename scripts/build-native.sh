@@ -14,3 +14,5 @@ fi
 mkdir -p "$OUT"
 "$CC" -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/libdecoyd-subsystem.so" "$SRC/shim.c" -ldl
 "$CC" -O2 -Wall -Wextra -Werror -o "$OUT/decoyd-subsystem-launch" "$SRC/launch.c"
+# Honeyd script actions (services/actions/): the root broker that starts scripts as their templates' users.
+"$CC" -O2 -Wall -Wextra -Werror -o "$OUT/decoyd-script-broker" "$ROOT/daemon/native/actions/script-broker.c"

@@ -31,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import { type CompiledRule, DynamicChooser, PassiveOs, RuleKind } from './stack/dynamic/dynamic-host';
 import { labelsMatching } from './stack/dynamic/os-condition';
 import { parseP0fDatabase, type P0fDatabase } from './stack/dynamic/p0f-signatures';
+import { buildActionRuntime, type ActionsHandle } from './services/actions/assemble';
 
 const ACTION_CODE: Record<PortRule['action'], PortStateCode> = { open: PortState.OPEN, reset: PortState.RESET, block: PortState.BLOCK };
 
@@ -41,9 +42,14 @@ export function compileTemplate(
 ): TemplateRuntime {
   const rt = new TemplateRuntime(t.name, t.personality, ACTION_CODE[t.defaults.tcp], ACTION_CODE[t.defaults.udp], t.defaults.icmp === 'open', t.dropRateIn / 100);
   applyHoneydTuning(rt, t);
+  // Honeyd default actions with a service behind them (a script on every port, `tarpit open`).
+  const defaultCtx = services === undefined ? undefined : { ...services, templateName: t.name, port: 0, template: t, osClass: services.classOf?.(t.personality) };
+  if (t.defaults.tcp === 'open' && t.defaultServices?.tcp !== undefined) rt.tcpDefaultService = streamServiceFor(t.defaultServices.tcp, defaultCtx);
+  if (t.defaults.udp === 'open' && t.defaultServices?.udp !== undefined) rt.udpDefaultService = datagramServiceFor(t.defaultServices.udp, defaultCtx) ?? null;
   for (const rule of t.ports) {
     const table = rule.proto === 'tcp' ? rt.tcp : rt.udp;
     table[rule.port] = ACTION_CODE[rule.action];
+    if (rule.proto === 'udp') rt.udpListed.add(rule.port);
     if (rule.action !== 'open') continue;
     const ctx = services === undefined ? undefined : { ...services, templateName: t.name, port: rule.port, template: t, osClass: services.classOf?.(t.personality) };
     if (rule.proto === 'tcp') rt.tcpServices.set(rule.port, streamServiceFor(rule.service, ctx));
@@ -79,6 +85,8 @@ export interface DaemonParts {
   detector: ScanDetector | null;
   /** Honeyd subsystem programs of the bound hosts (null when no template has one, or they cannot run). */
   subsystems: SubsystemSupervisor | null;
+  /** Honeyd script/proxy/tarpit actions (null when no template has one); `prepare()` before dropping root. */
+  actions: ActionsHandle | null;
 }
 
 /** The template a router or linked address without a binding of its own answers with. */
@@ -94,12 +102,15 @@ export function assemble(
   events: EventSink,
   send: (frame: Buffer, length: number) => void,
   onReady: () => void,
+  options: { interfaceName?: string } = {},
 ): DaemonParts {
   const prefixes = loadMacPrefixes(cfg.macPrefixes);
   const templates = new Map<string, TemplateRuntime>();
+  const actions = buildActionRuntime(cfg, events, options.interfaceName ?? cfg.interface);
   const services = {
     events, deploymentSeed: deploymentSeed(cfg.serviceSeed), serviceProbesFile: cfg.serviceProbes,
     classOf: (personality: string | undefined) => personalities.classOf(personality),
+    ...(actions !== null ? { actions: actions.runtime } : {}),
   };
   for (const [name, t] of cfg.templates) templates.set(name, compileTemplate(t, services));
   const uptimeOf = (name: string): number | undefined => cfg.templates.get(name)?.uptime;
@@ -190,6 +201,7 @@ export function assemble(
     realHostSources: (cfg.realHosts ?? []).map((r) => r.address),
     detector,
     subsystems: subsystemSupervisor(cfg, [...staticHosts, ...virtualHosts], events),
+    actions,
   };
 }
 
@@ -450,6 +462,7 @@ export class Daemon {
     engine.addresses.bindStatic(this.parts.staticHosts, now);
     engine.dhcp?.start(now);
     this.parts.subsystems?.start();
+    this.parts.actions?.prepare();
   }
 
   /**
@@ -482,6 +495,7 @@ export class Daemon {
 
   stop(): void {
     if (this.parts.subsystems !== null) this.stopped = this.parts.subsystems.stop();
+    this.parts.actions?.stop();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const now = Date.now();

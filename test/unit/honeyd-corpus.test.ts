@@ -28,6 +28,18 @@ const HONEYD_LINE_OFF: Record<string, string> = {
   '43-eichi18_APT-Detection_honeyd.conf': 'the quoted string that runs over a line end moves Honeyd one line behind',
 };
 
+/**
+ * Where the corpus proxies to, listed as an operator would list them (`--proxy-allow`): decoyd
+ * forwards nowhere that is not in the allow-list, and refuses such a file at load.
+ */
+const CORPUS_PROXY_ALLOW = [
+  '$ipsrc:22', '$ipsrc:23', '$ipsrc:137-139', '$ipsrc:445', '141.211.92.141:53', '24.35.0.12:53', '0.0.0.0:502-504',
+  '127.0.0.1:102', '127.0.0.1:2222', '127.0.0.1:5000', '127.0.0.1:8080', '192.168.56.104:102', '192.168.56.104:5000',
+];
+
+/** The "parsed but not run" warnings of the actions that run now. */
+const ACTIONS_NOT_RUN = /(script actions|proxy actions|tarpit is|maxfds is) parsed but not run/;
+
 /** CI puts shared/ beside the clone; a git worktree finds it beside its main checkout. */
 function corpusDir(): string {
   const candidates = [path.join(REPO_ROOT, '..', 'shared', 'corpus', 'honeyd-conf')];
@@ -83,9 +95,12 @@ test('honeyd_corpus_is_read_as_honeyd_16d_reads_it', () => {
     const file = path.join(dir, row.file);
     let error: ConfigError | undefined;
     try {
-      const loaded = loadConfigWithData(file);
+      const loaded = loadConfigWithData(file, { proxyAllow: CORPUS_PROXY_ALLOW });
       warnings += loaded.warnings.length;
       mapped += loaded.personalityMappings.length;
+      // Scripts, proxies, tarpits and maxfds run: none of them is warned about as parsed only.
+      const notRun = loaded.warnings.filter((w) => ACTIONS_NOT_RUN.test(w.message));
+      if (notRun.length > 0) failures.push(`${row.file}: ${notRun.map((w) => `${w.line}: ${w.message}`).join('; ')}`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       error = err;
@@ -118,8 +133,9 @@ test('honeyd_corpus_is_read_as_honeyd_16d_reads_it', () => {
 
 test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings', () => {
   const dir = corpusDir();
+  const allow = CORPUS_PROXY_ALLOW.flatMap((a) => ['--proxy-allow', a]);
   const check = (name: string): string =>
-    execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'check', path.join(dir, name)], { encoding: 'utf8' });
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'check', ...allow, path.join(dir, name)], { encoding: 'utf8' });
 
   const sample = check('01-provos_honeyd_config.sample');
   assert.match(sample, /^hosts \(5\)$/m);
@@ -127,7 +143,7 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
   assert.match(sample, /^ {2}default {2}built-in default personality, 0 ports; no host bound$/m);
   assert.match(sample, /^ {2}10\.3\.1\.11 {2}template 10\.3\.1\.11 /m);
   assert.match(sample, /personality {2}"Microsoft Windows NT 4\.0 SP3"/);
-  assert.match(sample, /tcp\/23 \(proxy \$ipsrc:23 \(not run yet\)\)/);
+  assert.match(sample, /tcp\/23 \(proxy \$ipsrc:23\)/);
   assert.match(sample, /^personality mapping \(1: names not in nmap-os-db\)$/m);
   assert.match(sample, /^ {2}"Cisco 1601R router running IOS 12\.1\(5\)" -> "Cisco [^"]+\(IOS 12\.[^"]+"$/m);
   assert.match(sample, /^topology \(1 entries, 3 links, 2 routes, 0 unreach\)$/m);
@@ -139,13 +155,27 @@ test('decoyd_check_on_corpus_files_prints_hosts_templates_mapping_and_warnings',
   assert.match(bloat, /p0f labels \(\d+\): Windows XP, Windows 7 or 8/);
   assert.match(bloat, /source os = "windows" -> magichost_0_sticky/);
   assert.match(bloat, /time 00:00-05:00 -> magichost_2_router/);
-  assert.match(bloat, /other tcp {4}tarpit \(not run yet\)/);
+  assert.match(bloat, /other tcp {4}tarpit$/m);
   assert.match(bloat, /"Linux 2\.4\.7 \(X86\)" -> "Linux 2\.4\.7"/);
   assert.match(bloat, /scripts and subsystems as uid 32767 gid 32767/);
 
   const nova = check('23-DataSoft_Nova_user_honeyd.config');
   assert.match(nova, /^dhcp clients \(3\)$/m);
   assert.match(nova, /template WinServer on eth0: address from the LAN's DHCP server; MAC from "00:1d:09:0f:88:1f"/);
+});
+
+test('corpus_proxies_outside_the_allow_list_are_refused_at_their_line', () => {
+  const dir = corpusDir();
+  const file = path.join(dir, '01-provos_honeyd_config.sample');
+  assert.throws(
+    () => loadConfigWithData(file),
+    (err: unknown) => err instanceof ConfigError
+      && err.issues.some((i) => i.line === 15 && /proxy target "\$ipsrc:23" is not in the proxy allow-list: connecting back to the attacker needs an explicit "\$ipsrc:PORT" entry/.test(i.message))
+      && err.issues.some((i) => i.line === 16 && /proxy target "141\.211\.92\.141:53" is not in the proxy allow-list/.test(i.message)),
+  );
+  // An address range never covers $ipsrc: it must be listed as such.
+  assert.throws(() => loadConfigWithData(file, { proxyAllow: ['0.0.0.0/0:*'] }), (err: unknown) => err instanceof ConfigError && err.issues.length === 1 && err.issues[0]?.line === 15);
+  assert.doesNotThrow(() => loadConfigWithData(file, { proxyAllow: ['0.0.0.0/0:*', '$ipsrc:23'] }));
 });
 
 test('strict_personalities_turns_the_mapping_into_errors', () => {
@@ -158,8 +188,9 @@ test('strict_personalities_turns_the_mapping_into_errors', () => {
 
 test('decoyd_run_refuses_only_features_that_would_run_wrongly', () => {
   const dir = corpusDir();
+  const allow = CORPUS_PROXY_ALLOW.flatMap((a) => ['--proxy-allow', a]);
   const run = (name: string, ...extra: string[]): { status: number | null; stderr: string } => {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'run', '--config', path.join(dir, name), '--interface', 'decoyd-none0', ...extra], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/daemon/src/cli/main.js'), 'run', '--config', path.join(dir, name), '--interface', 'decoyd-none0', ...allow, ...extra], { encoding: 'utf8' });
     return { status: r.status, stderr: r.stderr };
   };
   // `bind IP to IF` runs (stack/routing/real-hosts.ts): run stops later, at the missing interface.
@@ -168,12 +199,12 @@ test('decoyd_run_refuses_only_features_that_would_run_wrongly', () => {
   assert.match(realHost.stderr, /no such network interface: decoyd-none0/);
   // Dynamic templates run: the file with them is accepted (run stops later, at the missing interface).
   const dynamic = run('10-DataSoft_Honeyd_honeyd.conf.bloat');
-  assert.match(dynamic.stderr, /decoyd: warning: .*10-DataSoft_Honeyd_honeyd\.conf\.bloat:57:23: script actions are parsed but not run yet/);
   assert.doesNotMatch(dynamic.stderr, /refusing to run|dynamic templates are parsed/);
+  assert.doesNotMatch(dynamic.stderr, ACTIONS_NOT_RUN);
   assert.match(dynamic.stderr, /no such network interface: decoyd-none0/);
-  // Scripts and proxies only warn: the configuration is accepted and run stops later, at the missing interface.
+  // Scripts and proxies run: no warning about them; run stops later, at the missing interface.
   const scripted = run('05-DataSoft_Honeyd_config.sample');
-  assert.match(scripted.stderr, /decoyd: warning: .*05-DataSoft_Honeyd_config\.sample:\d+:\d+: script actions are parsed but not run yet/);
+  assert.doesNotMatch(scripted.stderr, ACTIONS_NOT_RUN);
   assert.doesNotMatch(scripted.stderr, /refusing to run/);
   assert.match(scripted.stderr, /no such network interface: decoyd-none0/);
   // --strict-personalities turns a mapped name into a configuration error.

@@ -1,6 +1,7 @@
 /** Honeyd's grammar as Honeyd 1.6d reads it: tokenizer, every directive, warnings, positions. */
 
 import { test } from 'node:test';
+import type { ServiceSpec } from '../../daemon/src/config/types';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { lexHoneyd } from '../../daemon/src/config/honeyd-lexer';
@@ -62,7 +63,7 @@ add t tcp port 81 open
   const ports = loaded.config.templates.get('t')?.ports ?? [];
   assert.deepEqual(ports[0], { proto: 'tcp', port: 80, action: 'open', service: { kind: 'script', command: 'python3 web.py\n  --verbose' } });
   assert.equal(ports[1].port, 81);
-  assert.ok(loaded.warningLines.some((w) => /^x\.conf:2:19: script actions are parsed but not run yet: port tcp\/80 of "t"/.test(w)), loaded.warningLines.join('\n'));
+  assert.ok(!loaded.warningLines.some((w) => /script actions are parsed but not run/.test(w)), loaded.warningLines.join('\n'));
 });
 
 test('port_actions_every_form_honeyd_has', () => {
@@ -78,16 +79,22 @@ add t tcp port 8 allow
 add t tcp port 9 proxy $ipsrc:23
 add t udp port 10 proxy 192.0.2.9:53
 add t tcp port 11 proxy 192.0.2.9:$dport
-add t tcp port 12 proxy relay.example:80
+add t tcp port 12 proxy 192.0.2.10:80
 add t tcp port 13 tarpit open
 add t tcp port 14 tarpit "perl slow.pl"
 add t tcp port 15 tarpit proxy $ipsrc:25
 add t tcp port 16 internal "honeyd.www"
 add t icmp port 17 open
-`);
+`, { checkDataFiles: false, proxyAllow: ['$ipsrc:23', '$ipsrc:25', '192.0.2.0/24:*'] });
   const ports = loaded.config.templates.get('t')?.ports ?? [];
+  // Proxy specs also carry where they were written (for load-time errors).
+  const noAt = (s: ServiceSpec | undefined): ServiceSpec | undefined => {
+    if (s?.kind === 'proxy') return { kind: 'proxy', target: s.target };
+    if (s?.kind === 'tarpit' && s.inner !== undefined) return { kind: 'tarpit', inner: noAt(s.inner) as ServiceSpec };
+    return s;
+  };
   assert.deepEqual(
-    ports.map((p) => [p.port, p.action, p.service]),
+    ports.map((p) => [p.port, p.action, noAt(p.service)]),
     [
       [1, 'open', undefined],
       [2, 'reset', undefined],
@@ -100,7 +107,7 @@ add t icmp port 17 open
       [9, 'open', { kind: 'proxy', target: '$ipsrc:23' }],
       [10, 'open', { kind: 'proxy', target: '192.0.2.9:53' }],
       [11, 'open', { kind: 'proxy', target: '192.0.2.9:$dport' }],
-      [12, 'open', { kind: 'proxy', target: 'relay.example:80' }],
+      [12, 'open', { kind: 'proxy', target: '192.0.2.10:80' }],
       [13, 'open', { kind: 'tarpit' }],
       [14, 'open', { kind: 'tarpit', inner: { kind: 'script', command: 'perl slow.pl' } }],
       [15, 'open', { kind: 'tarpit', inner: { kind: 'proxy', target: '$ipsrc:25' } }],
@@ -113,13 +120,26 @@ add t icmp port 17 open
   assert.equal(w.filter((line) => line.includes('said once per file')).length, 1);
   assert.ok(!w.some((line) => line.includes('"scripts/web.sh" is not a Honeyd action keyword')));
   has(/^x\.conf:9:18: "allow" is not a Honeyd action keyword: Honeyd \(1\.5c and 1\.6d\) runs it as a program/);
-  has(/^x\.conf:10:18: proxy actions are parsed but not run yet: port tcp\/9 of "t": the port is open with no service behind it$/);
-  has(/^x\.conf:14:19: tarpit is parsed but not run yet: port tcp\/13 of "t"/);
-  has(/^x\.conf:15:19: script actions are parsed but not run yet: port tcp\/14 of "t"/);
+  // Scripts, proxies and tarpits run (services/actions/); Python modules do not.
+  assert.ok(!w.some((line) => /(proxy actions|tarpit is|script actions) are parsed but not run/.test(line)), w.join('\n'));
   has(/^x\.conf:17:19: "internal" \(Python\) actions are parsed but not run yet/);
   has(/^x\.conf:18:7: ICMP has no ports/);
   // None of these stop decoyd run.
   assert.equal(loaded.warnings.filter((x) => x.blocksRun).length, 0);
+});
+
+test('proxy_targets_are_addresses_in_the_allow_list', () => {
+  const { lines } = errorsOf('x.conf', `create t
+set t default tcp action reset
+add t tcp port 12 proxy relay.example:80
+add t tcp port 13 proxy 192.0.2.9:80
+add t tcp port 14 proxy $ipsrc:$sport
+`, { checkDataFiles: false, proxyAllow: ['192.0.2.0/24:443', '$ipsrc:23'] });
+  assert.deepEqual(lines.map((l) => l.replace(/^.*x\.conf:/, 'x.conf:')), [
+    'x.conf:3:19: proxy target "relay.example:80": decoyd resolves no host names and knows no variable "relay.example"; write an address, $ipsrc or $ipdst',
+    'x.conf:4:19: proxy target "192.0.2.9:80" is not in the proxy allow-list: add it to proxy_allow (YAML) or "option decoyd proxy_allow ADDRESS:PORT" (Honeyd syntax) if it is meant',
+    'x.conf:5:19: proxy target "$ipsrc:$sport" is not in the proxy allow-list: connecting back to the attacker needs an explicit "$ipsrc:PORT" entry',
+  ]);
 });
 
 test('default_actions_and_the_icmp_difference_between_15c_and_16d', () => {

@@ -31,7 +31,7 @@ import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
 
 const USAGE = `usage:
-  decoyd run --config FILE [--interface IF] [--user NAME] [--admin HOST:PORT] [--strict-personalities]
+  decoyd run --config FILE [--interface IF] [--user NAME] [--admin HOST:PORT] [--strict-personalities] [--proxy-allow ADDR:PORT ...]
                                                             run in the foreground, ECS JSON log lines on stdout
   decoyd events [--since 10m] [--src IP] [--kind K] [--follow] [--json] [--api URL]
   decoyd sources [--json] [--api URL]                       who probed us (reads the admin API; token from DECOYD_ADMIN_TOKEN)
@@ -41,7 +41,7 @@ const USAGE = `usage:
   decoyd db prune --url postgres://… --older-than 30d       drop the fleet's daily partitions older than that
   decoyd api --store postgres://… [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
                                                             the admin API over the whole fleet (token from DECOYD_ADMIN_TOKEN)
-  decoyd check [--strict-personalities] FILE                validate a config and print the resolved hosts
+  decoyd check [--strict-personalities] [--proxy-allow ADDR:PORT ...] FILE   validate a config and print the resolved hosts
       --strict-personalities: a Honeyd personality name that nmap-os-db lacks is an error
                               (without it, the closest entry is used and the mapping printed)
   decoyd audit --static FILE [--json]                       lint a config for contradictions a scanner would see (exit 3 on a high one)
@@ -65,10 +65,10 @@ function fail(message: string, code = 2): never {
 }
 
 /** Loads for `run`: warnings go to stderr; a warning that blocks running ends the process. */
-function readConfig(file: string, strictPersonalities: boolean): LoadedConfig {
+function readConfig(file: string, strictPersonalities: boolean, proxyAllow: string[] = []): LoadedConfig {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfigWithData(file, { strictPersonalities });
+    loaded = loadConfigWithData(file, { strictPersonalities, proxyAllow });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -110,10 +110,11 @@ async function run(argv: string[]): Promise<void> {
       user: { type: 'string', short: 'u' },
       admin: { type: 'string' },
       'strict-personalities': { type: 'boolean' },
+      'proxy-allow': { type: 'string', multiple: true },
     },
   });
   if (values.config === undefined) throw new UsageError('run needs --config FILE');
-  const loaded = readConfig(values.config, values['strict-personalities'] === true);
+  const loaded = readConfig(values.config, values['strict-personalities'] === true, values['proxy-allow'] ?? []);
   const cfg = loaded.config;
   const ifName = values.interface ?? cfg.interface;
   if (ifName === undefined) fail('no interface: give --interface IF or `interface:` in the config');
@@ -212,7 +213,7 @@ async function run(argv: string[]): Promise<void> {
           + `${cold > 0 ? ` (${cold} personalities left to build on first use)` : ''}${admin === undefined ? '' : `, admin API on ${adminScheme}://${admin.host}:${admin.port}`}`,
       });
     });
-  });
+  }, { interfaceName: ifName });
   const engine = parts.engine;
   // The detector also reads service sessions (service.probe, service.request) for version scans.
   if (parts.detector !== null) events.add(parts.detector);
@@ -263,6 +264,8 @@ async function run(argv: string[]): Promise<void> {
     link.close();
     fail(`--user ${values.user}: subsystems need root to start their programs in a network namespace of their own as the templates' users, now and at every restart (Honeyd keeps root for this too); run without --user`);
   }
+  // Honeyd scripts: the broker that switches users starts while we are still root (services/actions/).
+  parts.actions?.prepare();
   if (values.user !== undefined) {
     try {
       dropPrivileges(values.user);
@@ -301,11 +304,11 @@ async function run(argv: string[]): Promise<void> {
 }
 
 function check(argv: string[]): void {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'strict-personalities': { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'strict-personalities': { type: 'boolean' }, 'proxy-allow': { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) throw new UsageError('check needs one FILE');
   try {
-    const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true });
+    const loaded = loadConfigWithData(file, { strictPersonalities: values['strict-personalities'] === true, proxyAllow: values['proxy-allow'] ?? [] });
     const usesOs = [...loaded.config.templates.values()].some((t) => (t.rules ?? []).some((r) => r.condition.kind === 'os'));
     const p0f = usesOs ? readP0fDatabase(loaded.config.p0fDatabase ?? DEFAULT_P0F_DATABASE) : undefined;
     const usesSubsystems = [...loaded.config.templates.values()].some((t) => (t.subsystems ?? []).length > 0);

@@ -219,13 +219,13 @@ function serviceText(s: ServiceSpec): string {
     case 'identity':
       return `identity ${JSON.stringify(s.identity.product)}`;
     case 'script':
-      return `script ${JSON.stringify(s.command)} (not run yet)`;
+      return `script ${JSON.stringify(s.command)}`;
     case 'proxy':
-      return `proxy ${s.target} (not run yet)`;
+      return `proxy ${s.target}`;
     case 'internal':
       return `internal ${JSON.stringify(s.module)} (not run yet)`;
     case 'tarpit':
-      return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''} (not run yet)`;
+      return `tarpit${s.inner ? ` + ${serviceText(s.inner)}` : ''}`;
     // ssh / telnet emulators
     case 'ssh':
       return `ssh emulator ${JSON.stringify(s.identity.product)}${s.identity.version === undefined ? '' : ' ' + s.identity.version}, ${sshDescription(s.identity.product, s.identity.version)}; ${loginText(s.ssh.auth)}, MaxAuthTries ${s.ssh.maxAuthTries}`;

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { SourcePos } from './errors';
 import { isLogLevel, type ParsedConfig } from './model';
+import { parseProxyAllow } from './proxy-allow';
 import { DEFAULT_CLAIM, DEFAULT_LIMITS, DETECT_RANGES, type ClaimSettings, type DetectConfig, type DetectNumberKey, type Limits } from './types';
 
 /** Applies `option decoyd KEY VALUE`; returns what is wrong with it, if anything. */
@@ -28,6 +29,13 @@ export function applyDecoydOption(parsed: ParsedConfig, key: string, value: stri
     case 'p0f_fp':
       config.p0fDatabase = path.resolve(baseDir, value);
       return undefined;
+    case 'proxy_allow': {
+      // Honeyd proxy actions' egress allow-list (config/proxy-allow.ts); repeatable.
+      const entry = parseProxyAllow(value, `${pos.file}:${pos.line}`);
+      if (typeof entry === 'string') return entry;
+      (config.proxyAllow ??= []).push(entry);
+      return undefined;
+    }
     case 'log_level':
       if (!isLogLevel(value)) return `log_level must be trace, debug, info, warn or error, got "${value}"`;
       config.log.level = value;

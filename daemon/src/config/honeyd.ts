@@ -636,7 +636,7 @@ class HoneydParser {
       inner = { kind: 'internal', module: this.expectString('a quoted Python module name').text };
     } else if (this.isWord(t, 'proxy')) {
       this.cur.next();
-      inner = { kind: 'proxy', target: this.proxyTarget() };
+      inner = { kind: 'proxy', target: this.proxyTarget(), at: this.pos(t) };
     } else if (t.kind === 'word' && !KEYWORDS.has(t.text)) {
       this.cur.next();
       // A path (`scripts/web.sh`) is plainly a command; a lone word (`allow`) more likely a mistaken keyword.

@@ -12,6 +12,8 @@ import { parseHoneydConfig } from './honeyd';
 import { MacPrefixes, loadMacPrefixes } from './mac-prefixes';
 import { DEFAULT_SERVICE_PROBES_FILE, type ParsedConfig } from './model';
 import { identityProblem } from '../services/identity/check';
+import { checkProxyTargets } from './action-check';
+import { parseProxyAllow } from './proxy-allow';
 import { httpIdentityProblem } from '../services/interactive/http/check';
 import { lineIdentityProblem } from '../services/mail/check';
 import { serviceProbes } from '../services/probes/catalog';
@@ -35,6 +37,8 @@ export interface LoadOptions {
    * resolved to the closest entry (`--strict-personalities`).
    */
   strictPersonalities?: boolean;
+  /** More proxy allow-list entries (`--proxy-allow`), added to the file's own. */
+  proxyAllow?: string[];
 }
 
 export interface LoadedConfig {
@@ -98,6 +102,12 @@ export function loadConfigWithData(file: string, options: LoadOptions = {}): Loa
   }
   validateParsed(parsed, issues, { osDbNames: loaded.osDbNames, macPrefixes: loaded.macPrefixes, personalitiesResolved: honeyd });
   if (options.checkDataFiles !== false) checkIdentities(parsed, issues);
+  for (const text of options.proxyAllow ?? []) {
+    const entry = parseProxyAllow(text, '--proxy-allow');
+    if (typeof entry === 'string') issues.add({ file: '--proxy-allow', line: 0 }, entry);
+    else (parsed.config.proxyAllow ??= []).push(entry);
+  }
+  checkProxyTargets(parsed, issues); // Honeyd proxy actions: the egress allow-list (config/action-check.ts)
   issues.throwIfAny();
   return loaded;
 }

@@ -23,13 +23,13 @@ export interface FeatureSupport {
 }
 
 export const RUNTIME_FEATURES = {
-  script: { runs: false, whenMissing: 'warn', instead: 'the port is open with no service behind it' },
-  proxy: { runs: false, whenMissing: 'warn', instead: 'the port is open with no service behind it' },
+  script: { runs: true, whenMissing: 'warn', instead: 'the port is open with no service behind it' },
+  proxy: { runs: true, whenMissing: 'warn', instead: 'the port is open with no service behind it' },
   internal: { runs: false, whenMissing: 'warn', instead: 'the port is open with no service behind it' },
-  tarpit: { runs: false, whenMissing: 'warn', instead: 'the port answers as a plain open port' },
+  tarpit: { runs: true, whenMissing: 'warn', instead: 'the port answers as a plain open port' },
   subsystem: { runs: true, whenMissing: 'warn', instead: 'nothing is started; its ports stay as the template says' },
   uid: { runs: true, whenMissing: 'warn', instead: 'nothing runs that would use it' },
-  maxfds: { runs: false, whenMissing: 'warn', instead: 'nothing runs that would use it' },
+  maxfds: { runs: true, whenMissing: 'warn', instead: 'nothing runs that would use it' },
   dropRateSyn: { runs: true, whenMissing: 'warn', instead: 'no SYN is dropped' },
   annotate: { runs: true, whenMissing: 'warn', instead: 'FIN scans and fragments follow the personality model' },
   broadcast: { runs: false, whenMissing: 'warn', instead: 'no broadcast is sent' },

@@ -28,7 +28,7 @@ export type ServiceSpec =
   /** Honeyd script: the command line as written, `$ipsrc`/`$ipdst`/`$sport`/`$dport`/`$date` unexpanded. */
   | { kind: 'script'; command: string }
   /** Honeyd `proxy HOST:PORT`; either side may be a `$variable` (`$ipsrc:23`), expanded per connection. */
-  | { kind: 'proxy'; target: string }
+  | { kind: 'proxy'; target: string; at?: { file: string; line: number; col?: number } }
   /** Honeyd `internal "module"`: an in-process Python module (Honeyd needs Python support for it). */
   | { kind: 'internal'; module: string }
   /** Honeyd `tarpit`: window 5, 64-byte MSS, one byte per segment; `inner` is what runs behind it. */
@@ -263,6 +263,25 @@ export interface Limits {
   subsystemRestartDelayMs: number;
   /** Longest such delay. */
   subsystemMaxRestartDelayMs: number;
+  // ---- Honeyd service actions (services/actions/) ----
+  /** Scripts running at once for one template (Honeyd has no bound); more connections are closed, datagrams dropped. */
+  maxScriptsPerTemplate: number;
+  /** Scripts running at once, all templates together. */
+  maxScripts: number;
+  /** Wall-clock seconds a script may run before it is killed. */
+  scriptTimeoutSeconds: number;
+  /** Bytes a script may write to its connection (or datagrams) before it is killed. */
+  scriptMaxOutputBytes: number;
+  /** RLIMIT_AS of a script, bytes. */
+  scriptMemoryBytes: number;
+  /** Proxied connections at once. */
+  maxProxyConnections: number;
+  /** How long a proxy waits for its target to accept (Honeyd: 10 s). */
+  proxyConnectTimeoutMs: number;
+  /** Tarpitted connections held at once, all sources together; more are reset. */
+  maxTarpitConnections: number;
+  /** Tarpitted connections held at once from one source address. */
+  maxTarpitConnectionsPerSource: number;
   // ---- dynamic templates (stack/dynamic/) ----
   /** Sources whose passive OS guess (p0f signature of their SYN) is remembered; least recently seen forgotten first. */
   maxPassiveOsSources: number;
@@ -317,6 +336,21 @@ export interface DecoydConfig {
   sensor?: { name?: string; id?: string };
   /** Shippers to collectors beyond the embedded store (`ship:`); absent = none. */
   ship?: ShipSettings[];
+  /** Where Honeyd `proxy` actions may connect (`proxy_allow:`, `option decoyd proxy_allow …`); absent = nowhere. */
+  proxyAllow?: ProxyAllowEntry[];
+}
+
+/**
+ * One egress allow-list entry: `ADDRESS[/PREFIX]:PORT`, `…:LOW-HIGH`, `…:*`, or `$ipsrc:PORT` /
+ * `$ipdst:PORT` for Honeyd's per-connection targets (refused unless listed so).
+ */
+export interface ProxyAllowEntry {
+  /** `cidr` (network and mask as unsigned 32-bit numbers), or a Honeyd variable. */
+  host: { kind: 'cidr'; network: number; mask: number } | { kind: 'var'; name: '$ipsrc' | '$ipdst' };
+  portLow: number;
+  portHigh: number;
+  text: string;
+  origin: string;
 }
 
 /**
@@ -434,6 +468,15 @@ export const DEFAULT_LIMITS: Limits = {
   subsystemRestartDelayMs: 10_000,
   subsystemMaxRestartDelayMs: 300_000,
   maxPassiveOsSources: 4096,
+  maxScriptsPerTemplate: 16,
+  maxScripts: 64,
+  scriptTimeoutSeconds: 60,
+  scriptMaxOutputBytes: 1024 * 1024,
+  scriptMemoryBytes: 256 * 1024 * 1024,
+  maxProxyConnections: 1024,
+  proxyConnectTimeoutMs: 10_000,
+  maxTarpitConnections: 4096,
+  maxTarpitConnectionsPerSource: 16,
 };
 
 export const DEFAULT_CLAIM: ClaimSettings = {

@@ -22,6 +22,7 @@ import {
   type ParsedConfig,
 } from './model';
 import { noteFeature } from './runtime-support';
+import { isActionValue, readActionService, readProxyAllow } from './yaml-actions';
 import { DEFAULT_CLAIM, DEFAULT_DETECT, DEFAULT_LIMITS, DETECT_RANGES, DEFAULT_STORE_SETTINGS, type AdminSettings, type StoreSettings, type ClaimSettings, type DetectConfig, type DhcpBinding, type DynamicCondition, type Limits, type PortRule, type ServiceIdentitySpec, type ServiceSpec, type TemplateConfig } from './types';
 import { loadYamlWithPositions, type KeyPath } from './yaml-positions';
 import { YamlReader, isMapping, type YamlMapping } from './yaml-reader';
@@ -31,8 +32,8 @@ import { readSshTelnet } from './yaml-ssh-telnet';
 import { readHttpService } from './yaml-http';
 import { isMailFtpEmulator, readMailFtpService } from './yaml-mail-ftp';
 
-const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship'] as const;
-const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems'] as const;
+const TOP_KEYS = ['interface', 'templates', 'hosts', 'claim', 'dhcp', 'limits', 'claim_settings', 'osdb', 'mac_prefixes', 'service_probes', 'p0f_fp', 'service_seed', 'log', 'topology', 'detect', 'store', 'capture', 'admin', 'sensor', 'ship', 'proxy_allow'] as const;
+const TEMPLATE_KEYS = ['personality', 'ethernet', 'uptime', 'droprate_in', 'droprate_syn', 'uid', 'gid', 'defaults', 'ports', 'dynamic', 'subsystems', 'maxfds', 'default_service'] as const;
 const CONDITION_KEYS = ['source_os', 'source_ip', 'time', 'proto'] as const;
 /** uid/gid: 0 is refused as Honeyd refuses it (scripts never run as root). */
 const MAX_ID = 0xfffffffe;
@@ -119,6 +120,7 @@ export function parseYamlConfig(text: string, file: string, issues: IssueList): 
   (config.ship ?? []).forEach((s, k) => {
     if (s.kind === 'postgres' && config.store === undefined) r.error(['ship', k, 'kind'], 'kind: postgres ships from the embedded store: add store: { path: DIR }');
   });
+  if (top.proxy_allow !== undefined) config.proxyAllow = readProxyAllow(r, top.proxy_allow); // Honeyd proxy actions (yaml-actions.ts)
   if (top.capture !== undefined) {
     const m = r.mapping(top.capture, ['capture'], ['dir', 'maxFileBytes', 'maxFiles', 'bufferBytes'], ['dir']);
     const dir = m?.dir === undefined ? undefined : r.string(m.dir, ['capture', 'dir']);
@@ -251,6 +253,19 @@ function readTemplateFields(r: YamlReader, at: KeyPath, fields: YamlMapping, tmp
       noteFeature(issues, where.pos, 'uid', `template "${tmpl.name}"`, where.keyPath);
     }
   }
+  // Honeyd `set T maxfds N` and `set T default tcp|udp action SERVICE` (yaml-actions.ts).
+  if (fields.maxfds !== undefined) {
+    const n = r.integer(fields.maxfds, [...at, 'maxfds'], 4, 65536);
+    if (n !== undefined) tmpl.maxfds = n;
+  }
+  if (fields.default_service !== undefined) {
+    const d = r.mapping(fields.default_service, [...at, 'default_service'], ['tcp', 'udp']);
+    for (const proto of ['tcp', 'udp'] as const) {
+      if (d?.[proto] === undefined) continue;
+      const svc = readService(r, [...at, 'default_service', proto], d[proto]);
+      if (svc !== undefined) tmpl.defaultServices = { ...tmpl.defaultServices, [proto]: svc };
+    }
+  }
   if (fields.defaults !== undefined) {
     const d = r.mapping(fields.defaults, [...at, 'defaults'], ['tcp', 'udp', 'icmp']);
     if (d) {
@@ -354,6 +369,8 @@ function readService(r: YamlReader, at: KeyPath, value: unknown): ServiceSpec | 
   if (value === 'echo') return { kind: 'echo' };
   if (value === 'none') return { kind: 'none' };
   if (isMailFtpEmulator(value)) return readMailFtpService(r, at, value, readIdentity); // ftp / smtp / pop3 / imap / dns / snmp
+  if (isActionValue(value)) return readActionService(r, at, value); // Honeyd script / proxy / tarpit
+
   if (isMapping(value) && value.emulate === 'http') return readHttpService(r, at, value, readIdentity, path.dirname(r.file));
   if (isMapping(value) && !('banner' in value)) return readIdentity(r, at, value);
   if (isMapping(value)) {

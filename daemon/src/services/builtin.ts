@@ -12,6 +12,7 @@ import { HttpStreamService } from './interactive/http/http-service';
 import { LineStreamService } from './mail/mail-service';
 import { DnsDatagramService } from './udp/dns';
 import { SnmpDatagramService } from './udp/snmp';
+import { actionDatagramService, actionStreamService, isAction, type ActionRuntime } from './actions/runtime';
 
 /** What a service behind a port may need besides its spec: who it is, where it logs. */
 export interface ServiceContext {
@@ -25,6 +26,8 @@ export interface ServiceContext {
   template?: TemplateConfig;
   /** The host OS as nmap-os-db classes it (first Class line): emulators fit prompts, errors and headers to it. */
   osClass?: OsClass;
+  /** Honeyd's script, proxy and tarpit actions (services/actions/); absent: they run nothing. */
+  actions?: ActionRuntime;
 }
 
 /** Where services built without a context (stack-only tests) log: nowhere. */
@@ -140,7 +143,8 @@ export function streamServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceCon
     return new LineStreamService({ protocol: spec.protocol, identity: spec.identity, options: spec.options, events: ctx?.events ?? NO_EVENTS, deploymentSeed: ctx?.deploymentSeed ?? 0,
       templateName: ctx?.templateName ?? '', port: ctx?.port ?? 0, openPorts, ...(ctx?.osClass ? { osClass: ctx.osClass } : {}) });
   }
-  // Honeyd scripts, proxies, tarpits and Python modules are not run yet (config/runtime-support.ts warns).
+  // Honeyd scripts, proxies and tarpits (services/actions/); Python modules are not run (config/runtime-support.ts warns).
+  if (isAction(spec) && ctx?.actions !== undefined) return actionStreamService(spec, ctx.actions, { templateName: ctx.templateName, ...(ctx.template ? { template: ctx.template } : {}) }, (inner) => streamServiceFor(inner, ctx));
   return new DiscardService();
 }
 
@@ -162,5 +166,6 @@ export function datagramServiceFor(spec: ServiceSpec | undefined, ctx?: ServiceC
     const common = { identity: spec.identity, events: ctx?.events ?? NO_EVENTS, deploymentSeed: ctx?.deploymentSeed ?? 0, templateName: ctx?.templateName ?? '', ...(ctx?.osClass ? { osClass: ctx.osClass } : {}), ...(identity ? { probeAnswer: identity } : {}) };
     return spec.kind === 'dns' ? new DnsDatagramService({ ...common, dns: spec.dns }) : new SnmpDatagramService({ ...common, snmp: spec.snmp });
   }
+  if (isAction(spec) && ctx?.actions !== undefined) return actionDatagramService(spec, ctx.actions, { templateName: ctx.templateName, ...(ctx.template ? { template: ctx.template } : {}) });
   return undefined;
 }

@@ -35,6 +35,11 @@ export interface StreamContext {
   pause?(): void;
   /** Deliver what waited and reopen the window. */
   resume?(): void;
+  /**
+   * Tarpit (Honeyd's `tarpit` flag): from now on advertise at most `window` bytes, send one
+   * payload byte per segment, and ignore the peer's FIN. Optional; the TCP socket layer offers it.
+   */
+  hold?(window: number): void;
 }
 
 /** One live conversation of a service. */

@@ -29,6 +29,11 @@ export class TemplateRuntime {
   finScan: FinScanCode = FinScan.MODEL;
   /** null: the personality's own reassembly policy. */
   fragments: FragmentPolicy | null = null;
+  /** What runs behind ports opened by the default action (Honeyd `set T default tcp action "cmd"` / `tarpit open`). */
+  tcpDefaultService: StreamService | null = null;
+  udpDefaultService: DatagramService | null = null;
+  /** UDP ports the template lists itself (they never take the default service). */
+  readonly udpListed = new Set<number>();
 
   constructor(
     readonly name: string,
@@ -112,7 +117,12 @@ export function tcpPortState(host: DecoyHost, port: number): PortStateCode {
 
 /** The service behind an open TCP port of `host` (a subsystem's relay first). */
 export function tcpServiceOf(host: DecoyHost, port: number): StreamService | undefined {
-  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port) ?? (passivePorts.size > 0 ? passivePorts.get(host.ip, port) : undefined);
+  return host.subsystemPorts?.get(port) ?? host.template.tcpServices.get(port) ?? (passivePorts.size > 0 ? passivePorts.get(host.ip, port) : undefined) ?? host.template.tcpDefaultService ?? undefined;
+}
+
+/** The service behind an open UDP port: the port's own, else the default action's. */
+export function udpServiceOf(template: TemplateRuntime, port: number): DatagramService | undefined {
+  return template.udpServices.get(port) ?? (template.udpListed.has(port) ? undefined : template.udpDefaultService ?? undefined);
 }
 
 /** Active decoys by IP, and the set of MACs decoyd uses (to recognise its own frames). */

@@ -5,7 +5,7 @@ import { ETH_DST, ETH_SRC } from '../wire/ethernet';
 import { UnreachableCode } from '../wire/icmp';
 import { IpProto, type Ipv4View } from '../wire/ipv4';
 import { UDP_HEADER_LEN, type UdpView, writeUdp } from '../wire/udp';
-import { type DecoyHost, PortState } from './decoy-table';
+import { type DecoyHost, PortState, udpServiceOf } from './decoy-table';
 import { type FrameBuilder, L4_OFF, MAX_L4_LENGTH } from './frame-builder';
 import type { IcmpResponder } from './icmp-responder';
 
@@ -32,7 +32,7 @@ export class UdpHandler {
       if (this.icmp.sendUnreachable(host, frame, ip, UnreachableCode.PORT, timeMs)) answer = 'port-unreachable';
     } else if (code === PortState.OPEN) {
       state = 'open';
-      const service = host.template.udpServices.get(port);
+      const service = udpServiceOf(host.template, port);
       if (service !== undefined) {
         const data = Buffer.from(frame.subarray(udp.payloadOffset, udp.payloadOffset + udp.payloadLength));
         const peerMac = Buffer.from(frame.subarray(ETH_SRC, ETH_SRC + 6));

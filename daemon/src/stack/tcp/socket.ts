@@ -149,6 +149,8 @@ export class TcpSocket implements StreamContext, SynAckSource {
   synSeq = 0;
 
   lastActivity = 0;
+  /** Tarpit: the most we advertise, or -1 (services/actions/tarpit-service.ts). */
+  private holdWindow = -1;
 
   /** Retransmission / persist / SYN-ACK deadline (ms) or 0. */
   rtxAt = 0;
@@ -288,6 +290,15 @@ export class TcpSocket implements StreamContext, SynAckSource {
   }
 
   get isPaused(): boolean { return this.d.paused; }
+
+  /** Tarpit: a tiny window from now on (the right edge moves back once, as LaBrea's does), one byte per segment, FINs ignored. */
+  hold(window: number): void {
+    if (this.d === HALF_OPEN) return;
+    this.holdWindow = Math.max(0, Math.floor(window));
+    this.d.rcvAdvEdge = seqAdd(this.rcvNxt, this.receiveWindow());
+  }
+
+  get held(): boolean { return this.holdWindow >= 0; }
 
   // ---- inbound ----
 
@@ -494,6 +505,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
 
   /** Payload bytes per segment: the smaller MSS, less the timestamp option, within one frame. */
   private segmentSize(): number {
+    if (this.holdWindow >= 0) return 1;
     const opt = this.tsRecent >= 0 ? TS_OPTION_SPACE : 0;
     return Math.max(1, Math.min(Math.min(this.peerMss, this.shape.mss) - opt, maxSegmentPayload(opt)));
   }
@@ -591,14 +603,19 @@ export class TcpSocket implements StreamContext, SynAckSource {
     const free = q === null ? this.bounds.receiveBuffer : q.room;
     // The shared budget can run dry before this buffer does: then the window closes too.
     const budgetFree = this.owner.budget.limit - this.owner.budget.used;
+    if (this.holdWindow >= 0) cap = Math.min(cap, this.holdWindow);
     return Math.max(0, Math.min(cap, free, budgetFree));
   }
 
   private processData(seg: TcpSegment, now: number): void {
     const st = this.stateCode;
     let len = seg.payloadLength;
-    const fin = (seg.flags & TcpFlag.FIN) !== 0;
-    if (len === 0 && !fin) return;
+    // A tarpit ignores the peer's FIN (Honeyd): the peer is left to give up on its own.
+    const fin = (seg.flags & TcpFlag.FIN) !== 0 && this.holdWindow < 0;
+    if (len === 0 && !fin) {
+      if ((seg.flags & TcpFlag.FIN) !== 0) this.sendAck();
+      return;
+    }
     if (st !== TcpState.ESTABLISHED && st !== TcpState.FIN_WAIT_1 && st !== TcpState.FIN_WAIT_2) {
       // Data or FIN after the peer's FIN: acknowledge what we have.
       this.sendAck();
