@@ -25,7 +25,8 @@ import { SyslogShipper } from '../ship/syslog-shipper';
 import { PostgresShipper } from '../ship/postgres-shipper';
 import { PcapLink } from '../link/pcap-link';
 import { openPersonalitySource } from '../personality/source';
-import { dropPrivileges } from './privileges';
+import { dropPrivileges, lookupUser } from './privileges';
+import { KeyDirectory, keepKeysIn } from '../services/keys/key-directory';
 import { findSubsystemNative } from '../services/subsystem/native';
 import { personalitiesCommand } from './personalities';
 import { servicesCommand } from './services';
@@ -263,6 +264,15 @@ async function run(argv: string[]): Promise<void> {
   if (values.user !== undefined && parts.subsystems !== null) {
     link.close();
     fail(`--user ${values.user}: subsystems need root to start their programs in a network namespace of their own as the templates' users, now and at every restart (Honeyd keeps root for this too); run without --user`);
+  }
+  // SSH host keys and certificate keys survive restarts in the data directory (services/keys/),
+  // made writable for the user the daemon becomes.
+  if (cfg.store !== undefined) {
+    try {
+      keepKeysIn(new KeyDirectory(join(cfg.store.path, 'keys'), values.user === undefined ? undefined : lookupUser(values.user) ?? undefined, cfg.limits.maxStoredKeys), report);
+    } catch (err) {
+      report(`key directory: ${err instanceof Error ? err.message : String(err)}; host keys are new at every start`);
+    }
   }
   // Honeyd scripts: the broker that switches users starts while we are still root (services/actions/).
   parts.actions?.prepare();

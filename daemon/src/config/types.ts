@@ -254,6 +254,8 @@ export interface Limits {
   maxDelayMs: number;
   /** Hosts made on demand from the `default` template for unbound addresses in virtual networks. */
   maxTopologyHosts: number;
+  /** SSH host keys and certificate keys kept on disk under the store's `keys/` (beyond it, new keys last one run). */
+  maxStoredKeys: number;
   /** Neighbour-cache entries (decoy, peer) across all decoys, for the families that re-probe peers. */
   maxNeighbours: number;
   // ---- Honeyd subsystems (services/subsystem/) ----
@@ -463,6 +465,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxDelayedFrames: 2048,
   maxDelayMs: 2000,
   maxTopologyHosts: 4096,
+  maxStoredKeys: 10_000,
   maxNeighbours: 4096,
   maxSubsystemProcesses: 64,
   subsystemRestartDelayMs: 10_000,

@@ -1,13 +1,15 @@
 /**
  * Host keys per decoy host: generated on the first connection to that address (RSA on libuv's
  * thread pool, so the event loop never waits), of the types the claimed version's installer makes,
- * kept for the daemon's life in a bounded table. Two hosts, two installations or two starts never
- * share a key (a fixed key shared by every install is how honeypots get found).
+ * kept for the daemon's life in a bounded table and, with a data directory, on disk across restarts
+ * (a real sshd keeps its keys for years). Two hosts or two installations never share a key (a fixed
+ * key shared by every install is how honeypots get found).
  */
 import type { ParsedKey } from 'ssh2';
 import { utils } from 'ssh2';
 import { createHash } from 'node:crypto';
 import { parsePrivateKey } from './ssh2-glue';
+import { persistentKey } from '../keys/key-directory';
 
 export type HostKeyType = 'rsa' | 'ecdsa' | 'ed25519';
 
@@ -18,18 +20,22 @@ export interface HostKeySet {
   fingerprints: Partial<Record<HostKeyType, string>>;
 }
 
-function generate(type: HostKeyType, rsaBits: number): Promise<ParsedKey> {
+function generatePem(type: HostKeyType, rsaBits: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, pair: { private: string }): void => {
       if (err) reject(err);
-      else {
-        try { resolve(parsePrivateKey(pair.private)); } catch (e) { reject(e as Error); }
-      }
+      else resolve(pair.private);
     };
     if (type === 'rsa') utils.generateKeyPair('rsa', { bits: rsaBits }, done);
     else if (type === 'ecdsa') utils.generateKeyPair('ecdsa', { bits: 256 }, done);
     else utils.generateKeyPair('ed25519', done);
   });
+}
+
+/** The host's key of `type`: the one kept in the key directory if any (services/keys/), else a new one. */
+async function keyFor(address: string, type: HostKeyType, rsaBits: number): Promise<ParsedKey> {
+  const pem = await persistentKey(['ssh', address, type, String(type === 'rsa' ? rsaBits : 0)], () => generatePem(type, rsaBits));
+  return parsePrivateKey(pem);
 }
 
 /** OpenSSH's `SHA256:` fingerprint of a public key blob (base64 without padding). */
@@ -47,7 +53,7 @@ export class HostKeyStore {
     const key = `${address}\u0000${types.join(',')}\u0000${rsaBits}`;
     const have = this.sets.get(key);
     if (have !== undefined) return have;
-    const made = Promise.all(types.map((t) => generate(t, rsaBits))).then((keys) => {
+    const made = Promise.all(types.map((t) => keyFor(address, t, rsaBits))).then((keys) => {
       const set: HostKeySet = { byAlgorithm: {}, fingerprints: {} };
       keys.forEach((k, i) => {
         const type = types[i] as HostKeyType;

@@ -24,9 +24,10 @@
  *   makeHostCertificate(commonName, seed, now?) → HostCertificate (ECDSA P-256, snakeoil names)
  */
 
-import { generateKeyPair, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { SeededRandom } from '../../personality/model/prng';
+import { persistentKey } from '../keys/key-directory';
 
 function len(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -184,17 +185,24 @@ function withKeygenSlot<T>(work: () => Promise<T>): Promise<T> {
   });
 }
 
-/** A certificate for the host, its RSA key made off the event loop. */
+/**
+ * A certificate for the host, its key made off the event loop, or the one it had before when a key
+ * directory is kept (services/keys/): the same host shows the same certificate across restarts.
+ */
 export function issueHostCertificate(req: CertificateRequest): Promise<HostCertificate> {
   const profile = req.profile ?? SNAKEOIL;
-  return withKeygenSlot(() => new Promise((resolve, reject) => {
-    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject): void => {
-      if (err) { reject(err); return; }
-      try { resolve(build(req, profile, publicKey, privateKey)); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); }
+  const generate = (): Promise<string> => withKeygenSlot(() => new Promise<string>((resolve, reject) => {
+    const done = (err: Error | null, _publicKey: KeyObject, privateKey: KeyObject): void => {
+      if (err) reject(err);
+      else resolve(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     };
     if (profile.keyType === 'rsa2048') generateKeyPair('rsa', { modulusLength: 2048 }, done);
     else generateKeyPair('ec', { namedCurve: 'prime256v1' }, done);
   }));
+  return persistentKey(['tls', req.hostname, req.address ?? '', profile.keyType], generate).then((pem) => {
+    const privateKey = createPrivateKey(pem);
+    return build(req, profile, createPublicKey(privateKey), privateKey);
+  });
 }
 
 /** Synchronous form (ECDSA P-256, quick): the snakeoil names for `commonName`. */
