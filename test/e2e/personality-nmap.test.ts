@@ -1,4 +1,3 @@
-// e2e: exclusive (nmap -O at -T4 and -T5: its TS and ISN rate tests are timings)
 /**
  * Real `nmap -O` against twenty decoys of different OS families served by one decoyd at once:
  * every host must be named exactly (its configured nmap-os-db name among the perfect matches, so

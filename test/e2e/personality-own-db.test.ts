@@ -1,4 +1,3 @@
-// e2e: exclusive (nmap -O must print identical fingerprints for a decoy and a real kernel)
 /**
  * Our own fingerprint files (personalities/): a decoy running the "Linux 6.18" entry, captured from
  * this lab's real kernel, must look to nmap -O exactly like a real Linux host next to it.

@@ -1,4 +1,3 @@
-// e2e: exclusive (nmap -O and -sV, masscan and zmap under timeout, counted against the wire)
 /**
  * Real scanners from distinct addresses against the running daemon, found over the real admin
  * API: nmap (-sS, -sF, -sX, -O, -sU, -sV, -sn -PE, -sn over ARP), masscan, zmap, hping3 and
