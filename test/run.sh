@@ -66,7 +66,7 @@ total_of() { grep -E "^ℹ $1 [0-9]+$" "$RUN_LOG" | awk '{ n += $3 } END { print
 # E2E files run as separate processes, up to E2E_JOBS at a time: each lab's namespaces have unique
 # names, so files cannot see each other's traffic. A file whose source has a line starting
 # `// e2e: exclusive` runs alone: it measures timing (latency, rate limits, retransmission schedules,
-# nmap -O's timing probes, fast scans without retries, a wall-clock budget) that a second file's CPU
+# fast scans without retries, a loss window, a wall-clock budget) that a second file's CPU
 # load would skew. A file's output is printed whole when it ends, headed by its verdict and wall time.
 E2E_JOBS=${E2E_JOBS:-2}
 E2E_OUT=$(mktemp -d)
