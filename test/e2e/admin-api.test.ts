@@ -1,3 +1,4 @@
+// e2e: exclusive (kill -9: the stored SYNs are counted against a loss window of two 200 ms flush intervals)
 /**
  * The store and the admin API end to end: real scans (nmap, ping, hping3) against the running
  * decoyd, then real HTTP (curl inside the honeynet namespace, where the API listens on loopback)

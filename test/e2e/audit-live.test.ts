@@ -1,3 +1,4 @@
+// e2e: exclusive (the demo audit's two-minute wall-clock budget, and nmap -O)
 /**
  * `decoyd audit CONFIG` end to end, through the CLI as a user runs it: configs/demo.yaml in its own
  * lab in under two minutes with no contradiction on any demo host (and, over the 34 s it watches,

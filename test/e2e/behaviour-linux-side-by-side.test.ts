@@ -1,3 +1,4 @@
+// e2e: exclusive (retransmission schedules and probe gaps checked to a few hundred ms)
 /**
  * One lab: the same odd probes to a Linux decoy and to the real Linux kernel of a namespace beside
  * it: ARP oddities (arp-fingerprint's and more), ICMP timestamp / address mask / information /

@@ -15,6 +15,7 @@ import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { startDaemon, splitLines, type DaemonLogLine } from '../helpers/daemon';
 import { hostByAddress, runNmap } from '../helpers/nmap';
 import { startCapture } from '../helpers/capture';
+import { waitUntil } from '../helpers/wait';
 import type { PcapFile } from '../helpers/pcap-file';
 import { DhcpMessageType, DhcpOption, DhcpView } from '../../daemon/src/wire/dhcp';
 import { Malformed } from '../../daemon/src/wire/malformed';
@@ -95,16 +96,6 @@ function readLeases(file: string): LeaseLine[] {
   });
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const CONFIG = [
   'templates:',
   '  win10:',
@@ -168,7 +159,7 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
           const renewed = await daemon.waitForEvent((e) => e.kind === 'dhcp.renew' && e['address'] === winIp, (T1_SECONDS + 20) * 1000);
           assert.equal(renewed['leaseTime'], 120);
           await daemon.waitForEvent((e) => e.kind === 'dhcp.renew' && e['address'] === linIp, 10_000);
-          await waitFor('a later expiry', () => {
+          await waitUntil('a later expiry', () => {
             const l = readLeases(dnsmasq.leaseFile).find((x) => x.ip === winIp);
             return l !== undefined && l.expiry > winLease.expiry ? l : undefined;
           }, 5000);
@@ -180,9 +171,9 @@ test('dhcp decoys lease from dnsmasq, answer nmap at the leased address, renew a
           assert.equal(exit.code, 0, daemon.otherOutput.join('\n'));
           const released = daemon.eventsOfKind('dhcp.release').map((e) => e['address']).sort();
           assert.deepEqual(released, [winIp, linIp].sort());
-          await waitFor('DHCPRELEASE in the dnsmasq log', () =>
+          await waitUntil('DHCPRELEASE in the dnsmasq log', () =>
             [winIp, linIp].every((ip) => dnsmasq.log.some((l) => l.includes(`DHCPRELEASE(${lab.scannerIf}) ${ip}`))) ? true : undefined, 5000);
-          await waitFor('the lease file to drop both leases', () =>
+          await waitUntil('the lease file to drop both leases', () =>
             readLeases(dnsmasq.leaseFile).some((l) => l.ip === winIp || l.ip === linIp) ? undefined : true, 5000);
 
           // On the wire: the Windows fingerprint, and the renewal T1 after the REQUEST that got the lease

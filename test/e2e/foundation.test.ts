@@ -1,3 +1,4 @@
+// e2e: exclusive (a fast scan at 20,000 packets/s with no retries)
 /**
  * The foundation, end to end: real arping, ping, nmap, a TCP client and tcpdump against a running
  * decoyd in namespaces this test creates.

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { DEMO_LAB_NAME, runDemoLab } from '../../daemon/src/lab/demo';
 import { runCommand } from '../../daemon/src/lab/run-command';
 import { listNamespaces, needsRoot } from '../helpers/lab';
+import { waitUntil } from '../helpers/wait';
 import { parseArpingOutput } from '../helpers/clients';
 
 function collect(stream: PassThrough): { text: () => string } {
@@ -18,14 +19,6 @@ function collect(stream: PassThrough): { text: () => string } {
     text += chunk;
   });
   return { text: () => text };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-  }
 }
 
 test('decoyd lab: runs the demo, answers ARP for a demo decoy, and removes the lab on stop', needsRoot, async () => {
@@ -40,7 +33,7 @@ test('decoyd lab: runs the demo, answers ARP for a demo decoy, and removes the l
   const finished = runDemoLab({ out, err, stopSignal, readyTimeoutMs: 30_000 });
   let code: number;
   try {
-    await waitFor(() => outText().includes('Press Ctrl-C'), 40_000);
+    await waitUntil('the demo lab to say it is ready', () => outText().includes('Press Ctrl-C'), 40_000, 50);
     const scannerNs = `${DEMO_LAB_NAME}-scan`;
     assert.match(outText(), new RegExp(`ip netns exec ${scannerNs} nmap -sS -O 198\\.51\\.100\\.1\\b`));
     assert.match(outText(), /"action":"daemon\.start"/, 'the daemon log is streamed');
@@ -51,7 +44,7 @@ test('decoyd lab: runs the demo, answers ARP for a demo decoy, and removes the l
     });
     const parsed = parseArpingOutput(probe.stdout);
     assert.ok(parsed.received >= 1, probe.stdout);
-    await waitFor(() => outText().includes('"action":"arp.reply"'), 5000);
+    await waitUntil('the streamed log to show the arp.reply', () => outText().includes('"action":"arp.reply"'), 5000, 50);
   } finally {
     stop();
     code = await finished;

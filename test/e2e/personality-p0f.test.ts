@@ -6,7 +6,7 @@
  * must be named; every SYN+ACK must carry the personality's initial TTL and DF.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { OsDbPersonality } from '../../daemon/src/personality/model/os-personali
 import { hostSeed } from '../../daemon/src/personality/model/prng';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { isRoot } from '../helpers/lab';
+import { waitUntil } from '../helpers/wait';
 import {
   FAMILY_LINEUP,
   decoysYaml,
@@ -128,8 +129,9 @@ describe('personality: p0f classifies the decoys SYN+ACKs as their OS family', {
     p0f.stdout?.on('data', (chunk: Buffer) => {
       banner += chunk.toString();
     });
-    // p0f prints "Entered main event loop" once it captures; wait for it (bounded).
-    for (let i = 0; i < 50 && !banner.includes('Entered main event loop'); i++) await new Promise((r) => setTimeout(r, 100));
+    const p0fExited = new Promise<void>((resolve) => p0f.once('exit', () => resolve()));
+    // p0f prints "Entered main event loop" once it captures; wait for it (bounded; it reads its database first).
+    await waitUntil('p0f to start', () => banner.includes('Entered main event loop'), 30_000).catch(() => undefined);
     assert.match(banner, /Entered main event loop/, `p0f did not start: ${banner}`);
     try {
       for (const p of placements) {
@@ -140,10 +142,18 @@ describe('personality: p0f classifies the decoys SYN+ACKs as their OS family', {
         if (/Connection refused/.test(refused?.stderr ?? '')) refusedBy.add(p.address);
         await lab.exec(lab.scannerNs, ['hping3', '-n', '-q', '-c', '1', '-S', '-p', String(p.open[1]), p.address], { timeoutMs: 5000 });
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // p0f logs from its capture when it gets the CPU, and drops what it has not read when stopped: wait for
+      // the SYN+ACK of every decoy's open ports in its log (a missing one is reported by the tests below).
+      const logged = (): P0fRecord[] => (existsSync(logFile) ? parseP0fLog(readFileSync(logFile, 'utf8')) : []);
+      const wanted = placements.flatMap((p) => p.open.map((port) => `${p.address}/${port}`));
+      await waitUntil('p0f to log a SYN+ACK from every open port', () => {
+        const seen = new Set(logged().filter((r) => r.mod === 'syn+ack').map((r) => r.server));
+        return wanted.every((w) => seen.has(w));
+      }, 15_000, 200).catch(() => undefined);
     } finally {
-      if (p0f.pid !== undefined) process.kill(p0f.pid, 'SIGINT');
-      await new Promise((r) => setTimeout(r, 300));
+      if (p0f.exitCode === null && p0f.pid !== undefined) process.kill(p0f.pid, 'SIGINT');
+      const stopped = await Promise.race([p0fExited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      if (!stopped && p0f.pid !== undefined) process.kill(p0f.pid, 'SIGKILL');
     }
     records = parseP0fLog(readFileSync(logFile, 'utf8'));
   });

@@ -1,3 +1,4 @@
+// e2e: exclusive (the mean RTT must be within 10 % of the link model's)
 /**
  * Virtual routing topologies with real clients: traceroute (UDP, ICMP, TCP), tcptraceroute and
  * nmap --traceroute see the configured routers hop by hop; ping sees the configured latency,

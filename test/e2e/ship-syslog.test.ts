@@ -15,6 +15,7 @@ import { describe, test } from 'node:test';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon';
 import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { runNmap } from '../helpers/nmap';
+import { waitUntil } from '../helpers/wait';
 
 const TOKEN = 'e2e-syslog-token-83d1c0f7a2';
 const INPUTS = { tls: 6514, tcp: 1514, udp: 1515 } as const;
@@ -79,15 +80,6 @@ async function metric(lab: Lab, name: string, labels: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 describe('syslog shipping to a real rsyslog', { skip: needsRoot.skip }, () => {
   test('every event of a scan arrives over TLS, TCP and UDP as JSON; TCP and TLS catch up after the collector returns', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'decoyd-syslog-e2e-'));
@@ -98,10 +90,10 @@ describe('syslog shipping to a real rsyslog', { skip: needsRoot.skip }, () => {
       await withLab(t, {}, async (lab) => {
         const startCollector = async (): Promise<ChildProcess> => {
           const p = lab.spawn(lab.honeyNs, ['rsyslogd', '-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
-          await until('rsyslog listening', async () => {
+          await waitUntil('rsyslog listening', async () => {
             const ss = await lab.exec(lab.honeyNs, ['ss', '-Hltn'], { timeoutMs: 5000 });
             return ss.stdout.includes(`127.0.0.1:${INPUTS.tls}`) && ss.stdout.includes(`127.0.0.1:${INPUTS.tcp}`);
-          });
+          }, 20_000, 200);
           return p;
         };
         let collector = await startCollector();
@@ -134,10 +126,10 @@ ship:
           const phase1 = loggedIds(d);
           assert.ok(phase1.length > 60, `the scan made only ${phase1.length} events`);
           for (const input of Object.keys(INPUTS) as Input[]) {
-            await until(`${input} to receive ${phase1.length} events`, () => {
+            await waitUntil(`${input} to receive ${phase1.length} events`, () => {
               const got = idsOf(received(dir, input));
               return phase1.every((id) => got.has(id));
-            });
+            }, 20_000, 200);
           }
           for (const input of Object.keys(INPUTS) as Input[]) {
             const lines = received(dir, input);
@@ -159,8 +151,8 @@ ship:
           const pid = Number(readFileSync(join(dir, 'rsyslogd.pid'), 'utf8'));
           process.kill(pid, 'SIGTERM');
           await new Promise<void>((resolve) => (collector.exitCode !== null ? resolve() : collector.once('exit', () => resolve())));
-          await until('the TLS shipper to see the collector gone', async () => (await metric(lab, 'decoyd_ship_connected', 'shipper="tls"')) === 0);
-          await until('the TCP shipper to see the collector gone', async () => (await metric(lab, 'decoyd_ship_connected', 'shipper="tcp"')) === 0);
+          await waitUntil('the TLS shipper to see the collector gone', async () => (await metric(lab, 'decoyd_ship_connected', 'shipper="tls"')) === 0, 20_000, 200);
+          await waitUntil('the TCP shipper to see the collector gone', async () => (await metric(lab, 'decoyd_ship_connected', 'shipper="tcp"')) === 0, 20_000, 200);
           const mark = d.events.length;
           await runNmap(lab, ['-sS', '-n', '-Pn', '-p', '1-40', '198.51.100.11'], { timeoutMs: 60_000 });
           const phase2 = loggedIds(d, mark);
@@ -172,10 +164,10 @@ ship:
 
           collector = await startCollector();
           for (const input of ['tls', 'tcp'] as const) {
-            await until(`${input} to catch up with ${phase2.length} queued events`, () => {
+            await waitUntil(`${input} to catch up with ${phase2.length} queued events`, () => {
               const got = idsOf(received(dir, input));
               return phase2.every((id) => got.has(id));
-            }, 30_000);
+            }, 30_000, 200);
           }
           assert.equal(await metric(lab, 'decoyd_ship_queue_events', 'shipper="tls"'), 0);
           // The outage itself was logged once per shipper, not per retry.

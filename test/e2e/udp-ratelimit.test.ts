@@ -1,3 +1,4 @@
+// e2e: exclusive (nmap -sU durations against a decoy and a real host are compared)
 /**
  * A Linux decoy rate-limits its ICMP port unreachables as the kernel does, so `nmap -sU` takes as
  * long against it as against a real Linux host beside it (an emulator answering every closed port at
