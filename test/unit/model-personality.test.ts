@@ -164,9 +164,15 @@ test('ICMP echo and UDP unreachable follow IE and U1', () => {
 test('connection shape agrees with the SYN/ACK', () => {
   const p = host(LINUX_5_4);
   const syn = segment(NMAP_OPTIONS.seq[0]);
-  const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: 7 };
+  const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: 7, ipIdNext: -1 };
   p.connectionShape(syn, shape);
-  assert.deepEqual(shape, { ttl: 64, df: true, window: 0x68df, wscale: 6, mss: 0x508, timestamps: true, tsOffset: 0 });
+  const { ipIdNext, ...rest } = shape;
+  assert.deepEqual(rest, { ttl: 64, df: true, window: 0x68df, wscale: 6, mss: 0x508, timestamps: true, tsOffset: 0 });
+  // Linux (TI=Z, DF): an established socket counts IP IDs from a random start of its own.
+  assert.ok(ipIdNext >= 0 && ipIdNext <= 0xffff);
+  const starts = new Set<number>();
+  for (let i = 0; i < 8; i++) { p.connectionShape(syn, shape); starts.add(shape.ipIdNext); }
+  assert.ok(starts.size >= 7, 'each connection draws its own start');
   p.connectionShape(segment(Buffer.from('020405b4', 'hex')), shape);
   assert.equal(shape.wscale, -1);
   assert.equal(shape.timestamps, false);

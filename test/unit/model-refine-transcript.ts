@@ -43,7 +43,7 @@ export function transcript(p: HostPersonality, startMs: number, o: TranscriptOpt
             ? `tcp ${state} ${flags} ${i}: ${out.flags}/${out.reserved} ${out.seq} ${out.ack} w${out.window} u${out.urgentPointer} ${out.options.subarray(0, out.optionsLength).toString('hex')} ${out.payload?.toString('hex') ?? '-'} ${out.ttl}/${out.df} id${out.ipId}`
             : `tcp ${state} ${flags} ${i}: silent`);
           if (replied && state === 'open' && flags === TcpFlag.SYN) {
-            const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: 0 };
+            const shape: ConnectionShape = { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: 0, ipIdNext: -1 };
             p.connectionShape(seg, shape);
             lines.push(`  shape ${shape.ttl}/${shape.df} w${shape.window} ws${shape.wscale} mss${shape.mss} ts${shape.timestamps}${o.tsOffset === true ? ` off${shape.tsOffset}` : ''}`);
           }

@@ -23,7 +23,7 @@ function synAckTsVal(options: Buffer, length: number): number {
 }
 
 function shape(): ConnectionShape {
-  return { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: -1 };
+  return { ttl: 0, df: false, window: 0, wscale: 0, mss: 0, timestamps: false, tsOffset: -1, ipIdNext: -1 };
 }
 
 test('TS=21: the connection shape continues the SYN/ACK TSval at the host clock rate', () => {

@@ -134,6 +134,12 @@ export interface ConnectionShape {
    * right after the `respondTcp` that produced the SYN/ACK.
    */
   tsOffset: number;
+  /**
+   * The IP ID of this connection's next segment, or -1 when its segments take the host's counter.
+   * Linux (TI=Z) sends 0 only where no connected socket exists (SYN/ACKs, stateless resets); an
+   * established socket counts from a random start of its own (inet_id, set in tcp_v4_syn_recv_sock).
+   */
+  ipIdNext: number;
 }
 
 /**

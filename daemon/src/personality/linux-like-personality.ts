@@ -66,6 +66,7 @@ export class LinuxLikePersonality implements HostPersonality {
     out.mss = 1460;
     out.timestamps = syn.hasTimestamp;
     out.tsOffset = 0; // one host-wide clock
+    out.ipIdNext = -1; // one host-wide counter
   }
 
   datagramShape(out: DatagramShape): void {

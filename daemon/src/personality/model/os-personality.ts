@@ -321,6 +321,7 @@ export class OsDbPersonality implements HostPersonality {
       const hostTs = this.clock.value(this.synAckTimeMs);
       if (hostTs >= 0) out.tsOffset = (this.synAckTsVal - hostTs + 4294967296) % 4294967296;
     }
+    out.ipIdNext = this.tcpOpenIds.cls === 'Z' && out.df ? this.rng.nextU32() & 0xffff : -1;
   }
 
   /** UDP from services: the host's TCP initial TTL and path-MTU (DF) policy, as T1 shows them. */

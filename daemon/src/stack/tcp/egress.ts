@@ -22,6 +22,8 @@ export interface SegmentSource {
   /** Peer's last TSval (echoed), or -1 when timestamps are off. */
   readonly tsRecent: number;
   readonly tsOffset: number;
+  /** The connection's own IP ID counter (next value), or -1: the host's counter (ConnectionShape.ipIdNext). */
+  ipIdNext: number;
 }
 
 /**
@@ -76,8 +78,9 @@ export class TcpEgress {
     h.window = window;
     h.urgentPointer = 0;
     const segLen = writeTcp(buf, L4_OFF, h, this.optBuf, optLen, n, src.host.ip, src.peerIp);
-    this.tx.finishIpv4(src.peerMac, 0, src.host.mac, IpProto.TCP, src.host.ip, src.peerIp, segLen,
-      src.ttl, src.df, p.nextIpId('tcp-open', now), 0);
+    let ipId: number;
+    if (src.ipIdNext >= 0) { ipId = src.ipIdNext; src.ipIdNext = (ipId + 1) & 0xffff; } else ipId = p.nextIpId('tcp-open', now);
+    this.tx.finishIpv4(src.peerMac, 0, src.host.mac, IpProto.TCP, src.host.ip, src.peerIp, segLen, src.ttl, src.df, ipId, 0);
     this.framesSent++;
   }
 

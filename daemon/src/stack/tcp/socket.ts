@@ -136,7 +136,7 @@ export class TcpSocket implements StreamContext, SynAckSource {
   tsRecent = -1;
 
 
-  readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0 };
+  readonly shape: ConnectionShape = { ttl: 64, df: true, window: 65535, wscale: -1, mss: 1460, timestamps: false, tsOffset: 0, ipIdNext: -1 };
   /** The first SYN/ACK's header fields; its options follow the MAC in `peerMac`. */
   synAckFlags = 0;
   synAckReserved = 0;
@@ -197,6 +197,8 @@ export class TcpSocket implements StreamContext, SynAckSource {
   get ttl(): number { return this.shape.ttl; }
   get df(): boolean { return this.shape.df; }
   get tsOffset(): number { return this.shape.tsOffset; }
+  get ipIdNext(): number { return this.shape.ipIdNext; }
+  set ipIdNext(id: number) { this.shape.ipIdNext = id; }
 
   get peerIpText(): string {
     if (this.peerIpTextCache === null) this.peerIpTextCache = ipToString(this.peerIp);
