@@ -206,6 +206,15 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     return c === undefined ? reply : { hosts: c.hosts() };
   });
 
+  app.get<{ Params: { address: string } }>('/api/v1/hosts/:address', {
+    schema: { summary: 'One decoy host', params: { type: 'object', properties: { address: IPV4 }, required: ['address'] }, response: { 200: ANY_OBJECT, 400: ERROR, 404: ERROR } },
+  }, async (req, reply) => {
+    const c = needControl(reply);
+    if (c === undefined) return reply;
+    const host = c.hosts().find((h) => h.address === req.params.address);
+    return host === undefined ? reply.code(404).send({ error: `${req.params.address} is not a decoy host` }) : host;
+  });
+
   app.post<{ Body: { address: string; template: string } }>('/api/v1/hosts', {
     schema: {
       summary: 'Bind a static host (it is ARP-probed first, as at start)',
