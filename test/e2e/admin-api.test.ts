@@ -155,6 +155,34 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           assert.ok(streamed.length >= 2, `SSE: ${sse.stdout.slice(0, 400)}`);
           assert.ok(streamed.every((e) => e.source.ip === SCANNER && e.network.transport === 'icmp' && e.destination.ip === '198.51.100.11'), sse.stdout.slice(0, 400));
 
+          // The CLI reads the same API and prints tables (events, sources, scans), JSON, and follows the stream.
+          const cli = (args: string[], timeoutS = 20): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+            lab.exec(lab.honeyNs, ['env', `DECOYD_ADMIN_TOKEN=${TOKEN}`, 'timeout', String(timeoutS), process.execPath, DEFAULT_MAIN_JS, ...args], { timeoutMs: (timeoutS + 10) * 1000 });
+          const evTable = await cli(['events', '--src', SCANNER, '--kind', 'tcp.packet', '--since', '10m']);
+          assert.equal(evTable.code, 0, evTable.stderr);
+          assert.match(evTable.stdout, /^time\s+kind\s+proto\s+source\s+destination\s+detail\n/);
+          assert.match(evTable.stdout, new RegExp(`tcp\\.packet\\s+tcp\\s+${SCANNER.replace(/\./g, '\\.')}:\\d+\\s+198\\.51\\.100\\.1[01]:22\\s`));
+          const srcTable = await cli(['sources']);
+          assert.match(srcTable.stdout, new RegExp(`^${SCANNER.replace(/\./g, '\\.')}\\s+\\d{4}-`, 'm'), srcTable.stdout + srcTable.stderr);
+          const scanTable = await cli(['scans']);
+          assert.match(scanTable.stdout, new RegExp(`^${SCANNER.replace(/\./g, '\\.')}\\s+tcp-syn\\s+nmap\\s`, 'm'), scanTable.stdout + scanTable.stderr);
+          const scansJson = JSON.parse((await cli(['scans', '--json'])).stdout) as { scans: { srcIp: string }[] };
+          assert.ok(scansJson.scans.some((x) => x.srcIp === SCANNER));
+          // --follow: once it has printed its header (the stream is open), a ping must show up as a row.
+          const follower = lab.spawn(lab.honeyNs, ['env', `DECOYD_ADMIN_TOKEN=${TOKEN}`, process.execPath, DEFAULT_MAIN_JS, 'events', '--follow', '--src', SCANNER, '--kind', 'icmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let followed = '';
+          follower.stdout?.on('data', (b: Buffer) => { followed += b.toString(); });
+          follower.stderr?.on('data', (b: Buffer) => { followed += b.toString(); });
+          try {
+            await poll(async () => followed, (o) => o.startsWith('time'), 20_000);
+            await lab.exec(lab.scannerNs, ['ping', '-c', '1', '198.51.100.10'], { timeoutMs: 10_000 });
+            const row = new RegExp(`icmp\\s+icmp\\s+${SCANNER.replace(/\./g, '\\.')}\\s+198\\.51\\.100\\.10\\s`);
+            await poll(async () => followed, (o) => row.test(o), 10_000);
+            assert.match(followed, row);
+          } finally {
+            if (follower.pid !== undefined) try { process.kill(follower.pid, 'SIGKILL'); } catch { /* gone */ }
+          }
+
           // Templates, one host, and the OpenAPI document (no token: it holds no data) naming every route.
           const templates = await json<{ templates: { name: string }[] }>(lab, '/api/v1/templates');
           assert.ok(templates.templates.some((x) => x.name === 'web'), JSON.stringify(templates));
