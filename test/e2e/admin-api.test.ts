@@ -135,6 +135,10 @@ describe('admin API and store: real scans found over real HTTP', { skip: needsRo
           assert.equal(metrics.status, 200);
           assert.match(metrics.body, /decoyd_store_events_written_total \d+/);
           assert.match(metrics.body, /decoyd_packets_in_total\{proto="tcp",decision="syn-ack"\} \d+/);
+          assert.match(metrics.body, /decoyd_store_lag_seconds \d/);
+          assert.match(metrics.body, /decoyd_tcp_connections \d+/);
+          assert.match(metrics.body, /decoyd_detector_reports_total [1-9]\d*/, 'the detector reported the scan');
+          assert.match(metrics.body, /decoyd_detector_sources [1-9]\d*/);
 
           // Cursor paging: two pages of 5 are the first 10, newest first, without overlap.
           type Page = { events: { event: { id: string }; '@timestamp': string }[]; nextCursor?: string };
