@@ -126,6 +126,9 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   app.get('/api/v1/docs', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage(app.swagger() as OpenApiDoc)));
 
   app.get<{ Querystring: EventsQuery }>('/api/v1/events', {
+    // The documents are open objects, which the schema serializer walks key by key: JSON.stringify writes a page of 100 in
+    // about 1 ms less (the schema still documents the route).
+    serializerCompiler: () => (data) => JSON.stringify(data),
     schema: { summary: 'Events, newest first, with cursor paging', querystring: eventsQuerySchema, response: { 200: { type: 'object', properties: { events: { type: 'array', items: ANY_OBJECT }, nextCursor: { type: 'string' } } }, 400: ERROR } },
   }, async (req) => {
     const q = req.query;
@@ -206,6 +209,15 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   app.get('/api/v1/hosts', { schema: { summary: 'Decoy hosts (static and claimed)', response: { 200: { type: 'object', properties: { hosts: { type: 'array', items: ANY_OBJECT } } } } } }, async (_req, reply) => {
     const c = needControl(reply);
     return c === undefined ? reply : { hosts: c.hosts() };
+  });
+
+  app.get<{ Params: { address: string } }>('/api/v1/hosts/:address', {
+    schema: { summary: 'One decoy host', params: { type: 'object', properties: { address: IPV4 }, required: ['address'] }, response: { 200: ANY_OBJECT, 400: ERROR, 404: ERROR } },
+  }, async (req, reply) => {
+    const c = needControl(reply);
+    if (c === undefined) return reply;
+    const host = c.hosts().find((h) => h.address === req.params.address);
+    return host === undefined ? reply.code(404).send({ error: `${req.params.address} is not a decoy host` }) : host;
   });
 
   app.post<{ Body: { address: string; template: string } }>('/api/v1/hosts', {

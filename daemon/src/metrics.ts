@@ -8,6 +8,7 @@ import type { MetricsSource } from '../../admin-api/src/control';
 import type { DecoyEvent, DecoyEventKind } from './events/event';
 import type { RecordSink } from './events/fanout-sink';
 import type { ShipperStats } from './ship/syslog-shipper';
+import type { DetectorStats } from './detect/detector';
 
 export interface MetricsInputs {
   loopDelayMaxMs: () => number;
@@ -20,6 +21,8 @@ export interface MetricsInputs {
   store?: () => { written: number; dropped: number; failed: number; queueDepth: number; lagMs: number };
   /** One entry per configured shipper (`ship:`). */
   shippers?: () => ShipperStats[];
+  /** The scan detector's table sizes and counters (`detect.enabled`). */
+  detector?: () => DetectorStats;
 }
 
 export class DaemonMetrics implements MetricsSource, RecordSink {
@@ -61,6 +64,17 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
       mirror('decoyd_store_events_failed_total', 'Events the store failed to write', () => store().failed);
       gauge('decoyd_store_queue_depth', 'Events queued or in flight to the store worker', () => store().queueDepth);
       gauge('decoyd_store_lag_seconds', 'Age of the oldest uncommitted batch', () => store().lagMs / 1000);
+    }
+    if (inputs.detector !== undefined) {
+      const detector = inputs.detector;
+      gauge('decoyd_detector_sources', 'Sources the scan detector tracks now', () => detector().sources);
+      gauge('decoyd_detector_flows', 'Flows (source x scan style) the scan detector tracks now', () => detector().flows);
+      gauge('decoyd_detector_campaigns', 'Reported scans still running', () => detector().campaigns);
+      gauge('decoyd_detector_handshake_slots', 'Handshake table slots in use', () => detector().handshakes);
+      mirror('decoyd_detector_packets_total', 'Packets the scan detector observed', () => detector().observed);
+      mirror('decoyd_detector_reports_total', 'scan.detected events (first reports and updates)', () => detector().reports);
+      mirror('decoyd_detector_sources_evicted_total', 'Sources forgotten because a detector table was full', () => detector().evictedSources);
+      mirror('decoyd_detector_packets_unrecorded_total', 'Packets no flow could be made for', () => detector().unrecorded);
     }
     if (inputs.shippers !== undefined) {
       const shippers = inputs.shippers;

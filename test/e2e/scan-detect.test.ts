@@ -1,7 +1,7 @@
 /**
  * Real scanners from distinct addresses against the running daemon, found over the real admin
- * API: nmap (-sS, -sF, -sX, -O, -sU, -sV, -sn -PE, -sn over ARP), masscan, zmap, hping3 and
- * ordinary pings. For each source, `GET /api/v1/scans` and `/api/v1/sources/:ip` must name the
+ * API: nmap (-sS, -sF, -sX, -O, -sU, -sV, -sn -PE, -sn over ARP), masscan, zmap, hping3,
+ * ordinary pings and SSH logins (one refused, one accepted with a command). For each source, `GET /api/v1/scans` and `/api/v1/sources/:ip` must name the
  * right scan type and tool, and `GET /api/v1/events?src=…` must hold the packets the scan sent
  * (counted, where the scanner's own count is known); `GET /api/v1/pcap?src=…` must return a file
  * `tcpdump -r` reads with that scan's packets. The extra scanner addresses live on the scanner's
@@ -29,7 +29,7 @@ templates:
     defaults: { tcp: reset, udp: reset, icmp: open }
     ports:
       - { proto: tcp, port: 21, action: open, service: { banner: "220 decoy FTP ready\\r\\n" } }
-      - { proto: tcp, port: 22, action: open, service: { banner: "SSH-2.0-OpenSSH_8.9p1\\r\\n" } }
+      - { proto: tcp, port: 22, action: open, service: { emulate: ssh, product: OpenSSH, version: "8.9p1 Ubuntu 3ubuntu0.10", auth: { accept: ["admin:letmein"] } } }
       - { proto: tcp, port: 80, action: open }
       - { proto: tcp, port: 443, action: open, service: { name: "https", product: "nginx", version: "1.22.1" } }
 hosts:
@@ -65,6 +65,8 @@ interface Step {
   argv: string[][];
   scans: ScanExpectation[];
   events: EventExpectation[];
+  /** Exit codes the step's commands may end with besides 0 and timeout(1)'s 124 (sshpass: 5 for a refused password). */
+  codes?: number[];
   /** Credentials `/api/v1/sources/:ip` must list (login steps). */
   credentials?: { user: string; password?: string }[];
 }
@@ -75,6 +77,7 @@ const dstOf = (e: Doc): unknown => e.destination?.ip;
 const portOf = (e: Doc): unknown => e.destination?.port;
 const distinct = (events: Doc[], f: (e: Doc) => unknown): Set<unknown> => new Set(events.map(f));
 const need = (ok: boolean, why: string): string | undefined => (ok ? undefined : why);
+const SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=20'];
 
 /** Learns a decoy's MAC with one ordinary ping from `from` (masscan and zmap need it as their gateway MAC). */
 async function decoyMac(lab: Lab, ip: string, from: string): Promise<string> {
@@ -179,6 +182,20 @@ function steps(lab: Lab, macs: Map<string, string>): Step[] {
       scans: [{ scanType: 'ping-sweep-icmp', tool: 'nmap' }], events: [echoRequests(DECOYS)],
     },
     {
+      // A login attempt: OpenSSH's ssh (typed into by sshpass) tries a wrong password, then the accepted one and runs a command.
+      name: 'ssh login', src: '198.51.100.24',
+      argv: [
+        ['sshpass', '-p', 'hunter2', 'ssh', ...SSH_OPTS, '-b', '198.51.100.24', `root@${DECOYS[5]}`, 'id'],
+        ['sshpass', '-p', 'letmein', 'ssh', ...SSH_OPTS, '-b', '198.51.100.24', `admin@${DECOYS[5]}`, 'uname -a'],
+      ],
+      codes: [5], scans: [],
+      events: [
+        { query: 'kind=service.login', check: (ev) => { const r = ev.map((e) => `${String(e.user?.name)}:${String((e.decoyd?.auth as Record<string, unknown> | undefined)?.result)}`).sort().join(' '); return need(r === 'admin:accepted root:refused', `logins ${r}`); } },
+        { query: 'kind=service.command', check: (ev) => need(ev.length === 1 && ev[0]?.process?.command_line === 'uname -a', `commands ${JSON.stringify(ev.map((e) => e.process))}`) },
+      ],
+      credentials: [{ user: 'root', password: 'hunter2' }, { user: 'admin', password: 'letmein' }],
+    },
+    {
       // On the LAN nmap discovers hosts by ARP (NmapOps implicitARPPing); ARP carries no tool marks.
       name: 'nmap -sn (ARP)', src: '198.51.100.22', argv: [['nmap', '-n', '-sn', '-e', ifName, '-S', '198.51.100.22', ...DECOYS]],
       scans: [{ scanType: 'arp-sweep', tool: undefined }],
@@ -196,7 +213,7 @@ test('real scanners from distinct addresses: the API finds each as the right eve
   writeFileSync(join(dir, 'token'), `${ADMIN_TOKEN}\n`);
   try {
     await withLab(t, {}, async (lab) => {
-      const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21', '198.51.100.22', '198.51.100.23'];
+      const sources = ['198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.20', '198.51.100.21', '198.51.100.22', '198.51.100.23', '198.51.100.24'];
       for (const src of sources) await lab.exec(lab.scannerNs, ['ip', 'addr', 'add', `${src}/24`, 'dev', lab.scannerIf]);
       const d = await startDaemon(lab, config(dir));
       try {
@@ -210,7 +227,7 @@ test('real scanners from distinct addresses: the API finds each as the right eve
             const r = await lab.exec(lab.scannerNs, argv, { timeoutMs: 60_000 });
             output.push(`$ ${argv.join(' ')} -> ${String(r.code)}\n${r.stdout.slice(-600)}${r.stderr.slice(-600)}`);
             // timeout(1) ends masscan/zmap with 124 when they linger; anything else non-zero is a failure of the tool itself.
-            assert.ok(r.code === 0 || r.code === 124, `${step.name}: ${argv.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 400)}`);
+            assert.ok(r.code === 0 || r.code === 124 || step.codes?.includes(r.code ?? -1) === true, `${step.name}: ${argv.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 400)}`);
           }
           for (const e of step.scans) {
             const scans = await poll(() => scansOf(lab, step.src), (list) => list.some((s) => s.scanType === e.scanType), 20_000);
@@ -227,6 +244,7 @@ test('real scanners from distinct addresses: the API finds each as the right eve
           }
           if (step.credentials !== undefined) {
             const source = await json<{ credentials: { user: string; password?: string }[] }>(lab, `/api/v1/sources/${step.src}`);
+            t.diagnostic(`${step.name}: ${step.src} credentials ${source.credentials.map((c) => `${c.user}:${String(c.password)}`).join(', ')}`);
             for (const c of step.credentials) {
               assert.ok(source.credentials.some((x) => x.user === c.user && (c.password === undefined || x.password === c.password)), `${step.name}: credentials of ${step.src}: ${JSON.stringify(source.credentials)}`);
             }

@@ -37,7 +37,8 @@ function seed(db: StoreDb): DecoyEvent[] {
     for (let k = 0; k < 25; k++) events.push(syn(t++, src, '198.51.100.20', 80));
     for (let k = 0; k < 25; k++) events.push(ping(t++, src, '198.51.100.30'));
   }
-  for (let i = 0; i < events.length; i += 64) db.insert(events.slice(i, i + 64), events.slice(i, i + 64).map((_, k) => i + k + 1));
+  // Batches of 100: a full 64-row statement and a partial group each (store-db.ts ROWS_PER_INSERT).
+  for (let i = 0; i < events.length; i += 100) db.insert(events.slice(i, i + 100), events.slice(i, i + 100).map((_, k) => i + k + 1));
   return events;
 }
 
@@ -50,6 +51,7 @@ test('query filters, newest first, and cursor paging visit every match exactly o
   assert.equal(all.nextCursor, undefined);
   const times = all.events.map((d) => Date.parse(String(d['@timestamp'])));
   assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+  assert.deepEqual(all.events.map((d) => (d.event as Record<string, unknown>).sequence), events.map((_, k) => 300 - k), 'every row once, in insertion order');
 
   assert.equal((await q.events({ limit: 1000, src: '203.0.113.2' })).events.length, 100);
   assert.equal((await q.events({ limit: 1000, dst: '198.51.100.20' })).events.length, 75);

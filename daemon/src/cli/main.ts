@@ -222,6 +222,7 @@ async function run(argv: string[]): Promise<void> {
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const delay = loopDelay;
+  const detector = parts.detector;
   const metrics = new DaemonMetrics({
     loopDelayMaxMs: () => delay.max / 1e6,
     frames: () => ({ in: engine.counters.frames, own: engine.counters.ownFrames, dropped: engine.counters.dropped, notForUs: engine.counters.notForUs, out: framesOut }),
@@ -232,6 +233,7 @@ async function run(argv: string[]): Promise<void> {
     store: store === undefined ? undefined : () => (store as StoreWriter).stats(),
     capture: capture === undefined ? undefined : () => ({ frames: capture.frames, dropped: capture.dropped }),
     shippers: shippers.length === 0 ? undefined : () => shippers.map((s) => s.stats()),
+    detector: detector === null ? undefined : () => detector.stats(),
   });
   events.observe(metrics);
   let api: Awaited<ReturnType<typeof buildAdminApi>> | undefined;

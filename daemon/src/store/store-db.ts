@@ -77,6 +77,10 @@ function intColumn(value: unknown): number | null {
 
 interface Agg { first: number; last: number; events: number }
 
+const EVENT_COLUMNS = 10;
+/** Rows bound into one INSERT: ingest went from 37k to 69k rows/s on the loaded 2-core test machine (640 parameters, far below SQLite's limit). */
+const ROWS_PER_INSERT = 64;
+
 /** Counts `weight` sightings between `first` and `last` (a folded packet row counts its packets). */
 function bump<K>(map: Map<K, Agg>, key: K, first: number, last: number, weight: number): void {
   const a = map.get(key);
@@ -92,6 +96,10 @@ export class StoreDb {
   readonly db: BetterSqlite3.Database;
   readonly boot: number;
   private readonly insertEvent: BetterSqlite3.Statement;
+  /** ROWS_PER_INSERT rows in one statement: one call into SQLite per group rather than per row. */
+  private readonly insertEvents: BetterSqlite3.Statement;
+  private readonly rowArgs: unknown[] = new Array<unknown>(ROWS_PER_INSERT * EVENT_COLUMNS);
+  private rowsQueued = 0;
   private readonly upsertSource: BetterSqlite3.Statement;
   private readonly upsertHost: BetterSqlite3.Statement;
   private readonly upsertPort: BetterSqlite3.Statement;
@@ -104,7 +112,10 @@ export class StoreDb {
     configureWriter(this.db);
     migrate(this.db);
     this.boot = Number(this.db.prepare('INSERT INTO boots (id_prefix, observer, started) VALUES (?, ?, ?)').run(boot.idPrefix, JSON.stringify(boot.observer), boot.started).lastInsertRowid);
-    this.insertEvent = this.db.prepare('INSERT INTO events (boot, seq, ts, kind, proto, src, dst, sport, dport, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insertSql = 'INSERT INTO events (boot, seq, ts, kind, proto, src, dst, sport, dport, fields) VALUES ';
+    const oneRow = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    this.insertEvent = this.db.prepare(insertSql + oneRow);
+    this.insertEvents = this.db.prepare(insertSql + new Array<string>(ROWS_PER_INSERT).fill(oneRow).join(', '));
     this.upsertSource = this.db.prepare(`INSERT INTO sources (ip, first_seen, last_seen, events) VALUES (?, ?, ?, ?)
       ON CONFLICT(ip) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events`);
     this.upsertHost = this.db.prepare(`INSERT INTO source_hosts (src, dst, first_seen, last_seen, events) VALUES (?, ?, ?, ?, ?)
@@ -125,6 +136,7 @@ export class StoreDb {
   }
 
   private insertRows(events: readonly DecoyEvent[], seqs: readonly number[]): void {
+    this.rowsQueued = 0; // a batch that threw part-way left nothing for this one
     // Numeric keys: hosts by source then destination; ports as src·2^17 + proto·2^16 + port.
     const sources = new Map<number, Agg>();
     const hosts = new Map<number, Map<number, Agg>>();
@@ -137,7 +149,7 @@ export class StoreDb {
       const dst = cols.dst === undefined ? null : ipColumn(rec[cols.dst]);
       const sport = cols.sport === undefined ? null : intColumn(rec[cols.sport]);
       const dport = cols.dport === undefined ? null : intColumn(rec[cols.dport]);
-      this.insertEvent.run(this.boot, seqs[k] as number, e.time, e.kind, cols.proto, src, dst, sport, dport, JSON.stringify(e));
+      this.queueRow(seqs[k] as number, e.time, e.kind, cols.proto, src, dst, sport, dport, JSON.stringify(e));
       if (src === null) continue;
       const folded = rec.packets;
       const weight = typeof folded === 'number' && folded > 0 ? folded : 1;
@@ -160,6 +172,7 @@ export class StoreDb {
         this.upsertCredential.run(src, user, typeof password === 'string' ? password : '', dst ?? 0, dport ?? 0, e.time, e.time);
       }
     }
+    this.flushRows();
     for (const [ip, a] of sources) this.upsertSource.run(ip, a.first, a.last, a.events);
     for (const [s, perSource] of hosts) for (const [d, a] of perSource) this.upsertHost.run(s, d, a.first, a.last, a.events);
     for (const [key, a] of ports) {
@@ -167,6 +180,24 @@ export class StoreDb {
       const rest = (key - port) / 65536;
       this.upsertPort.run(Math.floor(rest / 2), rest % 2 === 0 ? 'tcp' : 'udp', port, a.last, a.events);
     }
+  }
+
+  private queueRow(seq: number, ts: number, kind: string, proto: string | null, src: number | null, dst: number | null, sport: number | null, dport: number | null, fields: string): void {
+    const a = this.rowArgs;
+    let o = this.rowsQueued * EVENT_COLUMNS;
+    a[o++] = this.boot; a[o++] = seq; a[o++] = ts; a[o++] = kind; a[o++] = proto;
+    a[o++] = src; a[o++] = dst; a[o++] = sport; a[o++] = dport; a[o] = fields;
+    if (++this.rowsQueued === ROWS_PER_INSERT) {
+      this.insertEvents.run(a);
+      this.rowsQueued = 0;
+    }
+  }
+
+  /** Inserts the rows of a partial group one by one, in order. */
+  private flushRows(): void {
+    const a = this.rowArgs;
+    for (let r = 0; r < this.rowsQueued; r++) this.insertEvent.run(a.slice(r * EVENT_COLUMNS, (r + 1) * EVENT_COLUMNS));
+    this.rowsQueued = 0;
   }
 
   /** Bytes in use (pages not on the free list). */

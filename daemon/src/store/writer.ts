@@ -1,7 +1,9 @@
 /**
  * The store's face on the daemon thread: a RecordSink whose `write` only appends to a bounded
- * queue. Every flush interval (or when a batch is full) the queue is posted to the worker thread,
- * which commits it in one transaction. A full queue drops the event and counts it; the count is
+ * queue. Every half flush interval (or when a batch is full) the queue is posted to the worker
+ * thread, which commits it in one transaction at once: an event waits at most half the interval
+ * to be posted and its batch has the other half to commit, so what a kill -9 can lose is the
+ * last flush interval. A full queue drops the event and counts it; the count is
  * reported as a `daemon.error` event at most once per report interval. Nothing here waits on disk.
  */
 import { mkdirSync } from 'node:fs';
@@ -17,7 +19,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker';
 export interface StoreOptions {
   /** Data directory; the database is `events.sqlite` in it. */
   path: string;
-  /** How often queued events are committed (default 250 ms; the kill -9 loss window). */
+  /** Events older than this are committed (default 250 ms; the kill -9 loss window). Posted every half interval. */
   flushIntervalMs: number;
   retention: RetentionPolicy;
   /** Events queued or in flight to the worker at most; beyond, new events are dropped and counted. */
@@ -48,6 +50,11 @@ export interface StoreWriterStats {
   queueDepth: number;
   /** Age in ms of the oldest batch posted but not yet committed (0 when none). */
   lagMs: number;
+}
+
+/** Half the flush interval (at least 5 ms): the other half is the worker's to commit in. */
+export function postIntervalMs(flushIntervalMs: number): number {
+  return Math.max(5, Math.floor(flushIntervalMs / 2));
 }
 
 export function databaseFile(dir: string): string {
@@ -82,7 +89,7 @@ export class StoreWriter implements RecordSink {
     this.maxBatch = opts.maxBatch ?? 10_000;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => this.report(`store worker: ${err.message}`));
-    this.flushTimer = setInterval(() => this.flush(), opts.flushIntervalMs);
+    this.flushTimer = setInterval(() => this.flush(), postIntervalMs(opts.flushIntervalMs));
     this.reportTimer = setInterval(() => this.reportDrops(), opts.reportIntervalMs ?? 10_000);
     this.flushTimer.unref();
     this.reportTimer.unref();
