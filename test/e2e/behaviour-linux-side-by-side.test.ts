@@ -573,6 +573,17 @@ test('a Linux decoy answers odd ARP, ICMP, IP options, fragments, closes and SYN
           const rstOf = (shapes: string[]): string | undefined => shapes.find((x) => x.startsWith('flags=4 ') || x.startsWith('flags=14 '));
           assert.ok(rstOf(ra.shapes), 'the kernel resets data after close');
           assert.equal(rstOf(da.shapes), rstOf(ra.shapes), 'the same reset');
+          // IP IDs: the SYN/ACK (a request socket) has 0; the established socket then counts from a
+          // start of its own, one per segment (Linux's inet_id), which a decoy sending 0 throughout betrays.
+          const idPattern = (tg: Target): string => {
+            const mine = (a.get(tg.ip) ?? []).filter((g) => g.frame.subarray(6, 12).equals(macBytes(tg.mac)));
+            const synAckIndex = mine.findIndex((g) => g.frame[47] === 0x12);
+            const est = mine.slice(synAckIndex + 1).filter((g) => ((g.frame[47] as number) & 0x04) === 0).map((g) => g.frame.readUInt16BE(18));
+            const steps = est.slice(1).map((id, i) => ((id - (est[i] as number)) & 0xffff) === 1 ? '+1' : 'jump');
+            return `synack-id0=${mine[synAckIndex]?.frame.readUInt16BE(18) === 0 ? 1 : 0} segments=${est.length} steps=${[...new Set(steps)].join(',')}`;
+          };
+          t.diagnostic(`IP IDs, kernel: ${idPattern(real)}; decoy: ${idPattern(decoy)}`);
+          assert.equal(idPattern(decoy), idPattern(real), 'the same IP ID pattern');
 
           // TIME_WAIT: both sides closed; a data segment with the client's next sequence number.
           const b = await run('fin');
