@@ -127,7 +127,9 @@ export function assemble(
     }
     return factory;
   };
-  const passiveOs = passiveOsFor(cfg, events);
+  const passiveOs = passiveOsFor(cfg, events, actions?.runtime.runner != null);
+  // Honeyd's scripts learn the peer's passive OS guess (HONEYD_REMOTE_OS).
+  if (passiveOs !== null && actions?.runtime.runner != null) actions.runtime.runner.remoteOs = (address) => passiveOs.osText(parseIp(address));
   const createHost = (ip: number, template: TemplateRuntime, origin: 'static' | 'claimed' | 'dhcp', givenMac?: Buffer): DecoyHost => {
     const dynamic = cfg.templates.get(template.name);
     if (dynamic?.dynamic === true) return createDynamicHost(ip, template, dynamic, origin, givenMac);
@@ -235,8 +237,9 @@ export function readP0fDatabase(file = DEFAULT_P0F_DATABASE): P0fDatabase | stri
 }
 
 /** The passive OS guesser, when some dynamic rule asks for `source os`. */
-function passiveOsFor(cfg: DecoydConfig, events: EventSink): PassiveOs | null {
-  const needed = [...cfg.templates.values()].some((t) => t.dynamic === true && (t.rules ?? []).some((r) => r.condition.kind === 'os'));
+/** p0f's SYN matcher, when a `source os` rule or a script (HONEYD_REMOTE_OS) needs it. */
+function passiveOsFor(cfg: DecoydConfig, events: EventSink, scripts: boolean): PassiveOs | null {
+  const needed = scripts || [...cfg.templates.values()].some((t) => t.dynamic === true && (t.rules ?? []).some((r) => r.condition.kind === 'os'));
   if (!needed) return null;
   const db = readP0fDatabase(cfg.p0fDatabase ?? DEFAULT_P0F_DATABASE);
   if (typeof db === 'string') {

@@ -201,6 +201,8 @@ test('Honeyd scripts, proxy and tarpit run for real clients, within their bounds
         assert.equal(env[3], WEB);
         assert.equal(env[4], '80');
         assert.equal(env[5], 'Linux 4.15 - 5.6');
+        // socat's SYN came from the scanner namespace's Linux kernel: p0f's signatures name it.
+        assert.match(sh.stdout, /^remote os: Linux \S.*$/m, 'HONEYD_REMOTE_OS is the passive guess of the peer');
         assert.match(sh.stdout, /^uid: 4242 gid: 4243$/m);
         assert.match(sh.stdout, /^request: GET \/ HTTP\/1\.0/m);
         const shStart = await d.waitForEvent((e) => e.kind === 'script.start' && e.dstPort === 80, 5000);

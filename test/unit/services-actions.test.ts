@@ -31,6 +31,8 @@ test('scripts_get_honeyds_variables_and_no_secret_of_the_daemon', () => {
     'PATH=/usr/bin:/bin', 'TZ=UTC', 'HONEYD_IP_SRC=198.51.100.2', 'HONEYD_IP_DST=198.51.100.10', 'HONEYD_SRC_PORT=40000', 'HONEYD_DST_PORT=80',
     'HONEYD_TEMPLATE_NAME=web', 'HONEYD_PERSONALITY=Linux 4.15 - 5.6', 'HONEYD_INTERFACE=eth1',
   ]);
+  const guessed = scriptEnvironment({ remote, local, templateName: 'web', remoteOs: 'Windows 7 or 8' }, {});
+  assert.equal(guessed[guessed.length - 1], 'HONEYD_REMOTE_OS=Windows 7 or 8');
 });
 
 test('the_proxy_allow_list_covers_addresses_ranges_and_explicit_ipsrc', () => {

@@ -44,6 +44,8 @@ export interface ScriptEnvInput {
   personality?: string;
   templateName: string;
   interfaceName?: string;
+  /** The passive OS guess of the peer (p0f's name), when one was made: Honeyd's HONEYD_REMOTE_OS. */
+  remoteOs?: string;
 }
 
 /**
@@ -66,5 +68,6 @@ export function scriptEnvironment(input: ScriptEnvInput, inherited: NodeJS.Proce
   );
   if (input.personality !== undefined && input.personality !== '') env.push(`HONEYD_PERSONALITY=${input.personality}`);
   if (input.interfaceName !== undefined) env.push(`HONEYD_INTERFACE=${input.interfaceName}`);
+  if (input.remoteOs !== undefined && input.remoteOs !== '') env.push(`HONEYD_REMOTE_OS=${input.remoteOs}`);
   return env.filter((e) => !e.includes('\0'));
 }

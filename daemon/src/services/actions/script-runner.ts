@@ -37,6 +37,9 @@ export class ScriptRunner {
   private total = 0;
   private readonly refusals = new Map<string, { since: number; count: number }>();
 
+  /** The peer's passive OS guess by address (set by the daemon when it fingerprints SYNs). */
+  remoteOs: ((address: string) => string | undefined) | null = null;
+
   constructor(readonly options: ScriptRunnerOptions) {}
 
   get broker(): ScriptBroker { return this.options.broker; }
@@ -80,8 +83,10 @@ export class ScriptRunner {
   prepare(template: TemplateConfig | undefined, templateName: string, command: string, remote: Endpoint, local: Endpoint): PreparedRun | null {
     const argv = splitCommand(expandCommand(command, remote, local, new Date()));
     if (argv.length === 0) return null;
+    const remoteOs = this.remoteOs?.(remote.address);
     const env = scriptEnvironment({
       remote, local, templateName,
+      ...(remoteOs !== undefined ? { remoteOs } : {}),
       ...(template?.personality !== undefined ? { personality: template.personality } : {}),
       ...(this.options.interfaceName !== undefined ? { interfaceName: this.options.interfaceName } : {}),
     });

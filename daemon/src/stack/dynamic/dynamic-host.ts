@@ -61,6 +61,12 @@ export class PassiveOs {
     return this.cache.get(src);
   }
 
+  /** p0f's printed name of the label last seen for `src` (`Linux 3.11 and newer`), or undefined. */
+  osText(src: number): string | undefined {
+    const label = this.cache.get(src);
+    return label < 0 ? undefined : this.db.labels[label]?.text;
+  }
+
   get sources(): number { return this.cache.size; }
 }
 
