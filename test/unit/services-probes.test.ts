@@ -139,3 +139,28 @@ test('generator_pins_captures_and_rejects_values_the_group_refuses', () => {
     assert.ok(g !== undefined && !/[\r\n]/.test(g.text));
   }
 });
+
+test('runs inside unbounded repeats are matched one byte per iteration: same strings, no exponential backtracking', () => {
+  // Nmap's PHP-cli-server rule against a Boa 404: JavaScript never returned on the literal form.
+  const file = serviceProbes('/usr/share/nmap/nmap-service-probes');
+  const rule = file.probes.flatMap((p) => p.rules).find((m) => m.service === 'http' && m.pattern.startsWith('^HTTP/1\\.0 404 Not Found\\r\\n(?:[^<]+|<(?!/head>))*?<style>'));
+  assert.ok(rule, 'the PHP cli server rule is in nmap-service-probes');
+  const rx = ruleRegex(rule);
+  assert.ok(rx);
+  const boa = 'HTTP/1.0 404 Not Found\r\nDate: Wed, 02 Dec 2026 18:00:00 GMT\r\nServer: Boa/0.94.14rc21\r\nConnection: close\r\nContent-Type: text/html; charset=ISO-8859-1\r\n\r\n'
+    + '<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n<BODY><H1>404 Not Found</H1>\nThe requested URL /nice%20ports%2C/Tri%6Eity.txt%2ebak was not found on this server.\n</BODY></HTML>\n';
+  const started = Date.now();
+  assert.equal(rx.compiled.exec(boa), null);
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+
+  // The rewritten forms accept exactly what the literal ones accept (checked on every short string).
+  const patterns = ['^(?:a+|b)*c$', '^(?:[ab]+)*?c', '^(?:a*|b){2,}$', '^(?:a+|b){2,}$', '^x(?:[^<]+|<(?!/h))*y$', '^(a+|b)*$'];
+  const alphabet = ['a', 'b', 'c', '<', '/', 'h', 'x', 'y'];
+  const strings: string[] = [''];
+  for (let len = 1; len <= 5; len++) for (const s of strings.filter((t) => t.length === len - 1)) for (const ch of alphabet) strings.push(s + ch);
+  for (const source of patterns) {
+    const literal = new RegExp(source);
+    const compiled = compileJs(parseRegex(source, false, false));
+    for (const s of strings) assert.equal(compiled.test(s), literal.test(s), `${source} on ${JSON.stringify(s)}`);
+  }
+});

@@ -282,7 +282,8 @@ export function toJsSource(node: RxNode): string {
         : node.min === 1 && node.max === UNBOUNDED ? '+'
           : node.min === 0 && node.max === 1 ? '?'
             : node.max === UNBOUNDED ? `{${node.min},}` : node.min === node.max ? `{${node.min}}` : `{${node.min},${node.max}}`;
-      return `(?:${toJsSource(node.body)})${q}${node.lazy ? '?' : ''}`;
+      const body = node.max === UNBOUNDED ? withoutInnerRuns(node.body, node.min === 0) : node.body;
+      return `(?:${toJsSource(body)})${q}${node.lazy ? '?' : ''}`;
     }
     case 'set': {
       let count = 0;
@@ -295,6 +296,41 @@ export function toJsSource(node: RxNode): string {
     case 'wordb': return node.negate ? '\\B' : '\\b';
     case 'backref': return `\\${node.index}`;
   }
+}
+
+/**
+ * `X{1,∞}` of a one-byte set X (or `X{0,∞}` when the outer repeat may match nothing anyway): a run
+ * the unbounded outer repeat can take one byte per iteration.
+ */
+function isSetRun(node: RxNode, outerMayBeEmpty: boolean): node is Extract<RxNode, { type: 'repeat' }> {
+  return node.type === 'repeat' && node.max === UNBOUNDED && (node.min === 1 || (node.min === 0 && outerMayBeEmpty)) && node.body.type === 'set';
+}
+
+/**
+ * The body of an unbounded repeat with each one-byte-set run inside it reduced to one byte:
+ * `(?:[^<]+|<(?!/head>))*?` becomes `(?:[^<]|<(?!/head>))*?`. Both match the same strings, but
+ * JavaScript's backtracking tries every way of splitting a run among iterations of the first form
+ * (exponential in the run's length: nmap's PHP-cli-server rule never returned on a Boa 404 page),
+ * where PCRE gives up at nmap's match limit. Non-capturing groups only: a capture keeps its shape.
+ */
+function withoutInnerRuns(body: RxNode, outerMayBeEmpty: boolean): RxNode {
+  if (isSetRun(body, outerMayBeEmpty)) return body.body;
+  if (body.type === 'group' && body.index === 0) {
+    const inner = withoutInnerRuns(body.body, outerMayBeEmpty);
+    return inner === body.body ? body : { type: 'group', index: 0, body: inner };
+  }
+  if (body.type === 'alt') {
+    let changed = false;
+    const alts = body.alts.map((a) => {
+      const single = a.type === 'seq' && a.items.length === 1 ? (a.items[0] as RxNode) : a;
+      if (!isSetRun(single, outerMayBeEmpty)) return a;
+      changed = true;
+      return single.body;
+    });
+    return changed ? { type: 'alt', alts } : body;
+  }
+  if (body.type === 'seq' && body.items.length === 1) return withoutInnerRuns(body.items[0] as RxNode, outerMayBeEmpty);
+  return body;
 }
 
 /** Compiles a parsed PCRE pattern into an equivalent JS RegExp over latin1 strings. */
