@@ -38,8 +38,8 @@
  *   add T tcp|udp port N open echo        echo every byte back
  *   add T tcp|udp port N open service NAME product "P" [version "V"] [info|hostname|os|devicetype "…"] [tls]
  *                                  an nmap -sV identity (config/honeyd-identity.ts)
- *   add T tcp port N open emulate ssh|telnet product "P" [version "V"] [hostname "…"]
- *                                  the SSH / Telnet emulator with its defaults (config/honeyd-ssh-telnet.ts)
+ *   add T tcp|udp port N open emulate ssh|telnet|http|ftp|smtp|pop3|imap|dns|snmp product "P" [version "V"] [hostname "…"] [tls]
+ *                                  the SSH / Telnet emulator with its defaults (config/honeyd-emulate.ts)
  *   option decoyd KEY VALUE        interface, osdb (first replaces the default, later ones
  *                                  add), mac_prefixes, log_level, and any key of Limits or
  *                                  ClaimSettings, e.g. `option decoyd maxConnections 1000`;
@@ -66,7 +66,7 @@ import {
 } from './model';
 import { applyDecoydOption, unescapeBanner } from './honeyd-extensions';
 import { honeydIdentity } from './honeyd-identity';
-import { honeydEmulated } from './honeyd-ssh-telnet';
+import { honeydEmulated } from './honeyd-emulate';
 import { noteFeature } from './runtime-support';
 import type { TopologyRoute } from './topology';
 import {
@@ -650,7 +650,7 @@ class HoneydParser {
   /** decoyd's extensions after `open`: `banner "text"`, `echo` or `service NAME product "P" …`. */
   private decoydService(): ServiceSpec | undefined {
     if (this.accept('echo')) return { kind: 'echo' };
-    const emulate = this.accept('emulate'); // ssh / telnet emulators (config/honeyd-ssh-telnet.ts)
+    const emulate = this.accept('emulate'); // decoyd's emulators (config/honeyd-emulate.ts)
     const service = emulate ?? this.accept('service');
     if (service) {
       // `service NAME` then FIELD "value" pairs and `tls`; honeyd-identity.ts checks the form.

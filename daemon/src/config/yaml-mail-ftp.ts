@@ -19,8 +19,9 @@ import { LINE_PRODUCTS } from '../services/mail/mail-service';
 const LINE_KEYS = ['auth', 'hostname', 'starttls', 'max_line_bytes', 'max_commands', 'max_sessions', 'idle_seconds', 'max_auth_failures', 'fail_delay_ms', 'max_message_bytes', 'max_recipients', 'files', 'passive_wait_seconds'];
 const DNS_KEYS = ['records', 'max_answers_per_second'];
 const SNMP_KEYS = ['community', 'sys_descr', 'sys_contact', 'sys_location', 'sys_name', 'max_answers_per_second'];
-const NMAP_NAME: Record<string, string> = { ftp: 'ftp', smtp: 'smtp', pop3: 'pop3', imap: 'imap', dns: 'domain', snmp: 'snmp' };
-const TLS_NAME: Record<string, string> = { ftp: 'ftps', smtp: 'smtps', pop3: 'pop3s', imap: 'imaps' };
+/** nmap's service names for each emulator, clear and over TLS (the Honeyd form uses them too). */
+export const NMAP_NAME: Record<string, string> = { ftp: 'ftp', smtp: 'smtp', pop3: 'pop3', imap: 'imap', dns: 'domain', snmp: 'snmp' };
+export const TLS_NAME: Record<string, string> = { ftp: 'ftps', smtp: 'smtps', pop3: 'pop3s', imap: 'imaps' };
 
 type IdentityReader = (r: YamlReader, at: KeyPath, value: YamlMapping) => ServiceSpec | undefined;
 
