@@ -27,6 +27,7 @@ function clean(over: Partial<LiveObservation> = {}): LiveObservation {
     synAckWatchMs: 34_000,
     icmpTimestampReply: true,
     icmpAddressMaskReply: false,
+    p0fSynAck: 'Linux 3.11 and newer',
     ...over,
   };
 }
@@ -35,6 +36,14 @@ const codes = (obs: LiveObservation, cfg = LINUX): string[] => judgeLive(obs, cf
 
 test('a Linux decoy that looks like Linux everywhere has no finding', () => {
   assert.deepEqual(codes(clean()), []);
+});
+
+test('p0f naming another OS for the SYN+ACK is reported; p0f naming nothing is not', () => {
+  assert.deepEqual(codes(clean({ p0fSynAck: 'Windows 7 or 8' })), ['p0f-names-other-os']);
+  assert.deepEqual(codes(clean({ p0fSynAck: '???' })), []);
+  assert.deepEqual(codes(clean({ p0fSynAck: null })), []);
+  const freebsd: ConfiguredHost = { ...LINUX, personality: 'FreeBSD 12.0-RELEASE', family: 'freebsd', classes: [{ vendor: 'FreeBSD', family: 'FreeBSD', generation: '12.X', deviceType: 'general purpose' }] };
+  assert.ok(!judgeLive(clean({ p0fSynAck: 'FreeBSD 9.x or newer' }), freebsd, FAMILY_BEHAVIOURS.freebsd).some((f) => f.code === 'p0f-names-other-os'));
 });
 
 test('each layer that names another OS is reported', () => {

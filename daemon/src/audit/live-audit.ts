@@ -1,7 +1,8 @@
 /**
  * `decoyd audit CONFIG`: the configuration run in a lab of its own and probed as a skeptical
  * scanner would. Builds namespaces (documentation addresses only), starts decoyd in the honeynet
- * namespace, and from the scanner namespace runs, in parallel: nmap -O -sV on every host, one
+ * namespace; p0f watches kernel connects to one open port of each host; then from the scanner
+ * namespace it runs, in parallel: nmap -O -sV on every host, one
  * unanswered SYN per host whose SYN/ACK retransmissions are timed, and ICMP timestamp and
  * address-mask requests. live-judge.ts compares what was seen with the personality, its MAC
  * vendor and its family's behaviour table; the static audit's findings come along. The lab and
@@ -16,6 +17,7 @@ import { parseIp } from '../wire/address';
 import { behaviourOf } from '../personality/behaviour/family';
 import { FINDING_WEIGHT, auditStatic, formatFinding, formatReportTail, type AuditReport, type Finding, type HostReport, type StaticAuditData } from './static-audit';
 import { judgeLive, type LiveObservation } from './live-judge';
+import { p0fSynAckLabels } from './p0f-watch';
 
 export interface LiveAuditOptions {
   configPath: string;
@@ -97,6 +99,13 @@ export async function runLiveAudit(cfg: DecoydConfig, data: StaticAuditData, opt
     daemon = await startDaemon(lab, opts);
     log('decoyd is up; probing');
     const targets = staticReport.hosts.map((h) => h.address);
+    // p0f first, on its own: it must see kernel connects only, not nmap's crafted SYNs.
+    const connectTargets = staticReport.hosts.flatMap((h) => {
+      const port = h.openPorts.find((p) => p.startsWith('tcp/'));
+      return port === undefined ? [] : [{ address: h.address, port: Number(port.slice(4)) }];
+    });
+    const p0f = await p0fSynAckLabels(lab, connectTargets);
+    log(p0f === null ? 'p0f did not run (is it installed?)' : 'p0f done');
     const [nmap, timing, icmp] = await Promise.all([
       nmapScan(lab, cfg, targets),
       synAckTiming(lab, staticReport.hosts),
@@ -105,7 +114,8 @@ export async function runLiveAudit(cfg: DecoydConfig, data: StaticAuditData, opt
     log('probes done');
     const hosts = staticReport.hosts.map((h) => {
       const n = nmap.get(h.address);
-      const observed = observation(h, n, timing.get(h.address) ?? null, icmp.get(h.address));
+      const hasOpenTcp = connectTargets.some((t) => t.address === h.address);
+      const observed = observation(h, n, timing.get(h.address) ?? null, icmp.get(h.address), p0f === null || !hasOpenTcp ? null : p0f.get(h.address) ?? '');
       const fp = data.fingerprints.get(h.personality)?.[0];
       const behaviour = behaviourOf(fp?.classes ?? [], fp?.cpes ?? []);
       const liveFindings = judgeLive(observed, {
@@ -230,7 +240,7 @@ async function icmpQueries(lab: Lab, targets: readonly string[]): Promise<Map<st
   return out;
 }
 
-function observation(h: HostReport, n: NmapHost | undefined, synAcks: number[] | null, icmp: { ts: boolean; mask: boolean } | undefined): LiveObservation {
+function observation(h: HostReport, n: NmapHost | undefined, synAcks: number[] | null, icmp: { ts: boolean; mask: boolean } | undefined, p0fLabel: string | null): LiveObservation {
   const openPorts = (n?.ports ?? []).filter((p) => p.state === 'open');
   const obs: LiveObservation = {
     address: h.address,
@@ -245,6 +255,7 @@ function observation(h: HostReport, n: NmapHost | undefined, synAcks: number[] |
     synAckWatchMs: RETRANSMIT_WATCH_MS,
     icmpTimestampReply: icmp?.ts ?? null,
     icmpAddressMaskReply: icmp?.mask ?? null,
+    p0fSynAck: p0fLabel,
   };
   if (n?.mac !== undefined) obs.mac = n.mac.toLowerCase();
   if (n?.vendor !== undefined) obs.macVendor = n.vendor;
@@ -281,7 +292,7 @@ export function formatLiveReport(r: LiveAuditReport): string {
     out.push(`${h.address}  ${h.template}  "${h.personality}"  family ${h.family}  score ${h.score}`);
     out.push(`    nmap -O: ${o.osMatches[0] !== undefined ? `${o.osMatches[0].name} (${o.osMatches[0].accuracy} %)` : 'no match'}  MAC ${o.mac ?? '?'} (${o.macVendor ?? '?'})  TTL ${o.replyTtl ?? '?'}`);
     out.push(`    open ${o.openPorts.join(' ') || 'none'}${o.services.length > 0 ? `  -sV ${o.services.map((s) => `${s.port}:${[s.name, s.product, s.version].filter(Boolean).join(' ')}`).join('; ')}` : ''}`);
-    out.push(`    SYN/ACK at ${o.synAckOffsetsMs === null ? 'n/a' : o.synAckOffsetsMs.map((t) => (t / 1000).toFixed(1)).join(', ')} s  ICMP timestamp ${fmtBool(o.icmpTimestampReply)}  mask ${fmtBool(o.icmpAddressMaskReply)}`);
+    out.push(`    SYN/ACK at ${o.synAckOffsetsMs === null ? 'n/a' : o.synAckOffsetsMs.map((t) => (t / 1000).toFixed(1)).join(', ')} s  ICMP timestamp ${fmtBool(o.icmpTimestampReply)}  mask ${fmtBool(o.icmpAddressMaskReply)}  p0f ${o.p0fSynAck === null ? 'n/a' : o.p0fSynAck === '' || o.p0fSynAck === '???' ? 'no match' : o.p0fSynAck}`);
     if (h.findings.length === 0) out.push('    no contradiction found');
     for (const f of h.findings) out.push(formatFinding(f));
   }

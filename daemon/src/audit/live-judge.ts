@@ -7,6 +7,7 @@ import { behaviourOf } from '../personality/behaviour/family';
 import { FAMILY_BEHAVIOURS } from '../personality/behaviour/tables';
 import type { FamilyBehaviour, FamilyId } from '../personality/behaviour/types';
 import type { OsClass } from '../personality/osdb/types';
+import { p0fGroup } from './p0f-watch';
 import { OS_SPECIFIC_TCP, bannerOsGroup, expectedTtl, macVendorFinding, osGroupOf, type Finding } from './static-audit';
 
 /** What one nmap OS match said: its name and classes, as nmap's XML gives them. */
@@ -44,6 +45,8 @@ export interface LiveObservation {
   synAckWatchMs: number;
   icmpTimestampReply: boolean | null;
   icmpAddressMaskReply: boolean | null;
+  /** p0f's label for the SYN+ACK to a kernel connect (`???` or '' when it named nothing); null when p0f did not run or no TCP port is open. */
+  p0fSynAck: string | null;
 }
 
 /** How the configured side is known: personality name, its classes, family and initial TTL. */
@@ -105,6 +108,14 @@ export function judgeLive(obs: LiveObservation, cfg: ConfiguredHost, behaviour: 
       findings.push({ severity: 'high', code: 'nmap-names-other-os', message: `nmap -O names "${best.name}" (${named}), the stack is configured as ${cfg.family} ("${cfg.personality}")` });
     } else if (!obs.osMatches.some((m) => m.name === cfg.personality && m.accuracy === 100)) {
       findings.push({ severity: 'low', code: 'nmap-names-other-version', message: `nmap -O names "${best.name}" (${best.accuracy} %), not the configured "${cfg.personality}"` });
+    }
+  }
+
+  // What a passive fingerprinter on the path (p0f) names the SYN+ACK, against the stack's OS group.
+  if (obs.p0fSynAck !== null) {
+    const named = p0fGroup(obs.p0fSynAck);
+    if (named !== undefined && named !== group) {
+      findings.push({ severity: 'medium', code: 'p0f-names-other-os', message: `p0f names the SYN+ACK "${obs.p0fSynAck}" (${named}), the stack is configured as ${cfg.family} ("${cfg.personality}")` });
     }
   }
 
