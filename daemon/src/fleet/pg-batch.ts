@@ -4,9 +4,7 @@
  * one round trip. The documents travel as one JSON array: PostgreSQL parses that several times
  * faster than an array literal of escaped JSON strings (the one slow part of a batch otherwise). The events insert skips ids already present (a retry after a commit whose
  * acknowledgement was lost); the per-source summaries and the sensor row are updated from the
- * rows actually inserted (RETURNING), so a replay changes nothing at all. Summary rows are upserted
- * in key order, so two batches in flight at once (on two connections) lock shared keys in the
- * same order and wait for each other instead of deadlocking.
+ * rows actually inserted (RETURNING), so a replay changes nothing at all.
  * `rows` is read once only (by the insert), so PostgreSQL streams it instead of materializing
  * every document in a CTE (which spilled to temp files at 5,000 rows).
  */
@@ -59,20 +57,20 @@ WITH docs AS (
   RETURNING ts, last_ts, sensor_id, proto, src, dst, dport, packets
 ), up_sources AS (
   INSERT INTO decoyd_source_sensors AS t (src, sensor_id, first_seen, last_seen, events)
-  SELECT src, sensor_id, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL GROUP BY src, sensor_id ORDER BY src, sensor_id
+  SELECT src, sensor_id, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL GROUP BY src, sensor_id
   ON CONFLICT (src, sensor_id) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
     last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
   RETURNING 1
 ), up_hosts AS (
   INSERT INTO decoyd_source_hosts AS t (src, sensor_id, dst, first_seen, last_seen, events)
-  SELECT src, sensor_id, dst, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL AND dst IS NOT NULL AND dst <> src GROUP BY src, sensor_id, dst ORDER BY src, sensor_id, dst
+  SELECT src, sensor_id, dst, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL AND dst IS NOT NULL AND dst <> src GROUP BY src, sensor_id, dst
   ON CONFLICT (src, sensor_id, dst) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
     last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
   RETURNING 1
 ), up_ports AS (
   INSERT INTO decoyd_source_ports AS t (src, sensor_id, proto, port, last_seen, events)
   SELECT src, sensor_id, proto, dport, max(last_ts), sum(packets) FROM ins
-  WHERE src IS NOT NULL AND dport BETWEEN 0 AND 65535 AND proto IN ('tcp', 'udp') GROUP BY src, sensor_id, proto, dport ORDER BY src, sensor_id, proto, dport
+  WHERE src IS NOT NULL AND dport BETWEEN 0 AND 65535 AND proto IN ('tcp', 'udp') GROUP BY src, sensor_id, proto, dport
   ON CONFLICT (src, sensor_id, proto, port) DO UPDATE SET last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
   RETURNING 1
 ), up_sensor AS (

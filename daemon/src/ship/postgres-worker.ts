@@ -51,8 +51,6 @@ export type FromPgWorker =
 const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Batches sent before the oldest has committed (one connection each). */
-const IN_FLIGHT = 2;
 
 function lowerPriority(nice: number): void {
   try {
@@ -73,8 +71,6 @@ class OutboxShipper {
   private readonly partitionsMade = new Set<string>();
   private watermark: number;
   private client: pg.Client | undefined;
-  /** The other connections for batches in flight (IN_FLIGHT - 1 of them while connected). */
-  private extra: pg.Client[] = [];
   private closing = false;
   private wake: (() => void) | undefined;
   private backoffMs = 500;
@@ -148,61 +144,44 @@ class OutboxShipper {
 
   async run(): Promise<void> {
     const s = this.init.settings;
-    // Up to IN_FLIGHT batches run at once, each on its own connection, so PostgreSQL works on one
-    // while it indexes the other (and the shipper builds the next). They commit in any order; the
-    // watermark only moves past a batch once every batch before it has committed, so a failure
-    // resends from the first uncommitted batch and the event ids make the resent rows no-ops.
-    let inFlight: { rows: number; lastId: number; result: Promise<pg.QueryResult<{ inserted: number; offered: number }>> }[] = [];
+    // The next batch, built while PostgreSQL executes the current one (reading and building cost about as much as inserting).
+    let ready: { rows: OutboxRow[]; batch: BuiltBatch } | undefined;
     while (!this.closing) {
       try {
         if (this.client === undefined) this.client = await this.connect();
-        while (this.extra.length < IN_FLIGHT - 1) this.extra.push(await this.connect());
         if (Date.now() - this.lastAhead > AHEAD_MS) {
           await this.ensurePartitions(Date.now(), Date.now() + 2 * DAY_MS);
           this.lastAhead = Date.now();
         }
-        const tail = inFlight[inFlight.length - 1];
-        if (inFlight.length < IN_FLIGHT && (tail === undefined || tail.rows === s.batch)) {
-          const job = this.prepare(tail === undefined ? this.watermark : tail.lastId);
-          if (job !== undefined) {
-            await this.ensurePartitions(job.batch.minMs, job.batch.maxMs);
-            const client = [this.client, ...this.extra][inFlight.length] as pg.Client;
-            // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
-            const result = client.query<{ inserted: number; offered: number }>(job.batch.text, job.batch.values);
-            result.catch(() => undefined);
-            inFlight.push({ rows: job.rows.length, lastId: job.batch.lastId, result });
-            if (inFlight.length < IN_FLIGHT && job.rows.length === s.batch) continue;
-          }
-        }
-        const head = inFlight[0];
-        if (head === undefined) {
+        const job = ready ?? this.prepare(this.watermark);
+        ready = undefined;
+        if (job === undefined) {
           if (Date.now() - this.lastHeartbeat >= HEARTBEAT_MS) await this.heartbeat();
           this.recovered();
           await this.sleep(s.intervalMs);
           continue;
         }
-        const r = await head.result;
-        inFlight.shift();
-        this.committed(head.rows, r.rows[0]?.inserted ?? 0, head.lastId);
+        await this.ensurePartitions(job.batch.minMs, job.batch.maxMs);
+        // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
+        const query = (this.client as pg.Client).query<{ inserted: number; offered: number }>(job.batch.text, job.batch.values);
+        query.catch(() => undefined);
+        const next = job.rows.length === s.batch ? this.prepare(job.batch.lastId) : undefined;
+        const r = await query;
+        this.committed(job.rows.length, r.rows[0]?.inserted ?? 0, job.batch.lastId);
+        ready = next;
         this.recovered();
-        // Connections stay paired with positions in the queue: the freed one goes to the back.
-        if (this.client !== undefined && this.extra.length > 0) {
-          this.extra.push(this.client);
-          this.client = this.extra.shift();
-        }
-        if (head.rows < s.batch && inFlight.length === 0) await this.sleep(s.intervalMs);
+        if (job.rows.length < s.batch) await this.sleep(s.intervalMs);
       } catch (err) {
-        inFlight = [];
+        ready = undefined;
         await this.failed(err);
         if (this.closing) break;
         await this.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, s.reconnectMaxMs);
       }
     }
-    const all = [this.client, ...this.extra];
+    const c = this.client;
     this.client = undefined;
-    this.extra = [];
-    for (const c of all) await c?.end().catch(() => undefined);
+    await c?.end().catch(() => undefined);
     this.db.close();
   }
 
@@ -274,10 +253,9 @@ class OutboxShipper {
     this.status.failing = reason;
     this.status.lastError = text;
     this.status.connected = false;
-    const all = [this.client, ...this.extra];
+    const c = this.client;
     this.client = undefined;
-    this.extra = [];
-    for (const c of all) await c?.end().catch(() => undefined);
+    await c?.end().catch(() => undefined);
     if (this.reportedFailure !== reason) {
       this.reportedFailure = reason;
       this.post({
