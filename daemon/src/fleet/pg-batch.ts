@@ -5,6 +5,8 @@
  * faster than an array literal of escaped JSON strings (the one slow part of a batch otherwise). The events insert skips ids already present (a retry after a commit whose
  * acknowledgement was lost); the per-source summaries and the sensor row are updated from the
  * rows actually inserted (RETURNING), so a replay changes nothing at all.
+ * `rows` is read once only (by the insert), so PostgreSQL streams it instead of materializing
+ * every document in a CTE (which spilled to temp files at 5,000 rows).
  */
 import type { DecoyEvent } from '../events/event';
 import { toEcs, type EcsContext } from '../events/ecs';
@@ -73,13 +75,13 @@ WITH docs AS (
   RETURNING 1
 ), up_sensor AS (
   INSERT INTO decoyd_sensors AS t (sensor_id, name, hostname, last_event, last_report, backlog, shipped, software)
-  VALUES ($13, $14, $15, (SELECT max(last_ts) FROM rows WHERE sensor_id = $13), now(), $16, (SELECT count(*) FROM ins), $17)
+  VALUES ($13, $14, $15, (SELECT max(last_ts) FROM ins WHERE sensor_id = $13), now(), $16, (SELECT count(*) FROM ins), $17)
   ON CONFLICT (sensor_id) DO UPDATE SET name = excluded.name, hostname = excluded.hostname,
     last_event = greatest(t.last_event, excluded.last_event), last_report = now(), backlog = excluded.backlog,
     shipped = t.shipped + excluded.shipped, software = excluded.software
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM rows)::int AS offered`;
+SELECT (SELECT count(*) FROM ins)::int AS inserted, cardinality($1::text[]) AS offered`;
 
 /** The sensor's heartbeat when it has nothing to ship: last report time and backlog. */
 export const HEARTBEAT_SQL = `
