@@ -201,6 +201,7 @@ test('Honeyd scripts, proxy and tarpit run for real clients, within their bounds
         assert.equal(env[3], WEB);
         assert.equal(env[4], '80');
         assert.equal(env[5], 'Linux 4.15 - 5.6');
+        assert.equal(env[6], WEB, 'HONEYD_TEMPLATE_NAME is a bound host\'s address, as in Honeyd 1.6d');
         // socat's SYN came from the scanner namespace's Linux kernel: p0f's signatures name it.
         assert.match(sh.stdout, /^remote os: Linux \S.*$/m, 'HONEYD_REMOTE_OS is the passive guess of the peer');
         assert.match(sh.stdout, /^uid: 4242 gid: 4243$/m);

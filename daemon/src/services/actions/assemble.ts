@@ -52,6 +52,8 @@ export function buildActionRuntime(cfg: DecoydConfig, events: EventSink, interfa
       runner = new ScriptRunner({
         broker, events, limits: cfg.limits, defaultUser: passwdUser(DEFAULT_SUBSYSTEM_USER), cwd: dirname(resolvePath(cfg.source)),
         ...(interfaceName !== undefined ? { interfaceName } : {}),
+        // Hosts on dynamic templates are Honeyd's NAME_n_T children, not named after their address.
+        boundAddresses: new Set(cfg.hosts.filter((h) => cfg.templates.get(h.template)?.dynamic !== true).map((h) => h.address)),
       });
     }
   }

@@ -24,6 +24,11 @@ export interface ScriptRunnerOptions {
   /** Working directory of the scripts (the configuration file's directory, as Honeyd's cwd). */
   cwd: string;
   interfaceName?: string;
+  /**
+   * Addresses bound to a template with `bind IP T`: Honeyd 1.6d names such a host's template after
+   * its address (HONEYD_TEMPLATE_NAME=IP); other hosts keep the template's own name.
+   */
+  boundAddresses?: ReadonlySet<string>;
 }
 
 export interface PreparedRun {
@@ -85,7 +90,7 @@ export class ScriptRunner {
     if (argv.length === 0) return null;
     const remoteOs = this.remoteOs?.(remote.address);
     const env = scriptEnvironment({
-      remote, local, templateName,
+      remote, local, templateName: this.options.boundAddresses?.has(local.address) === true ? local.address : templateName,
       ...(remoteOs !== undefined ? { remoteOs } : {}),
       ...(template?.personality !== undefined ? { personality: template.personality } : {}),
       ...(this.options.interfaceName !== undefined ? { interfaceName: this.options.interfaceName } : {}),
