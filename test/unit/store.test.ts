@@ -184,3 +184,37 @@ test('the writer batches into the worker, and a full queue drops by count and re
   assert.equal((await q.stats()).events, 1000);
   q.close();
 }));
+
+test('port queries across event_ports buckets: newest first, paged, other filters, and retention drops old buckets', withDir(async (dir) => {
+  const db = new StoreDb(databaseFile(dir), boot);
+  // 150,000 SYNs over 1,000 ports (rowids 1..150000 span buckets 0, 1 and 2), inserted in scan order.
+  const total = 150_000;
+  const events: DecoyEvent[] = [];
+  for (let n = 0; n < total; n++) events.push(syn(2_000_000 + n, `203.0.113.${1 + (n % 3)}`, '198.51.100.10', 1 + ((n * 7) % 1000)));
+  for (let i = 0; i < total; i += 10_000) db.insert(events.slice(i, i + 10_000), events.slice(i, i + 10_000).map((_, k) => i + k + 1));
+  const q = new SqliteStoreQuery(dir);
+  const expected = events.map((e, k) => ({ e, seq: k + 1 })).filter(({ e }) => e.kind === 'tcp.packet' && e.dstPort === 43).map(({ seq }) => seq).reverse();
+  assert.equal(expected.length, 150);
+  const seen: unknown[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const got = await q.events({ limit: 40, port: 43, ...(cursor !== undefined ? { cursor } : {}) });
+    seen.push(...got.events.map((d) => (d.event as Record<string, unknown>).sequence));
+    cursor = got.nextCursor;
+    if (cursor === undefined) break;
+  }
+  assert.deepEqual(seen, expected, 'every event on the port once, newest first, across pages and buckets');
+  const bySrc = await q.events({ limit: 1000, port: 43, src: '203.0.113.2' });
+  assert.deepEqual(bySrc.events.map((d) => (d.event as Record<string, unknown>).sequence), expected.filter((s) => (s - 1) % 3 === 1));
+  const recent = await q.events({ limit: 1000, port: 43, since: 2_000_000 + 100_000 });
+  assert.deepEqual(recent.events.map((d) => (d.event as Record<string, unknown>).sequence), expected.filter((s) => s > 100_000));
+
+  // Age retention deletes the oldest 140,000 events: buckets 0 and 1 of the port rows go with them.
+  const bucketsBefore = (db.db.prepare('SELECT count(DISTINCT bucket) AS n FROM event_ports').get() as { n: number }).n;
+  assert.equal(bucketsBefore, 3);
+  db.applyRetention({ maxAgeDays: 1, maxBytes: 0 }, 2_000_000 + 140_000 + 86_400_000);
+  const left = (db.db.prepare('SELECT min(bucket) AS lo, count(*) AS n FROM event_ports').get() as { lo: number; n: number });
+  assert.equal(left.lo, 2, 'only the bucket of kept rows remains');
+  assert.deepEqual((await q.events({ limit: 1000, port: 43 })).events.map((d) => (d.event as Record<string, unknown>).sequence), expected.filter((s) => s > 140_000));
+  db.close();
+}));

@@ -53,7 +53,20 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE ship_outbox (shipper TEXT PRIMARY KEY, shipped_id INTEGER NOT NULL, updated INTEGER NOT NULL);
   `,
+  // The port index moves to a side table written in (dport, id) order once per batch. In arrival
+  // order a port scan spreads its rows over every port's run of events_dport at once (1,024
+  // insertion points for a 1,024-port scan), which cost ingest a third of its rate; sorted per
+  // batch they go in run by run. Keyed by a bucket of 65,536 rowids first so retention drops old
+  // buckets as a key range (rows of deleted events in the oldest bucket wait for the next one).
+  `
+  DROP INDEX events_dport;
+  CREATE TABLE event_ports (bucket INTEGER NOT NULL, dport INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (bucket, dport, id)) WITHOUT ROWID;
+  INSERT INTO event_ports (bucket, dport, id) SELECT id / 65536, dport, id FROM events WHERE dport IS NOT NULL ORDER BY id / 65536, dport, id;
+  `,
 ];
+
+/** Rowids per event_ports bucket (see the migration). */
+export const PORT_BUCKET_IDS = 65536;
 
 const WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 

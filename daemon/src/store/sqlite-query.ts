@@ -11,6 +11,7 @@ import { toEcs, type EcsContext, type Observer } from '../events/ecs';
 import { ipToString, parseIp } from '../wire/address';
 import type { EventPage, EventPageRequest, ScanRecord, SourceDetail, SourceSummary, StoreQuery, StoreStats } from './query';
 import { databaseFile } from './writer';
+import { PORT_BUCKET_IDS } from './schema';
 
 interface EventRow { id: number; boot: number; seq: number; fields: string }
 interface BootRow { id: number; id_prefix: string; observer: string }
@@ -74,7 +75,6 @@ export class SqliteStoreQuery implements StoreQuery {
     if (req.src !== undefined) { where.push('src = ?'); args.push(ipArg(req.src)); }
     if (req.dst !== undefined) { where.push('dst = ?'); args.push(ipArg(req.dst)); }
     if (req.proto !== undefined) { where.push('proto = ?'); args.push(req.proto); }
-    if (req.port !== undefined) { where.push('dport = ?'); args.push(req.port); }
     if (req.kind !== undefined) { where.push('kind = ?'); args.push(req.kind); }
     // Rowid bounds from the time bounds, widened by TIME_ORDER_SLACK_MS (rows are in time order only up to
     // that: a folded packet row goes in at the end of its interval); the ts conditions are then exact.
@@ -94,8 +94,12 @@ export class SqliteStoreQuery implements StoreQuery {
       where.push('id < ?');
       args.push(Number(req.cursor));
     }
-    const sql = `SELECT id, boot, seq, fields FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.stmt(sql).all(...args, req.limit + 1) as EventRow[];
+    // With a source or destination, its index is the narrower path and dport is a column check;
+    // a port alone (with kind, proto or time) reads the port's own rows from event_ports.
+    if (req.port !== undefined && (req.src !== undefined || req.dst !== undefined)) { where.push('dport = ?'); args.push(req.port); }
+    const rows = req.port === undefined || req.src !== undefined || req.dst !== undefined
+      ? this.stmt(`SELECT id, boot, seq, fields FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, req.limit + 1) as EventRow[]
+      : this.eventsOnPort(req.port, where, args, req.limit + 1);
     const more = rows.length > req.limit;
     if (more) rows.pop();
     const events = rows.map((r) => toEcs(JSON.parse(r.fields) as DecoyEvent, r.seq, this.contextOf(r.boot)));
@@ -104,11 +108,30 @@ export class SqliteStoreQuery implements StoreQuery {
   }
 
   /**
+   * Newest-first rows with destination port `port` that meet `where`: event_ports read bucket by
+   * bucket from the newest, each bucket's (port, id) run in descending id order joined to events.
+   */
+  private eventsOnPort(port: number, where: readonly string[], args: readonly (string | number)[], want: number): EventRow[] {
+    const range = this.stmt('SELECT (SELECT min(id) FROM events) AS lo, (SELECT max(id) FROM events) AS hi').get() as { lo: number | null; hi: number | null };
+    if (range.lo === null || range.hi === null) return [];
+    // Rowid bounds go on p.id (the key's last column: a range within the run); the rest on events.
+    const cond = where.map((w) => w.replace(/\b(ts|src|dst|proto|kind)\b/g, 'e.$1').replace(/\bid\b/g, 'p.id'));
+    const sql = `SELECT e.id AS id, e.boot AS boot, e.seq AS seq, e.fields AS fields FROM event_ports p JOIN events e ON e.id = p.id
+      WHERE p.bucket = ? AND p.dport = ?${cond.length > 0 ? ` AND ${cond.join(' AND ')}` : ''} ORDER BY p.id DESC LIMIT ?`;
+    const stmt = this.stmt(sql);
+    const rows: EventRow[] = [];
+    for (let bucket = Math.floor(range.hi / PORT_BUCKET_IDS); bucket >= Math.floor(range.lo / PORT_BUCKET_IDS) && rows.length < want; bucket--) {
+      rows.push(...(stmt.all(bucket, port, ...args, want - rows.length) as EventRow[]));
+    }
+    return rows;
+  }
+
+  /**
    * The first rowid whose time is at or after `ts`, by binary search over the rowid range (rows
    * are inserted in time order, within TIME_ORDER_SLACK_MS; gaps left by retention are skipped by `id >= ?`).
    */
   private firstIdAtOrAfter(ts: number): number | undefined {
-    const range = this.stmt('SELECT min(id) AS lo, max(id) AS hi FROM events').get() as { lo: number | null; hi: number | null };
+    const range = this.stmt('SELECT (SELECT min(id) FROM events) AS lo, (SELECT max(id) FROM events) AS hi').get() as { lo: number | null; hi: number | null };
     if (range.lo === null || range.hi === null) return undefined;
     const at = this.stmt('SELECT id, ts FROM events WHERE id >= ? ORDER BY id LIMIT 1');
     let lo = range.lo;
@@ -169,7 +192,7 @@ export class SqliteStoreQuery implements StoreQuery {
   }
 
   async stats(): Promise<StoreStats> {
-    const ids = this.stmt('SELECT min(id) AS lo, max(id) AS hi FROM events').get() as { lo: number | null; hi: number | null };
+    const ids = this.stmt('SELECT (SELECT min(id) FROM events) AS lo, (SELECT max(id) FROM events) AS hi').get() as { lo: number | null; hi: number | null };
     const ts = (id: number | null): number | undefined => id === null ? undefined : (this.stmt('SELECT ts FROM events WHERE id = ?').get(id) as { ts: number } | undefined)?.ts;
     const pages = this.db.pragma('page_count', { simple: true }) as number;
     const size = this.db.pragma('page_size', { simple: true }) as number;

@@ -8,7 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { DecoyEvent } from '../events/event';
 import type { Observer } from '../events/ecs';
 import { KIND_SPECS, pathOf, type KindSpec } from '../events/ecs-spec';
-import { configureWriter, migrate } from './schema';
+import { configureWriter, migrate, PORT_BUCKET_IDS } from './schema';
 
 export interface RetentionPolicy {
   /** Events older than this are deleted (0 = keep forever). */
@@ -80,6 +80,8 @@ interface Agg { first: number; last: number; events: number }
 const EVENT_COLUMNS = 10;
 /** Rows bound into one INSERT: ingest went from 37k to 69k rows/s on the loaded 2-core test machine (640 parameters, far below SQLite's limit). */
 const ROWS_PER_INSERT = 64;
+/** Rows one insert transaction takes at most (a longer batch is split). */
+const MAX_BATCH_ROWS = 2 ** 20;
 
 /** Counts `weight` sightings between `first` and `last` (a folded packet row counts its packets). */
 function bump<K>(map: Map<K, Agg>, key: K, first: number, last: number, weight: number): void {
@@ -100,6 +102,12 @@ export class StoreDb {
   private readonly insertEvents: BetterSqlite3.Statement;
   private readonly rowArgs: unknown[] = new Array<unknown>(ROWS_PER_INSERT * EVENT_COLUMNS);
   private rowsQueued = 0;
+  private readonly insertPorts: BetterSqlite3.Statement;
+  private readonly insertPort: BetterSqlite3.Statement;
+  private readonly portArgs: number[] = new Array<number>(ROWS_PER_INSERT * 3);
+  /** The batch's rows with a destination port: (port << 32-ish key) pairs of [row index, port], sorted before insert. */
+  private batchPorts: number[] = [];
+  private lastRowId = 0;
   private readonly upsertSource: BetterSqlite3.Statement;
   private readonly upsertHost: BetterSqlite3.Statement;
   private readonly upsertPort: BetterSqlite3.Statement;
@@ -116,6 +124,8 @@ export class StoreDb {
     const oneRow = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
     this.insertEvent = this.db.prepare(insertSql + oneRow);
     this.insertEvents = this.db.prepare(insertSql + new Array<string>(ROWS_PER_INSERT).fill(oneRow).join(', '));
+    this.insertPorts = this.db.prepare(`INSERT INTO event_ports (bucket, dport, id) VALUES ${new Array<string>(ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`);
+    this.insertPort = this.db.prepare('INSERT INTO event_ports (bucket, dport, id) VALUES (?, ?, ?)');
     this.upsertSource = this.db.prepare(`INSERT INTO sources (ip, first_seen, last_seen, events) VALUES (?, ?, ?, ?)
       ON CONFLICT(ip) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events`);
     this.upsertHost = this.db.prepare(`INSERT INTO source_hosts (src, dst, first_seen, last_seen, events) VALUES (?, ?, ?, ?, ?)
@@ -130,13 +140,17 @@ export class StoreDb {
     this.insertBatch = this.db.transaction((events: readonly DecoyEvent[], seqs: readonly number[]) => this.insertRows(events, seqs));
   }
 
-  /** Inserts one batch in one transaction: after it returns, the batch survives a kill. */
+  /** Inserts one batch in one transaction (a batch over 2^20 rows in several): after it returns, the batch survives a kill. */
   insert(events: readonly DecoyEvent[], seqs: readonly number[]): void {
-    if (events.length > 0) this.insertBatch(events, seqs);
+    // A port row's sort key packs the row's index in 21 bits (insertPortRows).
+    for (let from = 0; from < events.length; from += MAX_BATCH_ROWS) {
+      this.insertBatch(from === 0 && events.length <= MAX_BATCH_ROWS ? events : events.slice(from, from + MAX_BATCH_ROWS), from === 0 && events.length <= MAX_BATCH_ROWS ? seqs : seqs.slice(from, from + MAX_BATCH_ROWS));
+    }
   }
 
   private insertRows(events: readonly DecoyEvent[], seqs: readonly number[]): void {
     this.rowsQueued = 0; // a batch that threw part-way left nothing for this one
+    this.batchPorts = [];
     // Numeric keys: hosts by source then destination; ports as src·2^17 + proto·2^16 + port.
     const sources = new Map<number, Agg>();
     const hosts = new Map<number, Map<number, Agg>>();
@@ -150,6 +164,7 @@ export class StoreDb {
       const sport = cols.sport === undefined ? null : intColumn(rec[cols.sport]);
       const dport = cols.dport === undefined ? null : intColumn(rec[cols.dport]);
       this.queueRow(seqs[k] as number, e.time, e.kind, cols.proto, src, dst, sport, dport, JSON.stringify(e));
+      if (dport !== null) this.batchPorts.push(dport * 2 ** 21 + k); // batches are far below 2^21 rows
       if (src === null) continue;
       const folded = rec.packets;
       const weight = typeof folded === 'number' && folded > 0 ? folded : 1;
@@ -173,6 +188,7 @@ export class StoreDb {
       }
     }
     this.flushRows();
+    this.insertPortRows(events.length);
     for (const [ip, a] of sources) this.upsertSource.run(ip, a.first, a.last, a.events);
     for (const [s, perSource] of hosts) for (const [d, a] of perSource) this.upsertHost.run(s, d, a.first, a.last, a.events);
     for (const [key, a] of ports) {
@@ -188,7 +204,7 @@ export class StoreDb {
     a[o++] = this.boot; a[o++] = seq; a[o++] = ts; a[o++] = kind; a[o++] = proto;
     a[o++] = src; a[o++] = dst; a[o++] = sport; a[o++] = dport; a[o] = fields;
     if (++this.rowsQueued === ROWS_PER_INSERT) {
-      this.insertEvents.run(a);
+      this.lastRowId = Number(this.insertEvents.run(a).lastInsertRowid);
       this.rowsQueued = 0;
     }
   }
@@ -196,8 +212,34 @@ export class StoreDb {
   /** Inserts the rows of a partial group one by one, in order. */
   private flushRows(): void {
     const a = this.rowArgs;
-    for (let r = 0; r < this.rowsQueued; r++) this.insertEvent.run(a.slice(r * EVENT_COLUMNS, (r + 1) * EVENT_COLUMNS));
+    for (let r = 0; r < this.rowsQueued; r++) this.lastRowId = Number(this.insertEvent.run(a.slice(r * EVENT_COLUMNS, (r + 1) * EVENT_COLUMNS)).lastInsertRowid);
     this.rowsQueued = 0;
+  }
+
+  /**
+   * The batch's port rows into event_ports, sorted by (bucket, port, id). The batch's `count` rows
+   * took consecutive rowids ending at lastRowId (one writer, one transaction, rowid = max + 1).
+   */
+  private insertPortRows(count: number): void {
+    const keys = this.batchPorts;
+    if (keys.length === 0) return;
+    const firstId = this.lastRowId - count + 1;
+    // Sorting the packed keys orders by port then row index (= rowid order); a batch spans at most two buckets.
+    keys.sort((x, y) => x - y);
+    const a = this.portArgs;
+    let queued = 0;
+    for (const bucketPass of [0, 1]) {
+      for (const key of keys) {
+        const row = key % 2 ** 21;
+        const id = firstId + row;
+        const bucket = Math.floor(id / PORT_BUCKET_IDS);
+        if ((bucket === Math.floor(firstId / PORT_BUCKET_IDS)) !== (bucketPass === 0)) continue;
+        a[queued * 3] = bucket; a[queued * 3 + 1] = (key - row) / 2 ** 21; a[queued * 3 + 2] = id;
+        if (++queued === ROWS_PER_INSERT) { this.insertPorts.run(a); queued = 0; }
+      }
+    }
+    for (let r = 0; r < queued; r++) this.insertPort.run(a[r * 3], a[r * 3 + 1], a[r * 3 + 2]);
+    this.batchPorts = [];
   }
 
   /** Bytes in use (pages not on the free list). */
@@ -226,6 +268,7 @@ export class StoreDb {
         if (row === undefined || row.ts >= cutoff) break;
         deleted += deleteWindow.run(row.id, row.id + chunk, cutoff).changes;
       }
+      if (deleted > 0) this.dropPortBuckets();
     }
     if (policy.maxBytes > 0) {
       const oldest = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)');
@@ -233,6 +276,7 @@ export class StoreDb {
         const n = oldest.run(chunk).changes;
         deleted += n;
         if (n === 0) break;
+        this.dropPortBuckets();
       }
     }
     if (deleted > 0) {
@@ -247,6 +291,11 @@ export class StoreDb {
       })();
     }
     return { deleted };
+  }
+
+  /** event_ports buckets wholly below the oldest event kept (a key-range delete). */
+  private dropPortBuckets(): void {
+    this.db.prepare(`DELETE FROM event_ports WHERE bucket < coalesce((SELECT min(id) FROM events) / ${PORT_BUCKET_IDS}, 9007199254740991)`).run();
   }
 
   close(): void {
