@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { createLab, type Lab } from '../../daemon/src/lab/netns';
+import { parseP0fLog, type P0fRecord } from '../../daemon/src/audit/p0f-watch';
 import { OsDbPersonality } from '../../daemon/src/personality/model/os-personality';
 import { hostSeed } from '../../daemon/src/personality/model/prng';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon';
@@ -63,30 +64,6 @@ const P0F_FAMILY_OF: Partial<Record<FamilyDecoy['family'], string>> = {
 const CLOSED_PORT = 21;
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOsDb ? 'nmap-os-db is not installed' : false;
-
-interface P0fRecord {
-  mod: string;
-  client: string;
-  server: string;
-  os: string;
-  rawSig: string;
-}
-
-/** p0f -o lines: `[date] mod=…|cli=IP/port|srv=IP/port|subj=…|os=…|…|raw_sig=…`. */
-function parseP0fLog(text: string): P0fRecord[] {
-  const out: P0fRecord[] = [];
-  for (const line of text.split('\n')) {
-    const fields = new Map<string, string>();
-    for (const part of line.replace(/^\[[^\]]*\]\s*/, '').split('|')) {
-      const eq = part.indexOf('=');
-      if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
-    }
-    const mod = fields.get('mod');
-    if (mod === undefined) continue;
-    out.push({ mod, client: fields.get('cli') ?? '', server: fields.get('srv') ?? '', os: fields.get('os') ?? '', rawSig: fields.get('raw_sig') ?? '' });
-  }
-  return out;
-}
 
 /** p0f's label (`Linux 3.x`, `Windows 7 or 8`, `Mac OS X 10.x`…) as a family, or undefined for `???`. */
 function p0fFamily(label: string): string | undefined {

@@ -16,6 +16,8 @@ export interface P0fRecord {
   server: string;
   /** p0f's label (`Linux 3.11 and newer`, `Windows 7 or 8`, `???`). */
   os: string;
+  /** p0f's raw signature (`ver:ttl+dist:olen:mss:wsize,scale:olayout:quirks:pclass`). */
+  rawSig: string;
 }
 
 /** p0f -o lines: `[date] mod=…|cli=IP/port|srv=IP/port|subj=…|os=…|…`. */
@@ -28,7 +30,7 @@ export function parseP0fLog(text: string): P0fRecord[] {
       if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
     }
     const mod = fields.get('mod');
-    if (mod !== undefined) out.push({ mod, client: fields.get('cli') ?? '', server: fields.get('srv') ?? '', os: fields.get('os') ?? '' });
+    if (mod !== undefined) out.push({ mod, client: fields.get('cli') ?? '', server: fields.get('srv') ?? '', os: fields.get('os') ?? '', rawSig: fields.get('raw_sig') ?? '' });
   }
   return out;
 }
