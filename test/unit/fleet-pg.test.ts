@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ecsContext } from '../../daemon/src/events/ecs';
-import { buildInsertBatch, INSERT_BATCH_SQL, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { buildInsertBatch, INSERT_BATCH_SQL, numberArrayLiteral, textArrayLiteral, withoutNul, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
 import {
   PG_MIGRATIONS, PG_SCHEMA_VERSION, parseAge, partitionDay, partitionName, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, writerGrants,
 } from '../../daemon/src/fleet/pg-schema';
@@ -21,12 +20,16 @@ test('fleet schema: migrations are numbered 1..n, the newest is the version writ
   assert.deepEqual(pendingMigrations(PG_SCHEMA_VERSION), []);
   assert.throws(() => pendingMigrations(PG_SCHEMA_VERSION + 1), /newer than this decoyd/);
   assert.throws(() => pendingMigrations(0, [{ version: 2, description: 'x', sql: '' }]), /numbered 2/);
-  const sql = PG_MIGRATIONS[0]?.sql ?? '';
+  assert.match(PG_MIGRATIONS[0]?.sql ?? '', /SECURITY DEFINER/);
+  // The events table as version 2 leaves it.
+  const v2 = PG_MIGRATIONS[1] as (typeof PG_MIGRATIONS)[number];
+  const sql = v2.sql;
   assert.match(sql, /PARTITION BY RANGE \(ts\)/);
-  assert.match(sql, /PRIMARY KEY \(event_id, ts\)/);
-  for (const col of ['src inet', 'dst inet', 'doc jsonb']) assert.ok(sql.includes(col), col);
+  assert.match(sql, /PRIMARY KEY \(boot, seq, ts\)/);
+  for (const col of ['src inet', 'dst inet', 'fields jsonb', 'id_prefix text NOT NULL UNIQUE']) assert.ok(sql.includes(col), col);
   for (const idx of ['(ts, row_id)', '(src, ts)', '(dst, ts)', '(dport, ts)', '(kind, ts)', '(sensor_id, ts)']) assert.ok(sql.includes(idx), `index ${idx}`);
-  assert.match(sql, /SECURITY DEFINER/);
+  assert.equal(typeof v2.data, 'function', 'version 1 rows are rewritten, not dropped');
+  assert.match(v2.finish ?? '', /DROP TABLE decoyd_events_v1/);
 });
 
 test('fleet schema: daily partition names, their days, and which ones prune drops', () => {
@@ -52,9 +55,10 @@ test('fleet schema: writer and reader grants; role names are checked, passwords 
   const w = writerGrants('decoyd_writer').join(';\n');
   assert.match(w, /GRANT INSERT ON decoyd_events TO "decoyd_writer"/);
   assert.match(w, /GRANT EXECUTE ON FUNCTION decoyd_ensure_partitions/);
-  assert.doesNotMatch(w, /DELETE|CREATE|doc/, 'the writer cannot delete, create or read documents');
+  assert.match(w, /decoyd_boots/);
+  assert.doesNotMatch(w, /DELETE|CREATE|fields/, 'the writer cannot delete, create or read events back');
   const r = readerGrants('decoyd_reader').join(';\n');
-  assert.match(r, /GRANT SELECT ON decoyd_schema_migrations, decoyd_events/);
+  assert.match(r, /GRANT SELECT ON decoyd_schema_migrations, decoyd_events, decoyd_boots/);
   assert.doesNotMatch(r, /INSERT|UPDATE|DELETE/);
   assert.throws(() => writerGrants('x"; DROP TABLE decoyd_events; --'), /not a plain role name/);
   assert.equal(redactUrl('postgres://w:s3cr%40t@db.example:5432/decoyd'), 'postgres://w:***@db.example:5432/decoyd');
@@ -71,44 +75,87 @@ function row(id: number, boot: number, seq: number, ts: number, fields: Record<s
   };
 }
 
-test('fleet batch: one statement of parallel arrays; ids, observer and documents per boot; folded packets weigh', () => {
+/** A one-dimensional array literal back to its elements (quoted or bare; NULL as null). */
+function fromArrayLiteral(literal: unknown): (string | null)[] {
+  const text = String(literal);
+  assert.ok(text.startsWith('{') && text.endsWith('}'), text);
+  const out: (string | null)[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|([^,{}"]+)/g;
+  for (const m of text.slice(1, -1).matchAll(re)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] === 'NULL' ? null : (m[2] as string));
+  return out;
+}
+
+test('fleet batch: array literals quote texts, escape quotes and backslashes, and write NULL', () => {
+  assert.equal(numberArrayLiteral([1, null, -3]), '{1,NULL,-3}');
+  assert.equal(numberArrayLiteral([]), '{}');
+  assert.equal(numberArrayLiteral([60.262939453125, 0]), '{60.262939453125,0}', 'event times carry fractions of a millisecond');
+  assert.equal(textArrayLiteral(['a', null, 'say "hi"', 'back\\slash', 'NULL']), '{"a",NULL,"say \\"hi\\"","back\\\\slash","NULL"}');
+  assert.deepEqual(fromArrayLiteral(textArrayLiteral(['a,b', '{x}', 'q"'])), ['a,b', '{x}', 'q"']);
+});
+
+test('fleet batch: one statement of parallel arrays; boots and fields as stored; folded packets weigh', () => {
   const t0 = Date.UTC(2026, 11, 2, 23, 59, 59);
-  const boots = new Map([[1, ecsContext({ name: 'sensor-a', id: 'A', hostname: 'h1' }, 1000)], [2, ecsContext({ name: 'sensor-a2', id: 'A', hostname: 'h1' }, 2000)]]);
+  const boots = new Map([[1, { key: 31, sensorId: 'A' }], [2, { key: 32, sensorId: 'A' }]]);
   const rows = [
     row(7, 1, 41, t0, { kind: 'tcp.packet', srcIp: '198.51.100.2', dstIp: '198.51.100.10', srcPort: 40000, dstPort: 22, srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', flags: 'S', state: 'open', answer: 'syn-ack', packets: 5, lastTime: t0 + 2000 }),
     row(8, 2, 1, t0 + 1000, { kind: 'daemon.start', message: 'ready' }),
   ];
-  const b = buildInsertBatch(rows, (boot) => boots.get(boot) as ReturnType<typeof ecsContext>, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' });
+  const bootOf = (boot: number): { key: number; sensorId: string } => boots.get(boot) as { key: number; sensorId: string };
+  const b = buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' });
   assert.equal(b.text, INSERT_BATCH_SQL);
-  assert.equal(b.values.length, 17, 'a batch of any size is 17 parameters');
-  assert.match(b.text, /ON CONFLICT \(event_id, ts\) DO NOTHING/);
+  assert.equal(b.values.length, 20, 'a batch of any size is 20 parameters');
+  assert.match(b.text, /ON CONFLICT \(boot, seq, ts\) DO NOTHING/);
   assert.match(b.text, /FROM ins WHERE src IS NOT NULL/, 'summaries count only the rows really inserted');
-  const [ids, ms, lastMs, sensors, kinds, protos, srcs, dsts, sports, dports, packets] = b.values as unknown[][];
-  const docs = JSON.parse(String(b.values[11])) as unknown[];
-  assert.equal(docs.length, 2, 'the documents go as one JSON array, in row order');
-  assert.deepEqual(ids, [`A-${(1000).toString(36)}-41`, `A-${(2000).toString(36)}-1`]);
-  assert.deepEqual(ms, [t0, t0 + 1000]);
-  assert.deepEqual(lastMs, [t0 + 2000, t0 + 1000]);
-  assert.deepEqual(sensors, ['A', 'A']);
-  assert.deepEqual(kinds, ['tcp.packet', 'daemon.start']);
-  assert.deepEqual(protos, ['tcp', null]);
-  assert.deepEqual(srcs, ['198.51.100.2', null]);
-  assert.deepEqual(dsts, ['198.51.100.10', null]);
-  assert.deepEqual(sports, [40000, null]);
-  assert.deepEqual(dports, [22, null]);
-  assert.deepEqual(packets, [5, 1]);
-  const doc0 = docs[0] as Record<string, Record<string, unknown>>;
-  assert.equal(doc0.observer?.name, 'sensor-a');
-  assert.equal(doc0.event?.id, ids?.[0]);
-  assert.equal(doc0.source?.packets, 5);
-  assert.equal((docs[1] as Record<string, Record<string, unknown>>).observer?.name, 'sensor-a2');
-  assert.deepEqual(b.values.slice(12), ['A', 'sensor-a2', 'h1', 12, 'decoyd test']);
+  const v = b.values;
+  assert.deepEqual(fromArrayLiteral(v[0]), ['31', '32'], 'boot keys');
+  assert.deepEqual(fromArrayLiteral(v[1]), ['41', '1'], 'sequences');
+  assert.equal(v[2], t0 * 1000, 'times in microseconds, as offsets from the earliest');
+  assert.deepEqual(fromArrayLiteral(v[3]), ['0', '1000000']);
+  assert.deepEqual(fromArrayLiteral(v[4]), ['2000000', '0'], 'lastTime as an offset from the row time');
+  assert.deepEqual(fromArrayLiteral(v[5]), ['tcp.packet', 'daemon.start']);
+  assert.deepEqual(fromArrayLiteral(v[6]), ['tcp', null]);
+  assert.deepEqual(fromArrayLiteral(v[7]), [String(parseIp('198.51.100.2')), null], 'addresses as integers (inet + integer in SQL)');
+  assert.deepEqual(fromArrayLiteral(v[8]), [String(parseIp('198.51.100.10')), null]);
+  assert.deepEqual(fromArrayLiteral(v[9]), ['40000', null]);
+  assert.deepEqual(fromArrayLiteral(v[10]), ['22', null]);
+  const fields = JSON.parse(String(v[11])) as unknown[];
+  assert.deepEqual(fields, rows.map((r) => JSON.parse(r.fields)), 'the fields go as one JSON array, in row order, as the store wrote them');
+  assert.deepEqual(fromArrayLiteral(v[12]), ['5', '1'], 'folded packets weigh');
+  assert.deepEqual(fromArrayLiteral(v[13]), ['31', '32']);
+  assert.deepEqual(fromArrayLiteral(v[14]), ['A', 'A'], 'each boot names its sensor');
+  assert.deepEqual(v.slice(15), ['A', 'sensor-a2', 'h1', 12, 'decoyd test']);
   // Partitions needed: by ts only (the 2nd's row and the 3rd's row), the last rowid for the watermark.
   assert.equal(partitionName(b.minMs), 'decoyd_events_20261202');
   assert.equal(partitionName(b.maxMs), 'decoyd_events_20261203');
   assert.equal(b.lastId, 8);
   // The same rows give the same statement: a replay is byte-identical, so ON CONFLICT sees the same keys.
-  assert.deepEqual(buildInsertBatch(rows, (boot) => boots.get(boot) as ReturnType<typeof ecsContext>, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }).values, b.values);
+  assert.deepEqual(buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }).values, b.values);
+});
+
+test('fleet batch: a row resent in another batch gets the same microsecond time (ts is part of the primary key)', () => {
+  const base = Date.UTC(2026, 11, 2, 10) + 0.262939453125;
+  const mk = (id: number, ts: number): OutboxRow => row(id, 1, id, ts, { kind: 'daemon.start', message: 'x' });
+  const a = [mk(1, base + 7.3), mk(2, base + 9.11)];
+  const b = [mk(0, base - 1234.567), ...a, mk(3, base + 0.001)];
+  const abs = (batch: OutboxRow[]): number[] => {
+    const v = buildInsertBatch(batch, () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' }).values;
+    return fromArrayLiteral(v[3]).map((o) => (v[2] as number) + Number(o));
+  };
+  assert.deepEqual(abs(b).slice(1, 3), abs(a));
+  assert.deepEqual(abs(a), a.map((r) => Math.round(r.ts * 1000)));
+  assert.ok(abs(b).every(Number.isInteger));
+});
+
+test('fleet batch: a NUL in a field (which jsonb refuses) becomes U+FFFD; escaped backslashes are left alone', () => {
+  for (const value of ['ro\0ot', '\\u0000 typed as text', '\\\0', 'plain']) {
+    const json = JSON.stringify({ kind: 'service.login', user: value });
+    const safe = withoutNul(json);
+    assert.ok(!/(?<!\\)(?:\\\\)*\\u0000/.test(safe), `${json} -> ${safe}`);
+    assert.equal((JSON.parse(safe) as { user: string }).user, value.replace(/\0/g, '\ufffd'));
+  }
+  const r = { ...row(9, 1, 2, Date.UTC(2026, 11, 2), { kind: 'service.login', user: 'a\0b' }) };
+  const b = buildInsertBatch([r], () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' });
+  assert.equal((JSON.parse(String(b.values[11])) as { user: string }[])[0]?.user, 'a\ufffdb');
 });
 
 test('fleet errors: login, unreachable, schema, permission, timeout are told apart', () => {

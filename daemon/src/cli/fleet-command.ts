@@ -28,17 +28,20 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 /** Applies pending migrations (each in its own transaction), makes partitions ahead, and grants roles. */
-export async function migrate(url: string, opts: { writer?: string; reader?: string; daysAhead: number; now?: number }, say: (line: string) => void): Promise<number> {
+export async function migrate(url: string, opts: { writer?: string; reader?: string; daysAhead: number; now?: number; toVersion?: number }, say: (line: string) => void): Promise<number> {
   return withClient(url, async (c) => {
     // One migrator at a time: concurrent `db migrate` runs wait here instead of racing.
     await c.query('SELECT pg_advisory_lock(hashtext($1))', ['decoyd_migrate']);
     await c.query(MIGRATIONS_TABLE_SQL);
     const current = (await c.query<{ v: number }>('SELECT coalesce(max(version), 0)::int AS v FROM decoyd_schema_migrations')).rows[0]?.v ?? 0;
-    const pending = pendingMigrations(current);
+    // toVersion: an older schema on purpose (the migration tests build a version 1 database).
+    const pending = pendingMigrations(current).filter((m) => opts.toVersion === undefined || m.version <= opts.toVersion);
     for (const m of pending) {
       await c.query('BEGIN');
       try {
         await c.query(m.sql);
+        if (m.data !== undefined) await m.data(c, say);
+        if (m.finish !== undefined) await c.query(m.finish);
         await c.query('INSERT INTO decoyd_schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
         await c.query('COMMIT');
       } catch (err) {
@@ -50,7 +53,7 @@ export async function migrate(url: string, opts: { writer?: string; reader?: str
     const now = opts.now ?? Date.now();
     const made = (await c.query<{ n: number }>('SELECT decoyd_ensure_partitions($1::date, $2::date) AS n', [utcDay(now - DAY_MS), utcDay(now + opts.daysAhead * DAY_MS)])).rows[0]?.n ?? 0;
     for (const sql of [...(opts.writer === undefined ? [] : writerGrants(opts.writer)), ...(opts.reader === undefined ? [] : readerGrants(opts.reader))]) await c.query(sql);
-    say(`schema at version ${PG_SCHEMA_VERSION}${pending.length === 0 ? ' (nothing to do)' : ''}; ${made} daily partitions made (through ${utcDay(now + opts.daysAhead * DAY_MS)})`
+    say(`schema at version ${opts.toVersion ?? PG_SCHEMA_VERSION}${pending.length === 0 ? ' (nothing to do)' : ''}; ${made} daily partitions made (through ${utcDay(now + opts.daysAhead * DAY_MS)})`
       + `${opts.writer === undefined ? '' : `; writer role ${opts.writer} granted`}${opts.reader === undefined ? '' : `; reader role ${opts.reader} granted`}`);
     return pending.length;
   });

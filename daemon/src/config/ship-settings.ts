@@ -56,6 +56,11 @@ export interface PostgresShipSettings {
   url: string;
   /** Events per batch (one statement, one transaction). */
   batch: number;
+  /**
+   * Batches in flight at once, each on its own connection (1 to 8). PostgreSQL runs one statement
+   * on one core; two let it insert one batch while the other updates its summaries and commits.
+   */
+  connections: number;
   /** How often the outbox is read when the last batch was not full. */
   intervalMs: number;
   /** Longest wait between connection attempts after a failure (backoff starts at 500 ms). */
@@ -67,7 +72,7 @@ export interface PostgresShipSettings {
 }
 
 export const POSTGRES_DEFAULTS = {
-  batch: 5000, intervalMs: 1000, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
+  batch: 5000, connections: 2, intervalMs: 1000, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
 } as const;
 
 /** Every kind of shipper the config offers. */

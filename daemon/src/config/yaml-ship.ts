@@ -115,7 +115,7 @@ function readSyslog(r: YamlReader, value: unknown, at: KeyPath, baseDir: string,
   return s;
 }
 
-const POSTGRES_KEYS = ['kind', 'name', 'url', 'batch', 'interval', 'reconnect_max_ms', 'connect_timeout_ms', 'statement_timeout_ms'] as const;
+const POSTGRES_KEYS = ['kind', 'name', 'url', 'batch', 'connections', 'interval', 'reconnect_max_ms', 'connect_timeout_ms', 'statement_timeout_ms'] as const;
 
 /** `{ kind: postgres, url, batch, interval }`; `interval` in ms or with a unit (`500ms`, `2s`). */
 function readPostgres(r: YamlReader, value: unknown, at: KeyPath, ordinal: number): PostgresShipSettings | undefined {
@@ -128,11 +128,12 @@ function readPostgres(r: YamlReader, value: unknown, at: KeyPath, ordinal: numbe
     return undefined;
   }
   const s: PostgresShipSettings = {
-    kind: 'postgres', name: `postgres-${ordinal}`, url, batch: POSTGRES_DEFAULTS.batch, intervalMs: POSTGRES_DEFAULTS.intervalMs,
+    kind: 'postgres', name: `postgres-${ordinal}`, url, batch: POSTGRES_DEFAULTS.batch, connections: POSTGRES_DEFAULTS.connections, intervalMs: POSTGRES_DEFAULTS.intervalMs,
     reconnectMaxMs: POSTGRES_DEFAULTS.reconnectMaxMs, connectTimeoutMs: POSTGRES_DEFAULTS.connectTimeoutMs, statementTimeoutMs: POSTGRES_DEFAULTS.statementTimeoutMs,
   };
   if (m.name !== undefined) s.name = r.string(m.name, [...at, 'name']) ?? s.name;
   if (m.batch !== undefined) s.batch = r.integer(m.batch, [...at, 'batch'], 1, 50_000) ?? s.batch;
+  if (m.connections !== undefined) s.connections = r.integer(m.connections, [...at, 'connections'], 1, 8) ?? s.connections;
   if (m.interval !== undefined) {
     const ms = typeof m.interval === 'number' ? r.integer(m.interval, [...at, 'interval'], 10, 3_600_000)
       : r.word(m.interval, [...at, 'interval'], (w) => {

@@ -1,17 +1,20 @@
 /**
  * StoreQuery over the fleet's PostgreSQL database: the admin API's second store. Every query is
  * indexed and bounded by its limit. Event pages run newest first by (ts, row_id); the cursor is
- * the last row's row_id, looked up again for the next page. `sensor` (observer.name or id) is
+ * the last row's time (µs) and row_id. ECS documents are rebuilt from each row's fields and its
+ * boot's observer and id prefix (decoyd_boots, cached), as the embedded store rebuilds them. `sensor` (observer.name or id) is
  * resolved to sensor ids through decoyd_sensors first, so the events' sensor index serves it.
  */
 import pg from 'pg';
-import type { ScanDetectedEvent } from '../events/event';
-import { fromEcs } from '../events/ecs';
+import type { DecoyEvent, ScanDetectedEvent } from '../events/event';
+import { toEcs, type EcsContext, type Observer } from '../events/ecs';
 import type { CredentialTried, EventPage, EventPageRequest, ScanRecord, SensorHealth, SourceDetail, SourceSummary, StoreQuery, StoreStats } from '../store/query';
 import { InvalidCursorError } from '../store/sqlite-query';
 
 /** Login and scan events read per source to fold credentials and scans (newest first). */
 const FOLD_ROWS = 5000;
+/** Boots whose observer and id prefix are kept in memory (a fleet restarts its sensors rarely). */
+const BOOT_CACHE = 10_000;
 
 type Where = { clauses: string[]; args: unknown[] };
 
@@ -28,10 +31,31 @@ const ms = (d: Date | null | undefined): number | undefined => (d === null || d 
 
 export class PgStoreQuery implements StoreQuery {
   readonly pool: pg.Pool;
+  private readonly boots = new Map<number, EcsContext>();
 
   constructor(url: string, opts: { maxConnections?: number; statementTimeoutMs?: number } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 4, statement_timeout: opts.statementTimeoutMs ?? 10_000, application_name: 'decoyd api' });
     this.pool.on('error', () => undefined);
+  }
+
+  /** The ECS context (observer, event-id prefix) of each boot in `keys`, from the cache or decoyd_boots. */
+  private async contexts(keys: Iterable<number>): Promise<Map<number, EcsContext>> {
+    const missing = [...new Set(keys)].filter((k) => !this.boots.has(k));
+    if (missing.length > 0) {
+      if (this.boots.size + missing.length > BOOT_CACHE) this.boots.clear();
+      const r = await this.pool.query<{ boot: number; id_prefix: string; observer: Observer }>('SELECT boot, id_prefix, observer FROM decoyd_boots WHERE boot = ANY($1::int[])', [missing]);
+      for (const b of r.rows) this.boots.set(b.boot, { observer: b.observer, idPrefix: b.id_prefix });
+    }
+    return this.boots;
+  }
+
+  /** ECS documents of event rows, in their order. */
+  private async documents(rows: readonly { boot: number; seq: string; fields: Record<string, unknown> }[]): Promise<Record<string, unknown>[]> {
+    const ctx = await this.contexts(rows.map((r) => r.boot));
+    return rows.map((r) => {
+      const c = ctx.get(r.boot) ?? { observer: { id: `boot-${r.boot}`, name: `boot-${r.boot}`, hostname: '' }, idPrefix: `boot-${r.boot}` };
+      return toEcs(r.fields as unknown as DecoyEvent, Number(r.seq), c);
+    });
   }
 
   /** The sensor ids a `sensor=` value names (by id or name); empty when none. */
@@ -60,25 +84,25 @@ export class PgStoreQuery implements StoreQuery {
     if (req.since !== undefined) add(w, (p) => `ts >= to_timestamp(${p}::float8 / 1000)`, req.since);
     if (req.until !== undefined) add(w, (p) => `ts <= to_timestamp(${p}::float8 / 1000)`, req.until);
     if (req.cursor !== undefined) {
-      if (!/^[0-9]{1,16}$/.test(req.cursor)) throw new InvalidCursorError('cursor is not one this API returned');
-      const at = await this.pool.query<{ ts: Date }>('SELECT ts FROM decoyd_events WHERE row_id = $1', [req.cursor]);
-      const row = at.rows[0];
-      if (row === undefined) throw new InvalidCursorError('cursor names an event no longer stored');
-      w.args.push(row.ts, req.cursor);
-      const tsP = `$${w.args.length - 1}`;
+      const m = /^([0-9]{1,17})\.([0-9]{1,18})$/.exec(req.cursor);
+      if (m === null) throw new InvalidCursorError('cursor is not one this API returned');
+      w.args.push(m[1], m[2]);
+      const usP = `$${w.args.length - 1}`;
       const idP = `$${w.args.length}`;
+      const at = `(timestamptz 'epoch' + ${usP}::bigint * interval '1 microsecond')`;
       // (ts, row_id) < (cursor's): the ts bound alone lets each partition's time index stop early.
-      w.clauses.push(`ts <= ${tsP} AND (ts < ${tsP} OR row_id < ${idP}::bigint)`);
+      w.clauses.push(`ts <= ${at} AND (ts < ${at} OR row_id < ${idP}::bigint)`);
     }
     w.args.push(req.limit + 1);
-    const sql = `SELECT row_id::text AS row_id, doc FROM decoyd_events${whereSql(w)} ORDER BY ts DESC, row_id DESC LIMIT $${w.args.length}`;
-    const r = await this.pool.query<{ row_id: string; doc: Record<string, unknown> }>(sql, w.args);
+    const sql = `SELECT row_id::text AS row_id, (extract(epoch FROM ts) * 1000000)::bigint::text AS us, boot, seq::text AS seq, fields
+      FROM decoyd_events${whereSql(w)} ORDER BY ts DESC, row_id DESC LIMIT $${w.args.length}`;
+    const r = await this.pool.query<{ row_id: string; us: string; boot: number; seq: string; fields: Record<string, unknown> }>(sql, w.args);
     const rows = r.rows;
     const more = rows.length > req.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    const events = rows.map((x) => x.doc);
-    return more && last !== undefined ? { events, nextCursor: last.row_id } : { events };
+    const events = await this.documents(rows);
+    return more && last !== undefined ? { events, nextCursor: `${last.us}.${last.row_id}` } : { events };
   }
 
   async sources(opts: { limit: number; since?: number; sensor?: string }): Promise<SourceSummary[]> {
@@ -131,23 +155,23 @@ export class PgStoreQuery implements StoreQuery {
 
   /** Logins of one source folded by (user, password, decoy, port), from its newest FOLD_ROWS login events. */
   private async credentials(w: Where, limit: number): Promise<CredentialTried[]> {
-    const r = await this.pool.query<{ doc: Record<string, unknown> }>(
-      `SELECT doc FROM decoyd_events${whereSql(w)} AND kind = 'service.login' ORDER BY ts DESC LIMIT ${FOLD_ROWS}`, w.args);
+    const r = await this.pool.query<{ fields: Record<string, unknown> }>(
+      `SELECT fields FROM decoyd_events${whereSql(w)} AND kind = 'service.login' ORDER BY ts DESC LIMIT ${FOLD_ROWS}`, w.args);
     const folded = new Map<string, CredentialTried>();
-    for (const { doc } of r.rows) {
-      const e = fromEcs(doc);
+    for (const { fields: e } of r.rows) {
       const user = typeof e.user === 'string' ? e.user : typeof e.username === 'string' ? e.username : undefined;
       if (user === undefined) continue;
+      const time = typeof e.time === 'number' ? e.time : 0;
       const password = typeof e.password === 'string' ? e.password : undefined;
       const dst = String(e.dstIp ?? '');
       const port = typeof e.dstPort === 'number' ? e.dstPort : 0;
       const key = JSON.stringify([user, password ?? '', dst, port]);
       const c = folded.get(key);
-      if (c === undefined) folded.set(key, { user, ...(password === undefined || password === '' ? {} : { password }), dst, port, attempts: 1, firstSeen: e.time, lastSeen: e.time });
+      if (c === undefined) folded.set(key, { user, ...(password === undefined || password === '' ? {} : { password }), dst, port, attempts: 1, firstSeen: time, lastSeen: time });
       else {
         c.attempts++;
-        c.firstSeen = Math.min(c.firstSeen, e.time);
-        c.lastSeen = Math.max(c.lastSeen, e.time);
+        c.firstSeen = Math.min(c.firstSeen, time);
+        c.lastSeen = Math.max(c.lastSeen, time);
       }
     }
     return [...folded.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limit);
@@ -158,12 +182,12 @@ export class PgStoreQuery implements StoreQuery {
     if (!(await this.sensorWhere(w, opts.sensor))) return [];
     if (opts.src !== undefined) add(w, (p) => `src = ${p}::inet`, opts.src);
     if (opts.since !== undefined) add(w, (p) => `ts >= to_timestamp(${p}::float8 / 1000)`, opts.since);
-    const r = await this.pool.query<{ doc: Record<string, unknown> }>(`SELECT doc FROM decoyd_events${whereSql(w)} ORDER BY ts DESC LIMIT ${FOLD_ROWS}`, w.args);
+    const r = await this.pool.query<{ sensor_id: string; fields: Record<string, unknown> }>(`SELECT sensor_id, fields FROM decoyd_events${whereSql(w)} ORDER BY ts DESC LIMIT ${FOLD_ROWS}`, w.args);
     // Updates of one scan arrive newest first: the first one seen is the record, the rest count as updates.
     const folded = new Map<string, ScanRecord>();
-    for (const { doc } of r.rows) {
-      const { kind: _kind, time: _time, ...scan } = fromEcs(doc) as unknown as ScanDetectedEvent;
-      const key = `${String((doc.observer as { id?: string } | undefined)?.id)}/${scan.scanId}`;
+    for (const { sensor_id: sensor, fields } of r.rows) {
+      const { kind: _kind, time: _time, ...scan } = fields as unknown as ScanDetectedEvent;
+      const key = `${sensor}/${scan.scanId}`;
       const seen = folded.get(key);
       if (seen === undefined) folded.set(key, { ...scan, updates: 1 });
       else {
@@ -182,7 +206,7 @@ export class PgStoreQuery implements StoreQuery {
     const events = estimate < 200_000 ? Number((await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM decoyd_events')).rows[0]?.n ?? 0) : Math.round(estimate);
     const range = await this.pool.query<{ lo: Date | null; hi: Date | null }>('SELECT (SELECT min(ts) FROM decoyd_events) AS lo, (SELECT max(ts) FROM decoyd_events) AS hi');
     const sources = await this.pool.query<{ n: number }>('SELECT count(DISTINCT src)::int AS n FROM decoyd_source_sensors');
-    const scans = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT (sensor_id, doc->'decoyd'->'scan'->>'id'))::int AS n FROM decoyd_events WHERE kind = 'scan.detected'`);
+    const scans = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT (sensor_id, fields->>'scanId'))::int AS n FROM decoyd_events WHERE kind = 'scan.detected'`);
     const oldest = ms(range.rows[0]?.lo);
     const newest = ms(range.rows[0]?.hi);
     return {

@@ -11,8 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { PostgresShipSettings } from '../config/ship-settings';
-import type { EcsContext, Observer } from '../events/ecs';
-import { buildInsertBatch, HEARTBEAT_SQL, type BuiltBatch, type OutboxRow } from '../fleet/pg-batch';
+import type { Observer } from '../events/ecs';
+import { buildInsertBatch, HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
 import { PG_SCHEMA_VERSION, redactUrl, utcDay } from '../fleet/pg-schema';
 import { classifyPgError, PG_FAILURES, SchemaVersionError, type PgFailure } from './postgres-errors';
 
@@ -48,6 +48,8 @@ export type FromPgWorker =
   | { t: 'report'; message: string }
   | { t: 'closed' };
 
+type OutboxTuple = [number, number, number, number, string, string | null, number | null, number | null, number | null, number | null, string];
+
 const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -67,10 +69,14 @@ class OutboxShipper {
   private readonly maxId: Database.Statement;
   private readonly bootRow: Database.Statement;
   private readonly setWatermark: Database.Statement;
-  private readonly boots = new Map<number, EcsContext>();
+  /** Store boots registered in decoyd_boots on this connection's database (cleared on reconnect). */
+  private readonly boots = new Map<number, RegisteredBoot>();
   private readonly partitionsMade = new Set<string>();
   private watermark: number;
+  /** The first connection (boots, partitions, heartbeats and batches); undefined while disconnected. */
   private client: pg.Client | undefined;
+  /** Every connection batches go out on: `client` first, then settings.connections - 1 more. */
+  private connections: pg.Client[] = [];
   private closing = false;
   private wake: (() => void) | undefined;
   private backoffMs = 500;
@@ -84,7 +90,8 @@ class OutboxShipper {
     const name = init.settings.name;
     this.db.prepare('INSERT OR IGNORE INTO ship_outbox (shipper, shipped_id, updated) VALUES (?, 0, ?)').run(name, Date.now());
     this.watermark = (this.db.prepare('SELECT shipped_id FROM ship_outbox WHERE shipper = ?').get(name) as { shipped_id: number }).shipped_id;
-    this.selectRows = this.db.prepare('SELECT id, boot, seq, ts, kind, proto, src, dst, sport, dport, fields FROM events WHERE id > ? ORDER BY id LIMIT ?');
+    // Rows as arrays: better-sqlite3's named-row objects cost twice as much to make as these literals.
+    this.selectRows = this.db.prepare('SELECT id, boot, seq, ts, kind, proto, src, dst, sport, dport, fields FROM events WHERE id > ? ORDER BY id LIMIT ?').raw();
     this.maxId = this.db.prepare('SELECT max(id) AS hi FROM events');
     this.bootRow = this.db.prepare('SELECT id_prefix, observer FROM boots WHERE id = ?');
     this.setWatermark = this.db.prepare('UPDATE ship_outbox SET shipped_id = ?, updated = ? WHERE shipper = ?');
@@ -112,22 +119,36 @@ class OutboxShipper {
     });
   }
 
-  private contextOf = (boot: number): EcsContext => {
-    let ctx = this.boots.get(boot);
-    if (ctx === undefined) {
-      const row = this.bootRow.get(boot) as { id_prefix: string; observer: string } | undefined;
-      ctx = row === undefined
-        ? { observer: this.init.observer, idPrefix: `${this.init.observer.id}-boot${boot}` }
-        : { observer: JSON.parse(row.observer) as Observer, idPrefix: row.id_prefix };
-      this.boots.set(boot, ctx);
-    }
-    return ctx;
+  private bootOf = (boot: number): RegisteredBoot => {
+    const b = this.boots.get(boot);
+    if (b === undefined) throw new Error(`boot ${boot} is not registered`);
+    return b;
   };
 
-  /** Reads the rows after `after` and builds their statement (undefined when there are none). */
-  private prepare(after: number): { rows: OutboxRow[]; batch: BuiltBatch } | undefined {
+  /** Registers the boots of `rows` that PostgreSQL does not know yet (their id prefix and observer). */
+  private async registerBoots(rows: readonly OutboxRow[]): Promise<void> {
+    let last = -1;
+    for (const row of rows) {
+      if (row.boot === last || this.boots.has(row.boot)) { last = row.boot; continue; }
+      last = row.boot;
+      const local = this.bootRow.get(row.boot) as { id_prefix: string; observer: string } | undefined;
+      const observer = local === undefined ? this.init.observer : JSON.parse(local.observer) as Observer;
+      const prefix = local === undefined ? `${this.init.observer.id}-boot${row.boot}` : local.id_prefix;
+      const r = await (this.client as pg.Client).query<{ boot: number }>(REGISTER_BOOT_SQL, [prefix, observer.id, JSON.stringify(observer)]);
+      this.boots.set(row.boot, { key: (r.rows[0] as { boot: number }).boot, sensorId: observer.id });
+    }
+  }
+
+  private bootsKnown(rows: readonly OutboxRow[]): boolean {
+    return rows.every((r) => this.boots.has(r.boot));
+  }
+
+  /** Reads the rows after `after` (undefined when there are none); counts rows retention took first. */
+  private read(after: number): OutboxRow[] | undefined {
     const s = this.init.settings;
-    const rows = this.selectRows.all(after, s.batch) as OutboxRow[];
+    const rows = (this.selectRows.all(after, s.batch) as OutboxTuple[]).map((x): OutboxRow => ({
+      id: x[0], boot: x[1], seq: x[2], ts: x[3], kind: x[4], proto: x[5], src: x[6], dst: x[7], sport: x[8], dport: x[9], fields: x[10],
+    }));
     const first = rows[0];
     if (first === undefined) return undefined;
     if (after > 0 && first.id > after + 1) {
@@ -135,54 +156,81 @@ class OutboxShipper {
       this.status.lostToRetention += lost;
       this.post({ t: 'report', message: `ship ${s.name}: ${lost} events were removed by the store's retention before PostgreSQL took them (the outage outlasted store.retention)` });
     }
+    return rows;
+  }
+
+  private build(rows: readonly OutboxRow[]): BuiltBatch {
     const hi = (this.maxId.get() as { hi: number | null }).hi ?? 0;
     const o = this.init.observer;
     const last = (rows[rows.length - 1] as OutboxRow).id;
-    const batch = buildInsertBatch(rows, this.contextOf, { id: o.id, name: o.name, hostname: o.hostname, backlog: Math.max(0, hi - last), software: this.init.software });
-    return { rows, batch };
+    return buildInsertBatch(rows, this.bootOf, { id: o.id, name: o.name, hostname: o.hostname, backlog: Math.max(0, hi - last), software: this.init.software });
   }
 
   async run(): Promise<void> {
     const s = this.init.settings;
-    // The next batch, built while PostgreSQL executes the current one (reading and building cost about as much as inserting).
-    let ready: { rows: OutboxRow[]; batch: BuiltBatch } | undefined;
+    /** Batches sent and not yet acknowledged, oldest first: the watermark moves over their committed prefix. */
+    const flights: { rows: number; lastId: number; conn: pg.Client; done: Promise<number> }[] = [];
+    let readAfter = this.watermark;
     while (!this.closing) {
       try {
-        if (this.client === undefined) this.client = await this.connect();
+        if (this.client === undefined) {
+          this.client = await this.connect();
+          this.connections = [this.client];
+          for (let k = 1; k < s.connections; k++) this.connections.push(await this.connect());
+          readAfter = this.watermark;
+        }
         if (Date.now() - this.lastAhead > AHEAD_MS) {
           await this.ensurePartitions(Date.now(), Date.now() + 2 * DAY_MS);
           this.lastAhead = Date.now();
         }
-        const job = ready ?? this.prepare(this.watermark);
-        ready = undefined;
-        if (job === undefined) {
+        // Fill the free connections. Each batch is built while the ones before it run in PostgreSQL.
+        while (flights.length < this.connections.length) {
+          const rows = this.read(readAfter);
+          if (rows === undefined) break;
+          await this.registerBoots(rows);
+          const batch = this.build(rows);
+          await this.ensurePartitions(batch.minMs, batch.maxMs);
+          const conn = this.connections.find((c) => !flights.some((f) => f.conn === c)) as pg.Client;
+          // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
+          const done = conn.query<{ inserted: number }>(batch.text, batch.values).then((r) => r.rows[0]?.inserted ?? 0);
+          done.catch(() => undefined);
+          flights.push({ rows: rows.length, lastId: batch.lastId, conn, done });
+          readAfter = batch.lastId;
+          if (rows.length < s.batch) break;
+        }
+        const head = flights[0];
+        if (head === undefined) {
           if (Date.now() - this.lastHeartbeat >= HEARTBEAT_MS) await this.heartbeat();
           this.recovered();
           await this.sleep(s.intervalMs);
           continue;
         }
-        await this.ensurePartitions(job.batch.minMs, job.batch.maxMs);
-        // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
-        const query = (this.client as pg.Client).query<{ inserted: number; offered: number }>(job.batch.text, job.batch.values);
-        query.catch(() => undefined);
-        const next = job.rows.length === s.batch ? this.prepare(job.batch.lastId) : undefined;
-        const r = await query;
-        this.committed(job.rows.length, r.rows[0]?.inserted ?? 0, job.batch.lastId);
-        ready = next;
+        const inserted = await head.done;
+        flights.shift();
+        this.committed(head.rows, inserted, head.lastId);
         this.recovered();
-        if (job.rows.length < s.batch) await this.sleep(s.intervalMs);
+        if (flights.length === 0 && head.rows < s.batch) await this.sleep(s.intervalMs);
       } catch (err) {
-        ready = undefined;
+        // Later batches may or may not have committed: everything past the watermark goes again
+        // on the next connection, and what PostgreSQL already holds inserts nothing.
+        await Promise.allSettled(flights.map((f) => f.done));
+        flights.length = 0;
         await this.failed(err);
         if (this.closing) break;
         await this.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, s.reconnectMaxMs);
       }
     }
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => undefined);
+    await Promise.allSettled(flights.map((f) => f.done));
+    await this.disconnect();
     this.db.close();
+  }
+
+  private async disconnect(): Promise<void> {
+    const all = this.connections;
+    this.connections = [];
+    this.client = undefined;
+    await Promise.all(all.map((c) => c.end().catch(() => undefined)));
   }
 
   /** After PostgreSQL's commit: the watermark moves (a kill before this line resends the batch, which inserts nothing). */
@@ -253,9 +301,10 @@ class OutboxShipper {
     this.status.failing = reason;
     this.status.lastError = text;
     this.status.connected = false;
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => undefined);
+    // The database may have been recreated meanwhile: boots are registered again on the next connection.
+    this.boots.clear();
+    this.partitionsMade.clear();
+    await this.disconnect();
     if (this.reportedFailure !== reason) {
       this.reportedFailure = reason;
       this.post({

@@ -1,0 +1,112 @@
+/**
+ * `decoyd db migrate` from schema version 1 (whole ECS documents per row) to version 2 (the
+ * event's own fields under a boot and sequence), on a real PostgreSQL 15: a version 1 database
+ * holding events of two boots of one sensor, as the version 1 shipper wrote them, is migrated,
+ * and the fleet API's store then returns exactly the documents it returned before, with the
+ * same ids, the same credentials and the same scans; a batch of the new shipper for the same
+ * boot inserts nothing it already holds.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { DecoyEvent } from '../../daemon/src/events/event';
+import { ecsContext, toEcs, type EcsContext } from '../../daemon/src/events/ecs';
+import { buildInsertBatch, REGISTER_BOOT_SQL, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { PgStoreQuery } from '../../daemon/src/fleet/pg-query';
+import { migrate } from '../../daemon/src/cli/fleet-command';
+import { parseIp } from '../../daemon/src/wire/address';
+import { needsRoot } from '../helpers/lab';
+import { createPgCluster, SUPERUSER, SUPERUSER_PASSWORD } from '../helpers/postgres';
+
+// A fraction of a millisecond, as real event times carry.
+const T0 = Date.UTC(2026, 11, 1, 23, 59, 58) + 0.262939453125;
+
+function events(): DecoyEvent[] {
+  const mac = { srcMac: '02:00:00:00:00:02', dstMac: '00:1b:21:00:00:01' };
+  return [
+    { kind: 'tcp.packet', time: T0, ...mac, srcIp: '203.0.113.5', dstIp: '198.51.100.10', srcPort: 40001, dstPort: 22, flags: 'S', state: 'open', answer: 'syn-ack', packets: 3, lastTime: T0 + 1500 },
+    { kind: 'udp.packet', time: T0 + 1000, ...mac, srcIp: '203.0.113.5', dstIp: '198.51.100.10', srcPort: 40002, dstPort: 161, length: 0, state: 'closed', answer: 'port-unreachable' },
+    { kind: 'service.login', time: T0 + 2000, service: 'ssh', srcIp: '203.0.113.5', dstIp: '198.51.100.10', srcPort: 40003, dstPort: 22, method: 'password', user: 'root', password: 'toor', outcome: 'failure' },
+    { kind: 'service.login', time: T0 + 3000, service: 'ssh', srcIp: '203.0.113.5', dstIp: '198.51.100.10', srcPort: 40004, dstPort: 22, method: 'password', user: 'root', password: 'toor', outcome: 'failure' },
+    {
+      kind: 'scan.detected', time: T0 + 4000, scanId: 'scan-1', srcIp: '203.0.113.5', scanType: 'tcp-syn', tool: 'nmap', targets: ['198.51.100.10'], targetCount: 1,
+      ports: [22, 161], portCount: 2, packets: 2, ratePps: 1, firstSeen: T0, lastSeen: T0 + 1000, evidence: ['window 1024 (nmap)'],
+    },
+    { kind: 'daemon.start', time: T0 + 5000, message: 'ready' },
+  ] as unknown as DecoyEvent[];
+}
+
+describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot.skip }, () => {
+  test('documents, ids, credentials and scans read back unchanged; a replayed batch inserts nothing', async () => {
+    const pg = createPgCluster('decoyd-pg-migrate-');
+    const store = new PgStoreQuery(pg.url(SUPERUSER, SUPERUSER_PASSWORD));
+    try {
+      const url = pg.url(SUPERUSER, SUPERUSER_PASSWORD);
+      await migrate(url, { daysAhead: 1, toVersion: 1, now: T0 }, () => undefined);
+      assert.equal(pg.psql('SELECT max(version) FROM decoyd_schema_migrations').trim(), '1');
+      const boots: EcsContext[] = [ecsContext({ name: 'sensor-m', id: 'sensor-m-id', hostname: 'h1' }, 1000), ecsContext({ name: 'sensor-m2', id: 'sensor-m-id', hostname: 'h1' }, 2000)];
+      // Version 1 rows exactly as the version 1 shipper built them: the ECS document, its id, the columns.
+      const all = events();
+      const expected: Record<string, unknown>[] = [];
+      all.forEach((e, k) => {
+        const ctx = boots[k < 4 ? 0 : 1] as EcsContext;
+        const rec = e as unknown as Record<string, unknown>;
+        const doc = toEcs(e, k + 1, ctx);
+        expected.push(doc);
+        const src = typeof rec.srcIp === 'string' ? `'${rec.srcIp}'` : 'NULL';
+        const dst = typeof rec.dstIp === 'string' ? `'${rec.dstIp}'` : 'NULL';
+        const num = (v: unknown): string => (typeof v === 'number' ? String(v) : 'NULL');
+        const proto = e.kind === 'tcp.packet' ? "'tcp'" : e.kind === 'udp.packet' ? "'udp'" : 'NULL';
+        const last = typeof rec.lastTime === 'number' ? rec.lastTime : e.time;
+        pg.psql(`INSERT INTO decoyd_events (event_id, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, doc) VALUES
+          ('${doc.event.id}', to_timestamp(${e.time} / 1000.0), to_timestamp(${last} / 1000.0), 'sensor-m-id', '${e.kind}', ${proto}, ${src}, ${dst},
+           ${num(rec.srcPort)}, ${num(rec.dstPort)}, ${num(rec.packets) === 'NULL' ? 1 : num(rec.packets)}, $doc$${JSON.stringify(doc)}$doc$::jsonb)`);
+      });
+      pg.psql(`INSERT INTO decoyd_source_sensors VALUES ('203.0.113.5', 'sensor-m-id', to_timestamp(${T0} / 1000.0), to_timestamp(${T0 + 4000} / 1000.0), 8);
+        INSERT INTO decoyd_sensors (sensor_id, name, hostname, last_event, last_report, backlog, shipped) VALUES ('sensor-m-id', 'sensor-m2', 'h1', now(), now(), 0, 6)`);
+      const { kind: _kind, time: _time, ...scan } = all[4] as unknown as Record<string, unknown>;
+
+      const lines: string[] = [];
+      assert.equal(await migrate(url, { daysAhead: 1, now: T0 }, (l) => lines.push(l)), 1);
+      assert.ok(lines.some((l) => /migration 2: 6 events of version 1 rewritten/.test(l)), lines.join('\n'));
+      assert.ok(lines.some((l) => /applied migration 2/.test(l)));
+      assert.equal(pg.psql("SELECT count(*) FROM pg_class WHERE relname LIKE '%decoyd_events_v1%' OR relname LIKE 'v1\\_%'").trim(), '0', 'version 1 tables are gone');
+      assert.equal(pg.psql('SELECT count(*) FROM decoyd_boots').trim(), '2', 'one row per boot');
+
+      const page = await store.events({ limit: 100 });
+      assert.deepEqual(page.events, [...expected].reverse(), 'every document reads back exactly as version 1 stored it');
+      // Paging with the new cursor crosses the day boundary inside the data.
+      const first = await store.events({ limit: 4 });
+      assert.ok(first.nextCursor !== undefined);
+      const rest = await store.events({ limit: 4, cursor: first.nextCursor });
+      assert.deepEqual([...first.events, ...rest.events], page.events);
+      assert.equal(rest.nextCursor, undefined);
+      assert.deepEqual(await store.scans({ limit: 10 }), [{ ...scan, updates: 1 }]);
+      assert.deepEqual((await store.source('203.0.113.5', { limit: 10 }))?.credentials,
+        [{ user: 'root', password: 'toor', dst: '198.51.100.10', port: 22, attempts: 2, firstSeen: Math.floor(T0) + 2000, lastSeen: Math.floor(T0) + 3000 }], 'the two logins fold (version 1 kept times to the millisecond, in @timestamp)');
+      assert.equal((await store.stats()).scans, 1);
+
+      // The new shipper's batch for the same boot and sequences: the ids are the same, so nothing is inserted twice.
+      const c = (await store.pool.connect());
+      try {
+        const key = (await c.query<{ boot: number }>(REGISTER_BOOT_SQL, [boots[0]?.idPrefix, 'sensor-m-id', JSON.stringify(boots[0]?.observer)])).rows[0]?.boot as number;
+        const rows: OutboxRow[] = all.slice(0, 4).map((e, k) => {
+          const rec = e as unknown as Record<string, unknown>;
+          return {
+            id: k + 1, boot: 1, seq: k + 1, ts: e.time, kind: e.kind, proto: e.kind === 'tcp.packet' ? 'tcp' : e.kind === 'udp.packet' ? 'udp' : null,
+            src: parseIp(String(rec.srcIp)), dst: parseIp(String(rec.dstIp)), sport: rec.srcPort as number, dport: rec.dstPort as number, fields: JSON.stringify(e),
+          };
+        });
+        const b = buildInsertBatch(rows, () => ({ key, sensorId: 'sensor-m-id' }), { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' });
+        const r = await c.query<{ inserted: number; offered: number }>(b.text, b.values);
+        if (r.rows[0]?.inserted !== 0) console.error(pg.psql('SELECT boot, seq, ts, kind FROM decoyd_events ORDER BY boot, seq, ts'));
+        assert.deepEqual(r.rows[0], { inserted: 0, offered: 4 });
+      } finally {
+        c.release();
+      }
+      assert.equal(pg.psql('SELECT count(*) FROM decoyd_events').trim(), '6');
+    } finally {
+      await store.close();
+      pg.destroy();
+    }
+  });
+});
