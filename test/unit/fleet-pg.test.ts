@@ -174,20 +174,23 @@ test('config: kind: postgres with defaults, units, bounds; it needs the store', 
   const cfg = configOf('p.yaml', `store: { path: /tmp/x }
 ship:
   - { kind: postgres, url: "postgres://w:pw@db.example/decoyd" }
-  - { kind: postgres, name: dr, url: "postgresql://w@/decoyd?host=/run/postgresql", batch: 200, interval: 2s, reconnect_max_ms: 1000 }
+  - { kind: postgres, name: dr, url: "postgresql://w@/decoyd?host=/run/postgresql", batch: 200, connections: 3, interval: 2s, reconnect_max_ms: 1000 }
 `);
   const [a, b] = cfg.ship ?? [];
   assert.ok(a?.kind === 'postgres' && b?.kind === 'postgres');
   assert.equal(a.name, 'postgres-1');
   assert.equal(a.batch, 5000);
+  assert.equal(a.connections, 2, 'two batches in flight by default');
   assert.equal(a.intervalMs, 1000);
   assert.equal(b.name, 'dr');
   assert.equal(b.batch, 200);
+  assert.equal(b.connections, 3);
   assert.equal(b.intervalMs, 2000);
   assert.equal(b.reconnectMaxMs, 1000);
   assert.match(errorsOf('q.yaml', 'ship:\n  - { kind: postgres, url: "postgres://db/x" }\n').lines.join('\n'), /kind: postgres ships from the embedded store/);
   assert.match(errorsOf('q.yaml', 'store: { path: /tmp/x }\nship:\n  - { kind: postgres, url: "mysql://db/x" }\n').lines.join('\n'), /postgres:\/\//);
   assert.match(errorsOf('q.yaml', 'store: { path: /tmp/x }\nship:\n  - { kind: postgres, url: "postgres://db/x", batch: 0 }\n').lines.join('\n'), /batch/);
   assert.match(errorsOf('q.yaml', 'store: { path: /tmp/x }\nship:\n  - { kind: postgres, url: "postgres://db/x", interval: 5m }\n').lines.join('\n'), /interval/);
+  assert.match(errorsOf('q.yaml', 'store: { path: /tmp/x }\nship:\n  - { kind: postgres, url: "postgres://db/x", connections: 9 }\n').lines.join('\n'), /connections/);
   assert.match(errorsOf('q.yaml', 'ship:\n  - { kind: kafka }\n').lines.join('\n'), /syslog, postgres/);
 });
