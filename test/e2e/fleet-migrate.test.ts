@@ -100,10 +100,16 @@ describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot
         const r = await c.query<{ inserted: number; offered: number }>(b.text, b.values);
         if (r.rows[0]?.inserted !== 0) console.error(pg.psql('SELECT boot, seq, ts, kind FROM decoyd_events ORDER BY boot, seq, ts'));
         assert.deepEqual(r.rows[0], { inserted: 0, offered: 4 });
+        // A hostile field: jsonb refuses U+0000 and lone surrogates, and would refuse the whole batch.
+        const hostile: DecoyEvent = { ...(all[2] as DecoyEvent), time: T0 + 6000, user: 'ro\0ot\ud800' } as DecoyEvent;
+        const h = buildInsertBatch([{ ...(rows[2] as OutboxRow), id: 9, seq: 9, ts: hostile.time, fields: JSON.stringify(hostile) }], () => ({ key, sensorId: 'sensor-m-id' }),
+          { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' });
+        assert.deepEqual((await c.query<{ inserted: number; offered: number }>(h.text, h.values)).rows[0], { inserted: 1, offered: 1 });
       } finally {
         c.release();
       }
-      assert.equal(pg.psql('SELECT count(*) FROM decoyd_events').trim(), '6');
+      assert.equal(pg.psql('SELECT count(*) FROM decoyd_events').trim(), '7');
+      assert.equal(pg.psql("SELECT fields->>'user' FROM decoyd_events WHERE seq = 9").trim(), 'ro\ufffdot\ufffd');
     } finally {
       await store.close();
       pg.destroy();

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildInsertBatch, INSERT_BATCH_SQL, numberArrayLiteral, textArrayLiteral, withoutNul, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { buildInsertBatch, INSERT_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
 import {
   PG_MIGRATIONS, PG_SCHEMA_VERSION, parseAge, partitionDay, partitionName, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, writerGrants,
 } from '../../daemon/src/fleet/pg-schema';
@@ -146,16 +146,22 @@ test('fleet batch: a row resent in another batch gets the same microsecond time 
   assert.ok(abs(b).every(Number.isInteger));
 });
 
-test('fleet batch: a NUL in a field (which jsonb refuses) becomes U+FFFD; escaped backslashes are left alone', () => {
-  for (const value of ['ro\0ot', '\\u0000 typed as text', '\\\0', 'plain']) {
+test('fleet batch: a NUL or a lone surrogate in a field (jsonb refuses both) becomes U+FFFD; pairs and escaped backslashes are left alone', () => {
+  const cases: [string, string][] = [
+    ['ro\0ot', 'ro\ufffdot'], ['\\u0000 typed as text', '\\u0000 typed as text'], ['\\\0', '\\\ufffd'], ['plain', 'plain'],
+    ['x\ud800y', 'x\ufffdy'], ['\udc00', '\ufffd'], ['\ud83d\ude00', '\ud83d\ude00'], ['\\ud800 as text', '\\ud800 as text'],
+  ];
+  for (const [value, stored] of cases) {
     const json = JSON.stringify({ kind: 'service.login', user: value });
-    const safe = withoutNul(json);
-    assert.ok(!/(?<!\\)(?:\\\\)*\\u0000/.test(safe), `${json} -> ${safe}`);
-    assert.equal((JSON.parse(safe) as { user: string }).user, value.replace(/\0/g, '\ufffd'));
+    const safe = jsonbSafe(json);
+    assert.ok(!/(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f])/.test(safe), `${json} -> ${safe}`);
+    assert.equal((JSON.parse(safe) as { user: string }).user, stored, json);
   }
-  const r = { ...row(9, 1, 2, Date.UTC(2026, 11, 2), { kind: 'service.login', user: 'a\0b' }) };
-  const b = buildInsertBatch([r], () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' });
-  assert.equal((JSON.parse(String(b.values[11])) as { user: string }[])[0]?.user, 'a\ufffdb');
+  for (const user of ['a\0b', 'a\ud800b']) {
+    const r = row(9, 1, 2, Date.UTC(2026, 11, 2), { kind: 'service.login', user });
+    const b = buildInsertBatch([r], () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' });
+    assert.equal((JSON.parse(String(b.values[11])) as { user: string }[])[0]?.user, 'a\ufffdb');
+  }
 });
 
 test('fleet errors: login, unreachable, schema, permission, timeout are told apart', () => {

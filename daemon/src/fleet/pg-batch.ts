@@ -140,16 +140,20 @@ export interface BuiltBatch extends PgStatement {
 
 const NO_FIELDS: Record<string, unknown> = {};
 
-/** A NUL escape, not itself escaped (an even run of backslashes before it). */
-const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+/**
+ * An escape jsonb refuses, not itself escaped (an even run of backslashes before it): U+0000, and
+ * a UTF-16 surrogate, which JSON.stringify escapes only when it stands alone (pairs are written
+ * as the character).
+ */
+const JSONB_REFUSED_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g;
 
 /**
- * PostgreSQL's jsonb cannot hold U+0000, and refuses the whole statement for one: a hostile client
- * that puts a NUL in a user name would stall shipping for good. It becomes U+FFFD in PostgreSQL
- * (the sensor's own store keeps the original).
+ * PostgreSQL's jsonb holds neither U+0000 nor a lone surrogate, and refuses the whole statement
+ * for one: a hostile client that gets either into a field would stall shipping for good. Each
+ * becomes U+FFFD in PostgreSQL (the sensor's own store keeps the original).
  */
-export function withoutNul(json: string): string {
-  return json.replace(NUL_ESCAPE, '$1\\ufffd');
+export function jsonbSafe(json: string): string {
+  return json.replace(JSONB_REFUSED_ESCAPE, '$1\\ufffd');
 }
 
 /** A store boot as PostgreSQL knows it: its key in decoyd_boots and the sensor id its events carry. */
@@ -201,7 +205,7 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     sports[k] = row.sport;
     dports[k] = row.dport;
     packets[k] = typeof rec.packets === 'number' && rec.packets > 0 ? rec.packets : 1;
-    fields[k] = row.fields.includes('\\u0000') ? withoutNul(row.fields) : row.fields;
+    fields[k] = row.fields.includes('\\u0000') || row.fields.includes('\\ud') ? jsonbSafe(row.fields) : row.fields;
   }
   return {
     text: INSERT_BATCH_SQL,
