@@ -83,7 +83,7 @@ export class DaemonMetrics implements MetricsSource, RecordSink {
         collect() { this.reset(); for (const s of shippers()) this.inc({ shipper: s.name, kind: s.kind }, s.sent); },
       });
       new Counter({
-        name: 'decoyd_ship_events_dropped_total', help: 'Events a shipper dropped, by reason (queue-full, oversize, transport)', labelNames: ['shipper', 'reason'], registers: [r],
+        name: 'decoyd_ship_events_dropped_total', help: 'Events a shipper dropped, by reason (queue-full, oversize, transport; PostgreSQL: retention, refused)', labelNames: ['shipper', 'reason'], registers: [r],
         collect() { this.reset(); for (const s of shippers()) for (const [reason, n] of Object.entries(s.dropped)) this.inc({ shipper: s.name, reason }, n ?? 0); },
       });
       new Gauge({

@@ -5,8 +5,13 @@
  * and the fleet API's store then returns exactly the documents it returned before, with the
  * same ids, the same credentials and the same scans; a batch of the new shipper for the same
  * boot inserts nothing it already holds.
+ * Also here, as it needs only PostgreSQL: a row PostgreSQL refuses as data (a CHECK constraint the
+ * test adds) is found one row at a time and skipped, counted and logged; every other row ships.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { DecoyEvent } from '../../daemon/src/events/event';
 import { ecsContext, toEcs, type EcsContext } from '../../daemon/src/events/ecs';
@@ -14,6 +19,9 @@ import { buildInsertBatch, REGISTER_BOOT_SQL, type OutboxRow } from '../../daemo
 import { PgStoreQuery } from '../../daemon/src/fleet/pg-query';
 import { migrate } from '../../daemon/src/cli/fleet-command';
 import { parseIp } from '../../daemon/src/wire/address';
+import { POSTGRES_DEFAULTS } from '../../daemon/src/config/ship-settings';
+import { PostgresShipper } from '../../daemon/src/ship/postgres-shipper';
+import { StoreWriter, databaseFile } from '../../daemon/src/store/writer';
 import { needsRoot } from '../helpers/lab';
 import { createPgCluster, SUPERUSER, SUPERUSER_PASSWORD } from '../helpers/postgres';
 
@@ -113,6 +121,43 @@ describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot
     } finally {
       await store.close();
       pg.destroy();
+    }
+  });
+
+  test('a row PostgreSQL refuses as data is isolated and skipped; the batch around it ships', async () => {
+    const pg = createPgCluster('decoyd-pg-refuse-');
+    const dir = mkdtempSync(join(tmpdir(), 'decoyd-refuse-'));
+    const reports: string[] = [];
+    let shipper: PostgresShipper | undefined;
+    try {
+      const url = pg.url(SUPERUSER, SUPERUSER_PASSWORD);
+      await migrate(url, { daysAhead: 1 }, () => undefined);
+      pg.psql("ALTER TABLE decoyd_events ADD CONSTRAINT test_refuses_evil CHECK (fields->>'user' IS DISTINCT FROM 'evil')");
+      const ctx = ecsContext({ name: 'sensor-r', id: 'sensor-r-id', hostname: 'h' });
+      const store = await StoreWriter.open({ path: dir, flushIntervalMs: 50, retention: { maxAgeDays: 0, maxBytes: 0 }, queueLimit: 10_000, workerNice: 0 }, ctx, () => undefined);
+      const now = Date.now();
+      for (let k = 1; k <= 300; k++) {
+        store.write({ kind: 'service.login', time: now + k, service: 'ssh', srcIp: '203.0.113.9', dstIp: '198.51.100.10', srcPort: 40000 + k, dstPort: 22, method: 'password', user: k === 137 ? 'evil' : `user${k}`, password: 'x', outcome: 'failure' } as unknown as DecoyEvent, k);
+      }
+      await store.drain();
+      shipper = new PostgresShipper({ ...POSTGRES_DEFAULTS, kind: 'postgres', name: 'refuse', url, batch: 100, intervalMs: 100, reconnectMaxMs: 1000 }, databaseFile(dir), ctx, (m) => reports.push(m), { nice: 0 });
+      const deadline = Date.now() + 30_000;
+      const inPg = (): number => Number(pg.psql("SELECT count(*) FROM decoyd_events WHERE sensor_id = 'sensor-r-id'"));
+      // A batch in flight beside the refused one may have committed: its rows go again one by one and insert nothing.
+      while (Date.now() < deadline && (inPg() < 299 || shipper.stats().backlog !== 0 || shipper.stats().dropped.refused !== 1)) await new Promise((r) => setTimeout(r, 200));
+      const st = shipper.stats();
+      assert.equal(inPg(), 299, `${reports.join(' | ')}`);
+      assert.equal(st.dropped.refused, 1, reports.join(' | '));
+      assert.equal(st.backlog, 0);
+      assert.equal(pg.psql("SELECT count(*) FROM decoyd_events WHERE fields->>'user' = 'evil'").trim(), '0');
+      assert.ok(reports.some((m) => /refused a batch of 100 events .*test_refuses_evil.*one at a time/.test(m)), reports.join('\n'));
+      assert.ok(reports.some((m) => /refused event 137 of the store .*reason="refused"/.test(m)), reports.join('\n'));
+      assert.equal(st.failing, undefined, 'shipping goes on: no failure stands');
+      await store.close();
+    } finally {
+      await shipper?.close();
+      pg.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -14,7 +14,7 @@ import type { ShipperStats } from './syslog-shipper';
 
 export class PostgresShipper {
   private status: PgShipStatus = {
-    shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, batches: 0, connected: false,
+    shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, refused: 0, batches: 0, connected: false,
     errors: Object.fromEntries(PG_FAILURES.map((f) => [f, 0])) as PgShipStatus['errors'],
   };
   private readonly worker: Worker;
@@ -39,7 +39,7 @@ export class PostgresShipper {
   stats(): ShipperStats {
     const s = this.status;
     return {
-      name: this.settings.name, kind: 'postgres', sent: s.shipped, dropped: { retention: s.lostToRetention }, queued: s.backlog, connected: s.connected,
+      name: this.settings.name, kind: 'postgres', sent: s.shipped, dropped: { retention: s.lostToRetention, refused: s.refused }, queued: s.backlog, connected: s.connected,
       backlog: s.backlog, errors: { ...s.errors }, ...(s.failing === undefined ? {} : { failing: s.failing }),
       ...(s.lastError === undefined ? {} : { lastError: s.lastError }),
     };

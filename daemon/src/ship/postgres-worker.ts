@@ -34,6 +34,8 @@ export interface PgShipStatus {
   backlog: number;
   /** Events retention deleted from the store before they could be shipped. */
   lostToRetention: number;
+  /** Events PostgreSQL refused as data (SQLSTATE class 22 or 23), one by one, and that were skipped. */
+  refused: number;
   batches: number;
   connected: boolean;
   errors: Record<PgFailure, number>;
@@ -53,6 +55,16 @@ type OutboxTuple = [number, number, number, number, string, string | null, numbe
 const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+
+/** A data exception or integrity violation: the statement's rows, not the connection or the server, are at fault. */
+function refusedAsData(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 function lowerPriority(nice: number): void {
   try {
@@ -96,7 +108,7 @@ class OutboxShipper {
     this.bootRow = this.db.prepare('SELECT id_prefix, observer FROM boots WHERE id = ?');
     this.setWatermark = this.db.prepare('UPDATE ship_outbox SET shipped_id = ?, updated = ? WHERE shipper = ?');
     this.status = {
-      shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, batches: 0, connected: false,
+      shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, refused: 0, batches: 0, connected: false,
       errors: Object.fromEntries(PG_FAILURES.map((f) => [f, 0])) as Record<PgFailure, number>,
     };
   }
@@ -144,9 +156,9 @@ class OutboxShipper {
   }
 
   /** Reads the rows after `after` (undefined when there are none); counts rows retention took first. */
-  private read(after: number): OutboxRow[] | undefined {
+  private read(after: number, limit: number): OutboxRow[] | undefined {
     const s = this.init.settings;
-    const rows = (this.selectRows.all(after, s.batch) as OutboxTuple[]).map((x): OutboxRow => ({
+    const rows = (this.selectRows.all(after, limit) as OutboxTuple[]).map((x): OutboxRow => ({
       id: x[0], boot: x[1], seq: x[2], ts: x[3], kind: x[4], proto: x[5], src: x[6], dst: x[7], sport: x[8], dport: x[9], fields: x[10],
     }));
     const first = rows[0];
@@ -171,6 +183,8 @@ class OutboxShipper {
     /** Batches sent and not yet acknowledged, oldest first: the watermark moves over their committed prefix. */
     const flights: { rows: number; lastId: number; conn: pg.Client; done: Promise<number> }[] = [];
     let readAfter = this.watermark;
+    // After PostgreSQL refused a batch as data, its rows go one at a time up to here, to find the one.
+    let isolateUntil = 0;
     while (!this.closing) {
       try {
         if (this.client === undefined) {
@@ -184,8 +198,8 @@ class OutboxShipper {
           this.lastAhead = Date.now();
         }
         // Fill the free connections. Each batch is built while the ones before it run in PostgreSQL.
-        while (flights.length < this.connections.length) {
-          const rows = this.read(readAfter);
+        while (flights.length < (readAfter < isolateUntil ? 1 : this.connections.length)) {
+          const rows = this.read(readAfter, readAfter < isolateUntil ? 1 : s.batch);
           if (rows === undefined) break;
           await this.registerBoots(rows);
           const batch = this.build(rows);
@@ -196,7 +210,7 @@ class OutboxShipper {
           done.catch(() => undefined);
           flights.push({ rows: rows.length, lastId: batch.lastId, conn, done });
           readAfter = batch.lastId;
-          if (rows.length < s.batch) break;
+          if (rows.length < s.batch && readAfter >= isolateUntil) break;
         }
         const head = flights[0];
         if (head === undefined) {
@@ -205,11 +219,27 @@ class OutboxShipper {
           await this.sleep(s.intervalMs);
           continue;
         }
-        const inserted = await head.done;
+        let inserted: number;
+        try {
+          inserted = await head.done;
+        } catch (err) {
+          if (!refusedAsData(err)) throw err;
+          // PostgreSQL refused the rows themselves: retrying the same batch would fail for ever.
+          await Promise.allSettled(flights.map((f) => f.done));
+          const last = (flights[flights.length - 1] as typeof head).lastId;
+          flights.length = 0;
+          if (head.rows === 1) this.skipRefused(head.lastId, err);
+          else {
+            isolateUntil = Math.max(isolateUntil, last);
+            this.post({ t: 'report', message: `ship ${s.name}: PostgreSQL refused a batch of ${head.rows} events (${errorText(err)}); sending events ${this.watermark + 1} to ${last} one at a time to skip the one it refuses` });
+          }
+          readAfter = this.watermark;
+          continue;
+        }
         flights.shift();
         this.committed(head.rows, inserted, head.lastId);
         this.recovered();
-        if (flights.length === 0 && head.rows < s.batch) await this.sleep(s.intervalMs);
+        if (flights.length === 0 && head.rows < s.batch && readAfter >= isolateUntil) await this.sleep(s.intervalMs);
       } catch (err) {
         // Later batches may or may not have committed: everything past the watermark goes again
         // on the next connection, and what PostgreSQL already holds inserts nothing.
@@ -231,6 +261,14 @@ class OutboxShipper {
     this.connections = [];
     this.client = undefined;
     await Promise.all(all.map((c) => c.end().catch(() => undefined)));
+  }
+
+  /** One event PostgreSQL refuses as data: it stays in the store, is counted and logged, and shipping goes on past it. */
+  private skipRefused(id: number, err: unknown): void {
+    this.watermark = id;
+    this.setWatermark.run(this.watermark, Date.now(), this.init.settings.name);
+    this.status.refused++;
+    this.post({ t: 'report', message: `ship ${this.init.settings.name}: PostgreSQL refused event ${id} of the store (${errorText(err)}); it stays in the store only, counted in decoyd_ship_events_dropped_total{reason="refused"}` });
   }
 
   /** After PostgreSQL's commit: the watermark moves (a kill before this line resends the batch, which inserts nothing). */
