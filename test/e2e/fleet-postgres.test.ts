@@ -41,15 +41,15 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   assert.fail(`timed out waiting for ${what}`);
 }
 
-async function metric(lab: Lab, name: string, labels: string): Promise<number> {
-  const r = await lab.exec(lab.honeyNs, ['curl', '-s', '-m', '5', '-H', `Authorization: Bearer ${TOKEN}`, 'http://127.0.0.1:8080/metrics'], { timeoutMs: 10_000 });
-  const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
+/** The sensor's /metrics lines of one metric (every label set). */
 async function metricLines(lab: Lab, name: string): Promise<string[]> {
   const r = await lab.exec(lab.honeyNs, ['curl', '-s', '-m', '5', '-H', `Authorization: Bearer ${TOKEN}`, 'http://127.0.0.1:8080/metrics'], { timeoutMs: 10_000 });
   return r.stdout.split('\n').filter((l) => l.startsWith(`${name}{`));
+}
+
+async function metric(lab: Lab, name: string, labels: string): Promise<number> {
+  const line = (await metricLines(lab, name)).find((l) => l.includes(labels));
+  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 function sensorConfig(dir: string, name: string, decoy: string, ship: string): string {

@@ -13,6 +13,7 @@
  * CREATE right; summaries per (source, sensor) are kept at ingest, in the same statement.
  */
 import { fromEcs } from '../events/ecs';
+import { REGISTER_BOOT_SQL } from './pg-batch';
 
 /** The schema version this decoyd writes and reads; a database at another version is refused. */
 export const PG_SCHEMA_VERSION = 2;
@@ -215,9 +216,7 @@ async function copyVersion1Events(c: PgQueryable, say: (line: string) => void): 
       let boot = boots.get(prefix);
       if (boot === undefined) {
         const { type: _type, product: _product, ...observer } = (row.doc.observer ?? { id: row.sensor_id, name: row.sensor_id, hostname: '' }) as Record<string, unknown>;
-        const b = await c.query<{ boot: number }>(
-          'INSERT INTO decoyd_boots (id_prefix, sensor_id, observer) VALUES ($1, $2, $3::jsonb) ON CONFLICT (id_prefix) DO UPDATE SET observer = excluded.observer RETURNING boot',
-          [prefix, row.sensor_id, JSON.stringify(observer)]);
+        const b = await c.query<{ boot: number }>(REGISTER_BOOT_SQL, [prefix, row.sensor_id, JSON.stringify(observer)]);
         boot = (b.rows[0] as { boot: number }).boot;
         boots.set(prefix, boot);
       }
