@@ -39,6 +39,17 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// A reader that goes away early (`| head`) must not kill the bench before its finally removes the
+// PostgreSQL cluster it started: EPIPE only stops the printing.
+let stdoutOpen = true;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutOpen = false;
+});
+const print = (line: string): void => {
+  if (stdoutOpen) process.stdout.write(`${line}\n`);
+};
+
 async function waitFor(cond: () => boolean, timeoutMs: number, poll = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -158,12 +169,12 @@ async function main(): Promise<void> {
   const pg = createPgCluster('decoyd-bench-pg-');
   try {
     await migrate(pg.url(SUPERUSER, SUPERUSER_PASSWORD), { daysAhead: 2 }, () => undefined);
-    for (const line of await shipping(pg, join(dir, 'store'), ingest, outage, batch, connections)) process.stdout.write(`${line}\n`);
+    for (const line of await shipping(pg, join(dir, 'store'), ingest, outage, batch, connections)) print(line);
     const buildS = buildFleetTable(pg, rows);
     const size = pg.psql("SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits WHERE inhparent = 'decoyd_events'::regclass").trim();
-    process.stdout.write(`Fleet table: ${fmt(rows)} synthetic events + the shipped ones, 4 sensors, 5,000 sources, 10 daily partitions, ${size}, built by SQL in ${buildS.toFixed(0)} s\n`);
-    process.stdout.write(`p50/p99 over HTTP (${rounds} requests each, fleet API over PgStoreQuery):\n`);
-    for (const line of await queries(pg, rounds)) process.stdout.write(`${line}\n`);
+    print(`Fleet table: ${fmt(rows)} synthetic events + the shipped ones, 4 sensors, 5,000 sources, 10 daily partitions, ${size}, built by SQL in ${buildS.toFixed(0)} s`);
+    print(`p50/p99 over HTTP (${rounds} requests each, fleet API over PgStoreQuery):`);
+    for (const line of await queries(pg, rounds)) print(line);
   } finally {
     pg.destroy();
     rmSync(dir, { recursive: true, force: true });
