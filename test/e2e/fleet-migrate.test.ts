@@ -6,16 +6,19 @@
  * same ids, the same credentials and the same scans; a batch of the new shipper for the same
  * boot inserts nothing it already holds.
  * Also here, as it needs only PostgreSQL: a row PostgreSQL refuses as data (a CHECK constraint the
- * test adds) is found one row at a time and skipped, counted and logged; every other row ships.
+ * test adds) is found one row at a time and skipped, counted and logged; every other row ships;
+ * and the two forms of a batch agree: summaries folded by the sensor (fresh) are the summaries
+ * PostgreSQL folds from RETURNING (resend), and a fresh batch over rows already held fails whole.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import type { DecoyEvent } from '../../daemon/src/events/event';
 import { ecsContext, toEcs, type EcsContext } from '../../daemon/src/events/ecs';
-import { buildInsertBatch, REGISTER_BOOT_SQL, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { buildInsertBatch, REGISTER_BOOT_SQL, type BatchForm, type OutboxRow, type RegisteredBoot } from '../../daemon/src/fleet/pg-batch';
 import { PgStoreQuery } from '../../daemon/src/fleet/pg-query';
 import { migrate } from '../../daemon/src/cli/fleet-command';
 import { parseIp } from '../../daemon/src/wire/address';
@@ -104,14 +107,14 @@ describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot
             src: parseIp(String(rec.srcIp)), dst: parseIp(String(rec.dstIp)), sport: rec.srcPort as number, dport: rec.dstPort as number, fields: JSON.stringify(e),
           };
         });
-        const b = buildInsertBatch(rows, () => ({ key, sensorId: 'sensor-m-id' }), { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' });
+        const b = buildInsertBatch(rows, () => ({ key, sensorId: 'sensor-m-id' }), { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' }, 'resend');
         const r = await c.query<{ inserted: number; offered: number }>(b.text, b.values);
         if (r.rows[0]?.inserted !== 0) console.error(pg.psql('SELECT boot, seq, ts, kind FROM decoyd_events ORDER BY boot, seq, ts'));
         assert.deepEqual(r.rows[0], { inserted: 0, offered: 4 });
         // A hostile field: jsonb refuses U+0000 and lone surrogates, and would refuse the whole batch.
         const hostile: DecoyEvent = { ...(all[2] as DecoyEvent), time: T0 + 6000, user: 'ro\0ot\ud800' } as DecoyEvent;
         const h = buildInsertBatch([{ ...(rows[2] as OutboxRow), id: 9, seq: 9, ts: hostile.time, fields: JSON.stringify(hostile) }], () => ({ key, sensorId: 'sensor-m-id' }),
-          { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' });
+          { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' }, 'fresh');
         assert.deepEqual((await c.query<{ inserted: number; offered: number }>(h.text, h.values)).rows[0], { inserted: 1, offered: 1 });
       } finally {
         c.release();
@@ -153,11 +156,96 @@ describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot
       assert.ok(reports.some((m) => /refused a batch of 100 events .*test_refuses_evil.*one at a time/.test(m)), reports.join('\n'));
       assert.ok(reports.some((m) => /refused event 137 of the store .*reason="refused"/.test(m)), reports.join('\n'));
       assert.equal(st.failing, undefined, 'shipping goes on: no failure stands');
+
+      // A watermark behind what PostgreSQL committed (a kill -9 between the commit and the
+      // watermark): the next shipper's fresh batch meets rows already held, fails whole, and goes
+      // again as a resend that inserts nothing, so neither the events nor the summaries change.
+      await shipper.close();
+      const before = pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(events) FROM decoyd_source_ports), (SELECT sum(events) FROM decoyd_source_sensors)").trim();
+      const outbox = new Database(databaseFile(dir));
+      outbox.prepare("UPDATE ship_outbox SET shipped_id = 150 WHERE shipper = 'refuse'").run();
+      outbox.close();
+      const replayReports: string[] = [];
+      shipper = new PostgresShipper({ ...POSTGRES_DEFAULTS, kind: 'postgres', name: 'refuse', url, batch: 100, intervalMs: 100, reconnectMaxMs: 1000 }, databaseFile(dir), ctx, (m) => replayReports.push(m), { nice: 0 });
+      const replayDeadline = Date.now() + 30_000;
+      while (Date.now() < replayDeadline && (shipper.stats().backlog !== 0 || !shipper.stats().connected)) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(shipper.stats().backlog, 0, replayReports.join(' | '));
+      assert.equal(shipper.stats().sent, 0, 'nothing was new');
+      assert.equal(shipper.stats().failing, undefined, replayReports.join(' | '));
+      assert.deepEqual(replayReports, [], 'a replay is no failure and refuses nothing');
+      assert.equal(pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(events) FROM decoyd_source_ports), (SELECT sum(events) FROM decoyd_source_sensors)").trim(), before);
       await store.close();
     } finally {
       await shipper?.close();
       pg.destroy();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fresh and resend forms write the same summaries; a fresh batch over rows PostgreSQL holds fails whole', async () => {
+    const pg = createPgCluster('decoyd-pg-forms-');
+    const url = pg.url(SUPERUSER, SUPERUSER_PASSWORD);
+    const store = new PgStoreQuery(url);
+    try {
+      await migrate(url, { daysAhead: 1, now: T0 }, () => undefined);
+      // Scan-shaped rows with every case the summaries weigh: folded packets and lastTime, a source
+      // probing itself, no source, no port, ICMP, a port out of range, two boots.
+      const rows: OutboxRow[] = [];
+      for (let k = 0; k < 600; k++) {
+        const kind = k % 7 === 0 ? 'icmp' : k % 5 === 0 ? 'udp.packet' : k % 97 === 0 ? 'daemon.start' : 'tcp.packet';
+        const src = kind === 'daemon.start' ? null : parseIp(`203.0.113.${1 + (k % 3)}`);
+        const dst = kind === 'daemon.start' ? null : k % 41 === 0 ? src : parseIp(`198.51.100.${10 + (k % 4)}`);
+        const dport = kind === 'tcp.packet' || kind === 'udp.packet' ? (k % 53 === 0 ? 70000 : 1 + (k % 37)) : null;
+        const ts = T0 + k * 3.5;
+        const fields: Record<string, unknown> = { kind, time: ts, ...(k % 11 === 0 ? { packets: 4, lastTime: ts + 900.25 } : {}) };
+        rows.push({ id: k + 1, boot: k < 300 ? 1 : 2, seq: k + 1, ts, kind, proto: kind === 'tcp.packet' ? 'tcp' : kind === 'udp.packet' ? 'udp' : null,
+          src, dst, sport: dport === null ? null : 40000 + k, dport, fields: JSON.stringify(fields) });
+      }
+      const c = await store.pool.connect();
+      try {
+        const registered = async (sensorId: string): Promise<(boot: number) => RegisteredBoot> => {
+          const keys = new Map<number, number>();
+          for (const boot of [1, 2]) {
+            const r = await c.query<{ boot: number }>(REGISTER_BOOT_SQL, [`${sensorId}-boot${boot}`, sensorId, JSON.stringify({ id: sensorId, name: sensorId, hostname: 'h' })]);
+            keys.set(boot, r.rows[0]?.boot as number);
+          }
+          return (boot) => ({ key: keys.get(boot) as number, sensorId });
+        };
+        const send = async (sensorId: string, bootOf: (boot: number) => RegisteredBoot, part: OutboxRow[], form: BatchForm): Promise<unknown> => {
+          const b = buildInsertBatch(part, bootOf, { id: sensorId, name: sensorId, hostname: 'h', backlog: 0, software: 'test' }, form);
+          return (await c.query(b.text, b.values)).rows[0];
+        };
+        const fresh = await registered('F');
+        const resend = await registered('R');
+        // F in three fresh batches (the later ones update rows the first inserted), R in one resend.
+        assert.deepEqual(await send('F', fresh, rows.slice(0, 250), 'fresh'), { inserted: 250, offered: 250 });
+        assert.deepEqual(await send('F', fresh, rows.slice(250, 251), 'fresh'), { inserted: 1, offered: 1 });
+        assert.deepEqual(await send('F', fresh, rows.slice(251), 'fresh'), { inserted: 349, offered: 349 });
+        assert.deepEqual(await send('R', resend, rows, 'resend'), { inserted: 600, offered: 600 });
+        const summaries = (sensor: string): string => pg.psql(`
+          SELECT 'S', src, first_seen, last_seen, events FROM decoyd_source_sensors WHERE sensor_id = '${sensor}'
+          UNION ALL SELECT 'P' || proto || port, src, last_seen, last_seen, events FROM decoyd_source_ports WHERE sensor_id = '${sensor}'
+          UNION ALL SELECT 'D' || dst, src, first_seen, last_seen, events FROM decoyd_source_hosts WHERE sensor_id = '${sensor}'
+          UNION ALL SELECT 'N', NULL, last_event, last_event, shipped FROM decoyd_sensors WHERE sensor_id = '${sensor}'
+          ORDER BY 1, 2`);
+        const f = summaries('F');
+        assert.ok(f.split('\n').length > 150, f);
+        assert.match(f, /^S\|203\.0\.113\.1\|/m);
+        assert.match(f, /^Pudp/m);
+        assert.doesNotMatch(f, /^P(tcp|udp)70000/m, 'a port out of range is no port');
+        assert.equal(f, summaries('R'));
+        // A replay: the resend form inserts nothing and changes no summary; the fresh form fails whole.
+        assert.deepEqual(await send('F', fresh, rows.slice(100, 200), 'resend'), { inserted: 0, offered: 100 });
+        await assert.rejects(send('F', fresh, [...rows.slice(599), { ...(rows[0] as OutboxRow), id: 700, seq: 700 }], 'fresh'), (err: { code?: string }) => err.code === '23505');
+        assert.equal(summaries('F'), f);
+        assert.equal(pg.psql("SELECT count(*) FROM decoyd_events WHERE sensor_id = 'F'").trim(), '600');
+      } finally {
+        c.release();
+      }
+    } finally {
+      await store.close();
+      pg.destroy();
     }
   });
 });

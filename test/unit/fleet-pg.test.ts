@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildInsertBatch, INSERT_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { buildInsertBatch, FRESH_BATCH_SQL, RESEND_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
 import {
   PG_MIGRATIONS, PG_SCHEMA_VERSION, parseAge, partitionDay, partitionName, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, writerGrants,
 } from '../../daemon/src/fleet/pg-schema';
@@ -101,8 +101,8 @@ test('fleet batch: one statement of parallel arrays; boots and fields as stored;
     row(8, 2, 1, t0 + 1000, { kind: 'daemon.start', message: 'ready' }),
   ];
   const bootOf = (boot: number): { key: number; sensorId: string } => boots.get(boot) as { key: number; sensorId: string };
-  const b = buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' });
-  assert.equal(b.text, INSERT_BATCH_SQL);
+  const b = buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }, 'resend');
+  assert.equal(b.text, RESEND_BATCH_SQL);
   assert.equal(b.values.length, 20, 'a batch of any size is 20 parameters');
   assert.match(b.text, /ON CONFLICT \(boot, seq, ts\) DO NOTHING/);
   assert.match(b.text, /FROM ins WHERE src IS NOT NULL/, 'summaries count only the rows really inserted');
@@ -129,7 +129,45 @@ test('fleet batch: one statement of parallel arrays; boots and fields as stored;
   assert.equal(partitionName(b.maxMs), 'decoyd_events_20261203');
   assert.equal(b.lastId, 8);
   // The same rows give the same statement: a replay is byte-identical, so ON CONFLICT sees the same keys.
-  assert.deepEqual(buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }).values, b.values);
+  assert.deepEqual(buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }, 'resend').values, b.values);
+
+  // The fresh form: the same 20, then the summaries folded here, sorted by key, and the last event time.
+  const f = buildInsertBatch(rows, bootOf, { id: 'A', name: 'sensor-a2', hostname: 'h1', backlog: 12, software: 'decoyd test' }, 'fresh');
+  assert.equal(f.text, FRESH_BATCH_SQL);
+  assert.doesNotMatch(f.text, /ON CONFLICT \(boot, seq, ts\)|RETURNING/, 'no conflict check per row, no RETURNING set');
+  assert.deepEqual(f.values.slice(0, 20), b.values);
+  assert.equal(f.values.length, 38);
+  const src = String(parseIp('198.51.100.2'));
+  const dst = String(parseIp('198.51.100.10'));
+  assert.deepEqual(f.values.slice(20, 25).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['0'], ['2000000'], ['5']], 'sources: src, sensor, first, last, events');
+  assert.deepEqual(f.values.slice(25, 31).map((x) => fromArrayLiteral(x)), [[src], ['A'], [dst], ['0'], ['2000000'], ['5']], 'hosts');
+  assert.deepEqual(f.values.slice(31, 37).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['tcp'], ['22'], ['2000000'], ['5']], 'ports');
+  assert.equal(f.values[37], 2_000_000, 'the newest event end of this sensor, as an offset');
+});
+
+test('fleet batch: fresh summaries fold each (source, sensor) once, in the order PostgreSQL sorts keys', () => {
+  const t0 = Date.UTC(2026, 11, 2, 10);
+  const ip = (s: string): number => parseIp(s) as number;
+  const mk = (id: number, kind: string, src: string, dst: string, dport: number | null, extra: Record<string, unknown> = {}): OutboxRow => ({
+    ...row(id, 1, id, t0 + id, { kind, srcIp: src, dstIp: dst, ...extra }),
+    proto: kind === 'tcp.packet' ? 'tcp' : kind === 'udp.packet' ? 'udp' : null, src: ip(src), dst: ip(dst), sport: dport === null ? null : 1, dport,
+  });
+  const rows = [
+    mk(1, 'udp.packet', '203.0.113.9', '198.51.100.3', 53), mk(2, 'tcp.packet', '203.0.113.9', '198.51.100.3', 80),
+    mk(3, 'tcp.packet', '192.0.2.1', '198.51.100.4', 22), mk(4, 'tcp.packet', '203.0.113.9', '198.51.100.1', 80, { packets: 3 }),
+    mk(5, 'icmp', '203.0.113.9', '203.0.113.9', null), mk(6, 'tcp.packet', '203.0.113.9', '198.51.100.3', 70000),
+  ];
+  const v = buildInsertBatch(rows, () => ({ key: 1, sensorId: 'S' }), { id: 'S', name: 's', hostname: 'h', backlog: 0, software: 'x' }, 'fresh').values.map((x) => (typeof x === 'string' && x.startsWith('{') ? fromArrayLiteral(x) : x));
+  const n = (s: string): string => String(ip(s));
+  assert.deepEqual(v[20], [n('192.0.2.1'), n('203.0.113.9')], 'sources in address order');
+  assert.deepEqual(v[24], ['1', '7'], 'events: packets weigh (1 + 1 + 3 + 1 + 1)');
+  assert.deepEqual(v[22], ['2000', '0'], 'first and last as microsecond offsets');
+  assert.deepEqual(v[23], ['2000', '5000']);
+  assert.deepEqual(v[27], [n('198.51.100.4'), n('198.51.100.1'), n('198.51.100.3')], 'hosts by (src, dst); the source itself is no host');
+  assert.deepEqual(v[31], [n('192.0.2.1'), n('203.0.113.9'), n('203.0.113.9')]);
+  assert.deepEqual(v[33], ['tcp', 'tcp', 'udp'], 'ports: tcp before udp; ICMP and 70000 are no port');
+  assert.deepEqual(v[34], ['22', '80', '53']);
+  assert.deepEqual(v[36], ['1', '4', '1']);
 });
 
 test('fleet batch: a row resent in another batch gets the same microsecond time (ts is part of the primary key)', () => {
@@ -138,7 +176,7 @@ test('fleet batch: a row resent in another batch gets the same microsecond time 
   const a = [mk(1, base + 7.3), mk(2, base + 9.11)];
   const b = [mk(0, base - 1234.567), ...a, mk(3, base + 0.001)];
   const abs = (batch: OutboxRow[]): number[] => {
-    const v = buildInsertBatch(batch, () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' }).values;
+    const v = buildInsertBatch(batch, () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' }, 'fresh').values;
     return fromArrayLiteral(v[3]).map((o) => (v[2] as number) + Number(o));
   };
   assert.deepEqual(abs(b).slice(1, 3), abs(a));
@@ -159,7 +197,7 @@ test('fleet batch: a NUL or a lone surrogate in a field (jsonb refuses both) bec
   }
   for (const user of ['a\0b', 'a\ud800b']) {
     const r = row(9, 1, 2, Date.UTC(2026, 11, 2), { kind: 'service.login', user });
-    const b = buildInsertBatch([r], () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' });
+    const b = buildInsertBatch([r], () => ({ key: 1, sensorId: 'A' }), { id: 'A', name: 'a', hostname: 'h', backlog: 0, software: 's' }, 'fresh');
     assert.equal((JSON.parse(String(b.values[11])) as { user: string }[])[0]?.user, 'a\ufffdb');
   }
 });

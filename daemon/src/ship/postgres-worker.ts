@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { PostgresShipSettings } from '../config/ship-settings';
 import type { Observer } from '../events/ecs';
-import { buildInsertBatch, HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
+import { buildInsertBatch, HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
 import { PG_SCHEMA_VERSION, redactUrl, utcDay } from '../fleet/pg-schema';
 import { classifyPgError, PG_FAILURES, SchemaVersionError, type PgFailure } from './postgres-errors';
 
@@ -55,6 +55,11 @@ type OutboxTuple = [number, number, number, number, string, string | null, numbe
 const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+
+/** unique_violation: in a fresh batch, the primary key holding a row already (PostgreSQL committed it before). */
+function alreadyHeld(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === '23505';
+}
 
 /** A data exception or integrity violation: the statement's rows, not the connection or the server, are at fault. */
 function refusedAsData(err: unknown): boolean {
@@ -99,6 +104,9 @@ class OutboxShipper {
 
   constructor(private readonly init: PgWorkerInit, private readonly post: (m: FromPgWorker) => void) {
     this.db = new Database(init.dbFile, { fileMustExist: true, timeout: 5000 });
+    // The watermark moves once a batch, and waiting for the disk each time would idle PostgreSQL's
+    // connections: a watermark lost to a power cut only resends batches, which insert nothing twice.
+    this.db.pragma('synchronous = NORMAL');
     const name = init.settings.name;
     this.db.prepare('INSERT OR IGNORE INTO ship_outbox (shipper, shipped_id, updated) VALUES (?, 0, ?)').run(name, Date.now());
     this.watermark = (this.db.prepare('SELECT shipped_id FROM ship_outbox WHERE shipper = ?').get(name) as { shipped_id: number }).shipped_id;
@@ -171,20 +179,24 @@ class OutboxShipper {
     return rows;
   }
 
-  private build(rows: readonly OutboxRow[]): BuiltBatch {
+  private build(rows: readonly OutboxRow[], form: BatchForm): BuiltBatch {
     const hi = (this.maxId.get() as { hi: number | null }).hi ?? 0;
     const o = this.init.observer;
     const last = (rows[rows.length - 1] as OutboxRow).id;
-    return buildInsertBatch(rows, this.bootOf, { id: o.id, name: o.name, hostname: o.hostname, backlog: Math.max(0, hi - last), software: this.init.software });
+    return buildInsertBatch(rows, this.bootOf, { id: o.id, name: o.name, hostname: o.hostname, backlog: Math.max(0, hi - last), software: this.init.software }, form);
   }
 
   async run(): Promise<void> {
     const s = this.init.settings;
     /** Batches sent and not yet acknowledged, oldest first: the watermark moves over their committed prefix. */
-    const flights: { rows: number; lastId: number; conn: pg.Client; done: Promise<number> }[] = [];
+    const flights: { rows: number; lastId: number; form: BatchForm; conn: pg.Client; done: Promise<number> }[] = [];
     let readAfter = this.watermark;
     // After PostgreSQL refused a batch as data, its rows go one at a time up to here, to find the one.
     let isolateUntil = 0;
+    // Rows up to here may be in PostgreSQL already (sent before a failure whose outcome is unknown):
+    // they go in the resend form. Past it, batches go fresh; a fresh batch that meets a row
+    // PostgreSQL holds (the first batch after a kill -9) fails as a whole and is resent.
+    let resendUntil = 0;
     while (!this.closing) {
       try {
         if (this.client === undefined) {
@@ -197,18 +209,20 @@ class OutboxShipper {
           await this.ensurePartitions(Date.now(), Date.now() + 2 * DAY_MS);
           this.lastAhead = Date.now();
         }
-        // Fill the free connections. Each batch is built while the ones before it run in PostgreSQL.
+        // Fill the free connections. Each batch is built while the ones before it run in PostgreSQL
+        // (building ahead of a free connection was measured: the batches kept alive meanwhile
+        // doubled the thread's garbage collection, and PostgreSQL got no more done).
         while (flights.length < (readAfter < isolateUntil ? 1 : this.connections.length)) {
           const rows = this.read(readAfter, readAfter < isolateUntil ? 1 : s.batch);
           if (rows === undefined) break;
           await this.registerBoots(rows);
-          const batch = this.build(rows);
+          const batch = this.build(rows, readAfter < resendUntil ? 'resend' : 'fresh');
           await this.ensurePartitions(batch.minMs, batch.maxMs);
           const conn = this.connections.find((c) => !flights.some((f) => f.conn === c)) as pg.Client;
           // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
           const done = conn.query<{ inserted: number }>(batch.text, batch.values).then((r) => r.rows[0]?.inserted ?? 0);
           done.catch(() => undefined);
-          flights.push({ rows: rows.length, lastId: batch.lastId, conn, done });
+          flights.push({ rows: rows.length, lastId: batch.lastId, form: batch.form, conn, done });
           readAfter = batch.lastId;
           if (rows.length < s.batch && readAfter >= isolateUntil) break;
         }
@@ -224,10 +238,16 @@ class OutboxShipper {
           inserted = await head.done;
         } catch (err) {
           if (!refusedAsData(err)) throw err;
-          // PostgreSQL refused the rows themselves: retrying the same batch would fail for ever.
           await Promise.allSettled(flights.map((f) => f.done));
           const last = (flights[flights.length - 1] as typeof head).lastId;
           flights.length = 0;
+          // Whatever was in flight may have committed: it all goes again as resends.
+          resendUntil = Math.max(resendUntil, last);
+          if (head.form === 'fresh' && alreadyHeld(err)) {
+            readAfter = this.watermark;
+            continue;
+          }
+          // PostgreSQL refused the rows themselves: retrying the same batch would fail for ever.
           if (head.rows === 1) this.skipRefused(head.lastId, err);
           else {
             isolateUntil = Math.max(isolateUntil, last);
@@ -242,8 +262,9 @@ class OutboxShipper {
         if (flights.length === 0 && head.rows < s.batch && readAfter >= isolateUntil) await this.sleep(s.intervalMs);
       } catch (err) {
         // Later batches may or may not have committed: everything past the watermark goes again
-        // on the next connection, and what PostgreSQL already holds inserts nothing.
+        // on the next connection, as resends, and what PostgreSQL already holds inserts nothing.
         await Promise.allSettled(flights.map((f) => f.done));
+        resendUntil = Math.max(resendUntil, readAfter);
         flights.length = 0;
         await this.failed(err);
         if (this.closing) break;
