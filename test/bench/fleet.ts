@@ -15,8 +15,8 @@
  *    over PgStoreQuery) of /api/v1/events?src=…&limit=100, /api/v1/events?limit=100,
  *    /api/v1/events?sensor=…&port=…&limit=100, /api/v1/sources and /api/v1/sources/:ip.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAdminApi } from '../../admin-api/src/server';
 import { POSTGRES_DEFAULTS, type PostgresShipSettings } from '../../daemon/src/config/ship-settings';
@@ -59,6 +59,31 @@ async function waitFor(cond: () => boolean, timeoutMs: number, poll = 20): Promi
   return cond();
 }
 
+/** CPU seconds (user + system) of the cluster's processes: the postmaster and its children, backends included. */
+function clusterCpuSeconds(pg: PgCluster): number {
+  const postmaster = Number(readFileSync(join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // Fields after the command's closing parenthesis: state ppid ... utime(14) stime(15), 1-based from pid.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(name) === postmaster || Number(f[1]) === postmaster) total += (Number(f[11]) + Number(f[12])) / tick;
+  }
+  return total;
+}
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function shipping(pg: PgCluster, dir: string, ingest: number, outage: number, batch: number, connections: number): Promise<string[]> {
   const ctx = ecsContext({ name: 'bench-sensor', id: 'bench-sensor', hostname: 'bench' });
   const store = await StoreWriter.open({ path: dir, flushIntervalMs: 250, retention: { maxAgeDays: 0, maxBytes: 0 }, queueLimit: 2_000_000, workerNice: 0 }, ctx, (m) => process.stderr.write(`${m}\n`));
@@ -68,11 +93,16 @@ async function shipping(pg: PgCluster, dir: string, ingest: number, outage: numb
     connectTimeoutMs: 5000, statementTimeoutMs: POSTGRES_DEFAULTS.statementTimeoutMs,
   };
   const out: string[] = [];
+  const cpu0 = { sensor: cpuSeconds(), pg: clusterCpuSeconds(pg) };
   const t0 = Date.now();
   const shipper = new PostgresShipper(settings, databaseFile(dir), ctx, (m) => process.stderr.write(`${m}\n`), { nice: 0 });
   await waitFor(() => shipper.stats().sent >= ingest, 600_000);
   const ingestS = (Date.now() - t0) / 1000;
+  // Backends that ended are no longer in /proc: the figure is read while the shipper's are alive.
+  const cpu = { sensor: cpuSeconds() - cpu0.sensor, pg: clusterCpuSeconds(pg) - cpu0.pg };
   out.push(`Ingest into PostgreSQL, one sensor (store outbox → shipper thread → one unnest() INSERT per batch of ${fmt(batch)}, ${connections} in flight, primary key + 6 indexes + summaries): ${fmt(shipper.stats().sent)} events in ${ingestS.toFixed(2)} s = ${fmt(ingest / ingestS)} events/s — target >= 50,000/s: ${ingest / ingestS >= 50_000 ? 'met' : 'NOT met'}`);
+  const perEvent = (sec: number): string => `${(sec * 1e6 / ingest).toFixed(1)} µs`;
+  out.push(`  CPU per event while ingesting: sensor process (shipper thread, store, bench) ${perEvent(cpu.sensor)}, PostgreSQL ${perEvent(cpu.pg)}; ${((cpu.sensor + cpu.pg) / ingestS).toFixed(2)} of this machine's ${availableParallelism()} cores were busy with them`);
 
   pg.stop();
   await waitFor(() => shipper.stats().failing !== undefined, 30_000);
