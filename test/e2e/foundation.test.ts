@@ -4,10 +4,10 @@
  * decoyd in namespaces this test creates.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { arping } from '../helpers/clients';
 import { startCapture } from '../helpers/capture';
 import { FAST_SCAN_PROBES, fastScan } from '../helpers/fast-scan';
@@ -38,8 +38,14 @@ function states(host: NmapHost | undefined, proto: string, ports: number[]): str
   return ports.map((p) => portOf(host, proto, p)?.state ?? `missing:${host.extraPorts ? JSON.stringify(host.extraPorts) : ''}`);
 }
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempFile(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'decoyd-e2e-'));
+  tempDirs.push(dir);
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;

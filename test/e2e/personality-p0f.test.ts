@@ -6,9 +6,9 @@
  * must be named; every SYN+ACK must carry the personality's initial TTL and DF.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { createLab, type Lab } from '../../daemon/src/lab/netns';
@@ -132,7 +132,11 @@ describe('personality: p0f classifies the decoys SYN+ACKs as their OS family', {
       const stopped = await Promise.race([p0fExited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
       if (!stopped && p0f.pid !== undefined) process.kill(p0f.pid, 'SIGKILL');
     }
-    records = parseP0fLog(readFileSync(logFile, 'utf8'));
+    try {
+      records = parseP0fLog(readFileSync(logFile, 'utf8'));
+    } finally {
+      rmSync(dirname(logFile), { recursive: true, force: true });
+    }
   });
 
   after(async () => {

@@ -3,7 +3,7 @@
  * scanner namespace at the running daemon. It must stay up, keep answering correctly, and record drops.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -112,8 +112,12 @@ const batch = () => {
 };
 batch();
 `;
-  const r = await lab.exec(lab.scannerNs, [process.execPath, '-e', script], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
+  try {
+    const r = await lab.exec(lab.scannerNs, [process.execPath, '-e', script], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('thousands of malformed frames on the wire never crash the daemon, which keeps answering', { skip: needsRoot.skip }, async (t) => {
