@@ -65,6 +65,32 @@ WITH docs AS (
 
 const TS = (us: string): string => `timestamptz 'epoch' + (${us}) * interval '1 microsecond'`;
 
+/** The events' insert and each upsert's target and merge, shared by the two forms (they differ only in their rows' source). */
+const INSERT_EVENTS = `INSERT INTO decoyd_events (boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields)
+  SELECT boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields FROM rows`;
+const UPSERT = {
+  sources: {
+    into: 'INSERT INTO decoyd_source_sensors AS t (src, sensor_id, first_seen, last_seen, events)',
+    merge: `ON CONFLICT (src, sensor_id) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
+    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events`,
+  },
+  hosts: {
+    into: 'INSERT INTO decoyd_source_hosts AS t (src, sensor_id, dst, first_seen, last_seen, events)',
+    merge: `ON CONFLICT (src, sensor_id, dst) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
+    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events`,
+  },
+  ports: {
+    into: 'INSERT INTO decoyd_source_ports AS t (src, sensor_id, proto, port, last_seen, events)',
+    merge: 'ON CONFLICT (src, sensor_id, proto, port) DO UPDATE SET last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events',
+  },
+  sensor: {
+    into: 'INSERT INTO decoyd_sensors AS t (sensor_id, name, hostname, last_event, last_report, backlog, shipped, software)',
+    merge: `ON CONFLICT (sensor_id) DO UPDATE SET name = excluded.name, hostname = excluded.hostname,
+    last_event = greatest(t.last_event, excluded.last_event), last_report = now(), backlog = excluded.backlog,
+    shipped = t.shipped + excluded.shipped, software = excluded.software`,
+  },
+} as const;
+
 /**
  * Summary rows are upserted in key order, so two batches in flight on two connections take their
  * row locks in the same order: the later one waits for the earlier one's commit, never deadlocks.
@@ -76,64 +102,54 @@ const TS = (us: string): string => `timestamptz 'epoch' + (${us}) * interval '1 
  * the same order by reading `ins`.
  */
 export const FRESH_BATCH_SQL = `${BATCH_ROWS_SQL}), up_sources AS (
-  INSERT INTO decoyd_source_sensors AS t (src, sensor_id, first_seen, last_seen, events)
+  ${UPSERT.sources.into}
   SELECT '0.0.0.0'::inet + x.src, x.sensor_id, ${TS('$3::bigint + x.first_off')}, ${TS('$3::bigint + x.last_off')}, x.events
   FROM unnest($21::bigint[], $22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS x(src, sensor_id, first_off, last_off, events)
-  ON CONFLICT (src, sensor_id) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
-    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.sources.merge}
 ), up_hosts AS (
-  INSERT INTO decoyd_source_hosts AS t (src, sensor_id, dst, first_seen, last_seen, events)
+  ${UPSERT.hosts.into}
   SELECT '0.0.0.0'::inet + x.src, x.sensor_id, '0.0.0.0'::inet + x.dst, ${TS('$3::bigint + x.first_off')}, ${TS('$3::bigint + x.last_off')}, x.events
   FROM unnest($26::bigint[], $27::text[], $28::bigint[], $29::bigint[], $30::bigint[], $31::bigint[]) AS x(src, sensor_id, dst, first_off, last_off, events)
-  ON CONFLICT (src, sensor_id, dst) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
-    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.hosts.merge}
 ), up_ports AS (
-  INSERT INTO decoyd_source_ports AS t (src, sensor_id, proto, port, last_seen, events)
+  ${UPSERT.ports.into}
   SELECT '0.0.0.0'::inet + x.src, x.sensor_id, x.proto, x.port, ${TS('$3::bigint + x.last_off')}, x.events
   FROM unnest($32::bigint[], $33::text[], $34::text[], $35::int[], $36::bigint[], $37::bigint[]) AS x(src, sensor_id, proto, port, last_off, events)
-  ON CONFLICT (src, sensor_id, proto, port) DO UPDATE SET last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.ports.merge}
 ), up_sensor AS (
-  INSERT INTO decoyd_sensors AS t (sensor_id, name, hostname, last_event, last_report, backlog, shipped, software)
+  ${UPSERT.sensor.into}
   VALUES ($16, $17, $18, ${TS('$3::bigint + $38::bigint')}, now(), $19, cardinality($1::int[]), $20)
-  ON CONFLICT (sensor_id) DO UPDATE SET name = excluded.name, hostname = excluded.hostname,
-    last_event = greatest(t.last_event, excluded.last_event), last_report = now(), backlog = excluded.backlog,
-    shipped = t.shipped + excluded.shipped, software = excluded.software
+  ${UPSERT.sensor.merge}
 ), ins AS (
-  INSERT INTO decoyd_events (boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields)
-  SELECT boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields FROM rows
+  ${INSERT_EVENTS}
 )
 SELECT cardinality($1::int[]) AS inserted, cardinality($1::int[]) AS offered`;
 
 /** The resend form: rows PostgreSQL may hold already are skipped, and only the rows inserted count. */
 export const RESEND_BATCH_SQL = `${BATCH_ROWS_SQL}), ins AS (
-  INSERT INTO decoyd_events (boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields)
-  SELECT boot, seq, ts, last_ts, sensor_id, kind, proto, src, dst, sport, dport, packets, fields FROM rows
+  ${INSERT_EVENTS}
   ON CONFLICT (boot, seq, ts) DO NOTHING
   RETURNING ts, last_ts, sensor_id, proto, src, dst, dport, packets
 ), up_sources AS (
-  INSERT INTO decoyd_source_sensors AS t (src, sensor_id, first_seen, last_seen, events)
+  ${UPSERT.sources.into}
   SELECT src, sensor_id, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL GROUP BY src, sensor_id ORDER BY src, sensor_id
-  ON CONFLICT (src, sensor_id) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
-    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.sources.merge}
   RETURNING 1
 ), up_hosts AS (
-  INSERT INTO decoyd_source_hosts AS t (src, sensor_id, dst, first_seen, last_seen, events)
+  ${UPSERT.hosts.into}
   SELECT src, sensor_id, dst, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL AND dst IS NOT NULL AND dst <> src GROUP BY src, sensor_id, dst ORDER BY src, sensor_id, dst
-  ON CONFLICT (src, sensor_id, dst) DO UPDATE SET first_seen = least(t.first_seen, excluded.first_seen),
-    last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.hosts.merge}
   RETURNING 1
 ), up_ports AS (
-  INSERT INTO decoyd_source_ports AS t (src, sensor_id, proto, port, last_seen, events)
+  ${UPSERT.ports.into}
   SELECT src, sensor_id, proto, dport, max(last_ts), sum(packets) FROM ins
   WHERE src IS NOT NULL AND dport BETWEEN 0 AND 65535 AND proto IN ('tcp', 'udp') GROUP BY src, sensor_id, proto, dport ORDER BY src, sensor_id, proto, dport
-  ON CONFLICT (src, sensor_id, proto, port) DO UPDATE SET last_seen = greatest(t.last_seen, excluded.last_seen), events = t.events + excluded.events
+  ${UPSERT.ports.merge}
   RETURNING 1
 ), up_sensor AS (
-  INSERT INTO decoyd_sensors AS t (sensor_id, name, hostname, last_event, last_report, backlog, shipped, software)
+  ${UPSERT.sensor.into}
   VALUES ($16, $17, $18, (SELECT max(last_ts) FROM ins WHERE sensor_id = $16), now(), $19, (SELECT count(*) FROM ins), $20)
-  ON CONFLICT (sensor_id) DO UPDATE SET name = excluded.name, hostname = excluded.hostname,
-    last_event = greatest(t.last_event, excluded.last_event), last_report = now(), backlog = excluded.backlog,
-    shipped = t.shipped + excluded.shipped, software = excluded.software
+  ${UPSERT.sensor.merge}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins)::int AS inserted, cardinality($1::int[]) AS offered`;

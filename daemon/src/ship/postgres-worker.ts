@@ -56,15 +56,20 @@ const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
+/** PostgreSQL's SQLSTATE of an error, if it has one. */
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** unique_violation: in a fresh batch, the primary key holding a row already (PostgreSQL committed it before). */
 function alreadyHeld(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === '23505';
+  return sqlState(err) === '23505';
 }
 
 /** A data exception or integrity violation: the statement's rows, not the connection or the server, are at fault. */
 function refusedAsData(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+  return /^2[23][0-9A-Z]{3}$/.test(sqlState(err) ?? '');
 }
 
 function errorText(err: unknown): string {
