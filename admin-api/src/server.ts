@@ -116,7 +116,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
 
   const eventsQuerySchema = {
     type: 'object', additionalProperties: false,
-    properties: { ...FILTERS, sensor: SENSOR, since: TIME, until: TIME, limit: LIMIT, cursor: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'nextCursor of the previous page' } },
+    properties: { ...FILTERS, sensor: SENSOR, since: TIME, until: TIME, limit: LIMIT, cursor: { type: 'string', pattern: '^[0-9]{1,17}([.][0-9]{1,10}[.][0-9]{1,18})?$', description: 'nextCursor of the previous page, as returned (the embedded store\'s is a row id, the fleet store\'s a time, boot and sequence)' } },
   } as const;
 
   app.get('/api/v1/health', { config: { public: true }, schema: { summary: 'Liveness (no auth)', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' }, time: { type: 'integer' } } } } } },

@@ -1,6 +1,7 @@
 /**
- * `decoyd db migrate` from schema version 1 (whole ECS documents per row) to version 2 (the
- * event's own fields under a boot and sequence), on a real PostgreSQL 15: a version 1 database
+ * `decoyd db migrate` from schema version 1 (whole ECS documents per row) through version 2 (the
+ * event's own fields under a boot and sequence) to version 3 (the primary key (ts, boot, seq) as
+ * the time index, no row ids), on a real PostgreSQL 15: a version 1 database
  * holding events of two boots of one sensor, as the version 1 shipper wrote them, is migrated,
  * and the fleet API's store then returns exactly the documents it returned before, with the
  * same ids, the same credentials and the same scans; a batch of the new shipper for the same
@@ -46,7 +47,7 @@ function events(): DecoyEvent[] {
   ] as unknown as DecoyEvent[];
 }
 
-describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot.skip }, () => {
+describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot.skip }, () => {
   test('documents, ids, credentials and scans read back unchanged; a replayed batch inserts nothing', async () => {
     const pg = createPgCluster('decoyd-pg-migrate-');
     const store = new PgStoreQuery(pg.url(SUPERUSER, SUPERUSER_PASSWORD));
@@ -77,9 +78,12 @@ describe('decoyd db migrate: schema version 1 to 2 with data', { skip: needsRoot
       const { kind: _kind, time: _time, ...scan } = all[4] as unknown as Record<string, unknown>;
 
       const lines: string[] = [];
-      assert.equal(await migrate(url, { daysAhead: 1, now: T0 }, (l) => lines.push(l)), 1);
+      assert.equal(await migrate(url, { daysAhead: 1, now: T0 }, (l) => lines.push(l)), 2, 'migrations 2 and 3');
       assert.ok(lines.some((l) => /migration 2: 6 events of version 1 rewritten/.test(l)), lines.join('\n'));
       assert.ok(lines.some((l) => /applied migration 2/.test(l)));
+      assert.ok(lines.some((l) => /applied migration 3/.test(l)));
+      assert.equal(pg.psql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'decoyd_events_pkey'").trim(), 'PRIMARY KEY (ts, boot, seq)');
+      assert.equal(pg.psql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'decoyd_events'::regclass AND attname = 'row_id'").trim(), '0', 'row ids are gone');
       assert.equal(pg.psql("SELECT count(*) FROM pg_class WHERE relname LIKE '%decoyd_events_v1%' OR relname LIKE 'v1\\_%'").trim(), '0', 'version 1 tables are gone');
       assert.equal(pg.psql('SELECT count(*) FROM decoyd_boots').trim(), '2', 'one row per boot');
 

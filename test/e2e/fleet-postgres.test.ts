@@ -26,6 +26,7 @@ import { needsRoot, withLab, type Lab } from '../helpers/lab';
 import { runNmap } from '../helpers/nmap';
 import { createPgCluster, SUPERUSER, SUPERUSER_PASSWORD, type PgCluster } from '../helpers/postgres';
 import { http } from '../helpers/admin-http';
+import { PG_SCHEMA_VERSION } from '../../daemon/src/fleet/pg-schema';
 
 const TOKEN = 'e2e-fleet-token-6c0d93ab11';
 const WRITER = { user: 'decoyd_writer', password: 'writer-pw-91ac' };
@@ -129,7 +130,7 @@ describe('a fleet of sensors shipping to PostgreSQL', { skip: needsRoot.skip }, 
       assert.match(cli(['db', 'migrate', '--url', owner('decoyd'), '--writer', WRITER.user, '--reader', READER.user]), /applied migration 1[^]*applied migration 2/);
       assert.match(cli(['db', 'migrate', '--url', owner('decoyd')]), /nothing to do/);
       cli(['db', 'migrate', '--url', owner('decoyd_old'), '--writer', WRITER.user]);
-      pg.psql("INSERT INTO decoyd_schema_migrations (version, description) VALUES (3, 'a schema from another decoyd')", 'decoyd_old');
+      pg.psql(`INSERT INTO decoyd_schema_migrations (version, description) VALUES (${PG_SCHEMA_VERSION + 1}, 'a schema from another decoyd')`, 'decoyd_old');
       const good = pg.url(WRITER.user, WRITER.password);
 
       await withLab(t, { name: 'dt-fleet-a' }, async (labA) => {
@@ -166,7 +167,7 @@ describe('a fleet of sensors shipping to PostgreSQL', { skip: needsRoot.skip }, 
             assert.ok(a.events.some((l) => l.kind === 'daemon.error' && String(l.message).includes('works again')), 'the recovery is logged');
 
             // The three broken targets of sensor B: a clear line each, a metric each, and B still runs.
-            for (const [name, reason, text] of [['badpw', 'auth', /refused the login: password authentication failed/], ['nowhere', 'unreachable', /unreachable/], ['oldschema', 'schema', /schema is version 3, this decoyd writes version 2/]] as const) {
+            for (const [name, reason, text] of [['badpw', 'auth', /refused the login: password authentication failed/], ['nowhere', 'unreachable', /unreachable/], ['oldschema', 'schema', new RegExp(`schema is version ${PG_SCHEMA_VERSION + 1}, this decoyd writes version ${PG_SCHEMA_VERSION}`)]] as const) {
               const line = b.events.find((l) => l.kind === 'daemon.error' && String(l.message).startsWith(`ship ${name}:`));
               assert.ok(line, `no log line for ${name}`);
               assert.match(String(line.message), text);
@@ -205,6 +206,13 @@ describe('a fleet of sensors shipping to PostgreSQL', { skip: needsRoot.skip }, 
             for (const e of page.events) assert.equal(e.destination?.ip, e.observer?.name === 'sensor-a' ? '198.51.100.10' : '198.51.100.20');
             const onlyB = await get<{ events: Doc[] }>('/api/v1/events?sensor=sensor-b&limit=200');
             assert.ok(onlyB.events.length > 0 && onlyB.events.every((e) => e.observer?.name === 'sensor-b'), 'sensor= filters');
+            // Cursor paging over HTTP: the fleet store's cursor passes the route's schema and continues where page 1 ended.
+            const p1 = await get<{ events: Doc[]; nextCursor?: string }>('/api/v1/events?sensor=sensor-b&limit=50');
+            assert.ok(p1.nextCursor !== undefined && p1.events.length === 50, 'a full page has a cursor');
+            const p2 = await get<{ events: Doc[] }>(`/api/v1/events?sensor=sensor-b&limit=50&cursor=${encodeURIComponent(p1.nextCursor)}`);
+            const seen = new Set(p1.events.map((e) => e.event?.id));
+            assert.ok(p2.events.length > 0 && p2.events.every((e) => !seen.has(e.event?.id)), 'page 2 holds other events');
+            assert.ok(String(p2.events[0]?.['@timestamp']) <= String(p1.events[49]?.['@timestamp']), 'page 2 is older than page 1');
             const source = await get<{ hosts: { ip: string }[]; sensors: { name: string; events: number }[]; portCount: number }>('/api/v1/sources/198.51.100.2');
             assert.deepEqual(source.sensors.map((s) => s.name).sort(), ['sensor-a', 'sensor-b'], 'one source query shows both sensors');
             assert.deepEqual(source.hosts.map((h) => h.ip).sort(), ['198.51.100.10', '198.51.100.20']);

@@ -30,6 +30,12 @@ test('fleet schema: migrations are numbered 1..n, the newest is the version writ
   for (const idx of ['(ts, row_id)', '(src, ts)', '(dst, ts)', '(dport, ts)', '(kind, ts)', '(sensor_id, ts)']) assert.ok(sql.includes(idx), `index ${idx}`);
   assert.equal(typeof v2.data, 'function', 'version 1 rows are rewritten, not dropped');
   assert.match(v2.finish ?? '', /DROP TABLE decoyd_events_v1/);
+  // Version 3: the key leads with the time and replaces the time index and the row ids.
+  const v3 = (PG_MIGRATIONS[2] as (typeof PG_MIGRATIONS)[number]).sql;
+  assert.match(v3, /PRIMARY KEY \(ts, boot, seq\)/);
+  assert.match(v3, /DROP INDEX decoyd_events_ts;/);
+  assert.match(v3, /DROP COLUMN row_id;/);
+  assert.ok(!writerGrants('w').some((g) => g.includes('decoyd_event_row_id')), 'no grant on the sequence version 3 drops');
 });
 
 test('fleet schema: daily partition names, their days, and which ones prune drops', () => {

@@ -1,7 +1,7 @@
 /**
  * StoreQuery over the fleet's PostgreSQL database: the admin API's second store. Every query is
- * indexed and bounded by its limit. Event pages run newest first by (ts, row_id); the cursor is
- * the last row's time (µs) and row_id. ECS documents are rebuilt from each row's fields and its
+ * indexed and bounded by its limit. Event pages run newest first by the primary key (ts, boot,
+ * seq); the cursor is the last row's time (µs), boot and sequence. ECS documents are rebuilt from each row's fields and its
  * boot's observer and id prefix (decoyd_boots, cached), as the embedded store rebuilds them. `sensor` (observer.name or id) is
  * resolved to sensor ids through decoyd_sensors first, so the events' sensor index serves it.
  */
@@ -84,25 +84,24 @@ export class PgStoreQuery implements StoreQuery {
     if (req.since !== undefined) add(w, (p) => `ts >= to_timestamp(${p}::float8 / 1000)`, req.since);
     if (req.until !== undefined) add(w, (p) => `ts <= to_timestamp(${p}::float8 / 1000)`, req.until);
     if (req.cursor !== undefined) {
-      const m = /^([0-9]{1,17})\.([0-9]{1,18})$/.exec(req.cursor);
-      if (m === null) throw new InvalidCursorError('cursor is not one this API returned');
-      w.args.push(m[1], m[2]);
-      const usP = `$${w.args.length - 1}`;
-      const idP = `$${w.args.length}`;
+      const m = /^([0-9]{1,17})\.([0-9]{1,10})\.([0-9]{1,18})$/.exec(req.cursor);
+      if (m === null || Number(m[2]) > 2 ** 31 - 1) throw new InvalidCursorError('cursor is not one this API returned');
+      w.args.push(m[1], m[2], m[3]);
+      const [usP, bootP, seqP] = [w.args.length - 2, w.args.length - 1, w.args.length].map((k) => `$${k}`);
       const at = `(timestamptz 'epoch' + ${usP}::bigint * interval '1 microsecond')`;
-      // (ts, row_id) < (cursor's): the ts bound alone lets each partition's time index stop early.
-      w.clauses.push(`ts <= ${at} AND (ts < ${at} OR row_id < ${idP}::bigint)`);
+      // (ts, boot, seq) < (cursor's): the ts bound alone lets any partition's index on (…, ts) stop early.
+      w.clauses.push(`ts <= ${at} AND (ts, boot, seq) < (${at}, ${bootP}::int, ${seqP}::bigint)`);
     }
     w.args.push(req.limit + 1);
-    const sql = `SELECT row_id::text AS row_id, (extract(epoch FROM ts) * 1000000)::bigint::text AS us, boot, seq::text AS seq, fields
-      FROM decoyd_events${whereSql(w)} ORDER BY ts DESC, row_id DESC LIMIT $${w.args.length}`;
-    const r = await this.pool.query<{ row_id: string; us: string; boot: number; seq: string; fields: Record<string, unknown> }>(sql, w.args);
+    const sql = `SELECT (extract(epoch FROM ts) * 1000000)::bigint::text AS us, boot, seq::text AS seq, fields
+      FROM decoyd_events${whereSql(w)} ORDER BY ts DESC, boot DESC, seq DESC LIMIT $${w.args.length}`;
+    const r = await this.pool.query<{ us: string; boot: number; seq: string; fields: Record<string, unknown> }>(sql, w.args);
     const rows = r.rows;
     const more = rows.length > req.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
     const events = await this.documents(rows);
-    return more && last !== undefined ? { events, nextCursor: `${last.us}.${last.row_id}` } : { events };
+    return more && last !== undefined ? { events, nextCursor: `${last.us}.${last.boot}.${last.seq}` } : { events };
   }
 
   async sources(opts: { limit: number; since?: number; sensor?: string }): Promise<SourceSummary[]> {

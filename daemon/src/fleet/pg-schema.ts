@@ -7,8 +7,9 @@
  * ECS document). The ECS document is rebuilt on read from those fields and the boot's observer,
  * as the embedded store does, so the constant ECS parts are not parsed and stored per row. The
  * stable event id is (boot, seq): decoyd_boots names each sensor process start's id prefix and
- * observer; with `ts` (which a partitioned table's unique key must include) it is the primary
- * key, so a replayed batch inserts nothing.
+ * observer; with `ts` (which a partitioned table's unique key must include, and which leads it
+ * since version 3, so the key is the time index too) it is the primary key, so a replayed batch
+ * inserts nothing.
  * Partitions are made by a SECURITY DEFINER function, so the sensors' writer role needs no
  * CREATE right; summaries per (source, sensor) are kept at ingest, in the same statement.
  */
@@ -16,7 +17,7 @@ import { fromEcs } from '../events/ecs';
 import { REGISTER_BOOT_SQL } from './pg-batch';
 
 /** The schema version this decoyd writes and reads; a database at another version is refused. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** What a data step needs of a connection: one query at a time (pg.Client satisfies it). */
 export interface PgQueryable {
@@ -183,6 +184,20 @@ SELECT decoyd_ensure_partitions(
     data: copyVersion1Events,
     finish: 'DROP TABLE decoyd_events_v1;',
   },
+  {
+    version: 3,
+    description: 'the primary key leads with the time and serves as the time index; row ids and their index go',
+    // (ts, boot, seq) holds the same rows unique as (boot, seq, ts), and as the time index it orders
+    // event pages too: one index and one sequence step fewer per inserted event (in bench:fleet's
+    // SQL-level runs, 2 to 4 µs of PostgreSQL's CPU per event of about 31).
+    sql: `
+ALTER TABLE decoyd_events DROP CONSTRAINT decoyd_events_pkey;
+ALTER TABLE decoyd_events ADD CONSTRAINT decoyd_events_pkey PRIMARY KEY (ts, boot, seq);
+DROP INDEX decoyd_events_ts;
+ALTER TABLE decoyd_events DROP COLUMN row_id;
+DROP SEQUENCE decoyd_event_row_id;
+`,
+  },
 ];
 
 const V1_COPY_BATCH = 5000;
@@ -302,7 +317,6 @@ export function writerGrants(role: string): string[] {
     `GRANT SELECT ON decoyd_schema_migrations TO ${r}`,
     `GRANT INSERT ON decoyd_events TO ${r}`,
     `GRANT SELECT (boot, seq, ts, last_ts, sensor_id, proto, src, dst, dport, packets) ON decoyd_events TO ${r}`,
-    `GRANT USAGE ON SEQUENCE decoyd_event_row_id TO ${r}`,
     `GRANT SELECT, INSERT, UPDATE ON decoyd_boots, decoyd_sensors, decoyd_source_sensors, decoyd_source_hosts, decoyd_source_ports TO ${r}`,
     `GRANT EXECUTE ON FUNCTION decoyd_ensure_partitions(date, date) TO ${r}`,
   ];
