@@ -42,6 +42,8 @@ export interface AdminControl {
 
 /** Filters of the live stream (the same as the events query, without paging). */
 export interface LiveFilter {
+  /** observer.name or observer.id (a fleet API streams many sensors). */
+  sensor?: string;
   src?: string;
   dst?: string;
   proto?: string;

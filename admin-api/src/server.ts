@@ -141,7 +141,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   });
 
   app.get<{ Querystring: LiveFilter }>('/api/v1/events/stream', {
-    schema: { summary: 'Live events as server-sent events (same filters)', querystring: { type: 'object', additionalProperties: false, properties: FILTERS }, produces: ['text/event-stream'] },
+    schema: { summary: 'Live events as server-sent events (same filters)', querystring: { type: 'object', additionalProperties: false, properties: { ...FILTERS, sensor: SENSOR } }, produces: ['text/event-stream'] },
   }, async (req, reply) => {
     if (opts.live === undefined) return reply.code(404).send({ error: 'no live feed in this process' });
     if (streamClients >= maxClients) return reply.code(503).send({ error: `at most ${maxClients} streaming clients` });

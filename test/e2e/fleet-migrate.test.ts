@@ -114,12 +114,12 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         const b = buildInsertBatch(rows, () => ({ key, sensorId: 'sensor-m-id' }), { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' }, 'resend');
         const r = await c.query<{ inserted: number; offered: number }>(b.text, b.values);
         if (r.rows[0]?.inserted !== 0) console.error(pg.psql('SELECT boot, seq, ts, kind FROM decoyd_events ORDER BY boot, seq, ts'));
-        assert.deepEqual(r.rows[0], { inserted: 0, offered: 4 });
+        assert.deepEqual(r.rows[0], { inserted: 0, offered: 4, notified: 0 }, 'a replay inserts nothing and notifies nothing');
         // A hostile field: jsonb refuses U+0000 and lone surrogates, and would refuse the whole batch.
         const hostile: DecoyEvent = { ...(all[2] as DecoyEvent), time: T0 + 6000, user: 'ro\0ot\ud800' } as DecoyEvent;
         const h = buildInsertBatch([{ ...(rows[2] as OutboxRow), id: 9, seq: 9, ts: hostile.time, fields: JSON.stringify(hostile) }], () => ({ key, sensorId: 'sensor-m-id' }),
           { id: 'sensor-m-id', name: 'sensor-m', hostname: 'h1', backlog: 0, software: 'test' }, 'fresh');
-        assert.deepEqual((await c.query<{ inserted: number; offered: number }>(h.text, h.values)).rows[0], { inserted: 1, offered: 1 });
+        assert.deepEqual((await c.query<{ inserted: number; offered: number }>(h.text, h.values)).rows[0], { inserted: 1, offered: 1, notified: 1 });
       } finally {
         c.release();
       }
@@ -218,7 +218,9 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         };
         const send = async (sensorId: string, bootOf: (boot: number) => RegisteredBoot, part: OutboxRow[], form: BatchForm): Promise<unknown> => {
           const b = buildInsertBatch(part, bootOf, { id: sensorId, name: sensorId, hostname: 'h', backlog: 0, software: 'test' }, form);
-          return (await c.query(b.text, b.values)).rows[0];
+          const r = (await c.query<{ inserted: number; offered: number; notified: number }>(b.text, b.values)).rows[0];
+          assert.equal(r?.notified, r?.inserted === 0 ? 0 : 1, 'a batch that inserts notifies once');
+          return { inserted: r?.inserted, offered: r?.offered };
         };
         const fresh = await registered('F');
         const resend = await registered('R');
@@ -244,6 +246,10 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         await assert.rejects(send('F', fresh, [...rows.slice(599), { ...(rows[0] as OutboxRow), id: 700, seq: 700 }], 'fresh'), (err: { code?: string }) => err.code === '23505');
         assert.equal(summaries('F'), f);
         assert.equal(pg.psql("SELECT count(*) FROM decoyd_events WHERE sensor_id = 'F'").trim(), '600');
+        // sensor= with a port, kind or address is checked inside that index (the rows of other sensors cost no heap fetch).
+        const plan = pg.psql(`SET enable_seqscan = off; SET enable_bitmapscan = off;
+          EXPLAIN (COSTS OFF) SELECT boot, seq, fields FROM decoyd_events WHERE sensor_id = 'F' AND dport = 5 ORDER BY ts DESC, boot DESC, seq DESC LIMIT 101`);
+        assert.match(plan, /Index Cond: \(\(dport = 5\) AND \(sensor_id = 'F'::text\)\)/, plan);
       } finally {
         c.release();
       }

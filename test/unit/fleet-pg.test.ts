@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildInsertBatch, FRESH_BATCH_SQL, RESEND_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { batchNotice, BATCH_CHANNEL, buildInsertBatch, FRESH_BATCH_SQL, NOTICE_MAX_RUNS, parseBatchNotice, RESEND_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
 import {
   PG_MIGRATIONS, PG_SCHEMA_VERSION, parseAge, partitionDay, partitionName, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, writerGrants,
 } from '../../daemon/src/fleet/pg-schema';
@@ -35,6 +35,7 @@ test('fleet schema: migrations are numbered 1..n, the newest is the version writ
   assert.match(v3, /PRIMARY KEY \(ts, boot, seq\)/);
   assert.match(v3, /DROP INDEX decoyd_events_ts;/);
   assert.match(v3, /DROP COLUMN row_id;/);
+  for (const idx of ['(src, ts, sensor_id)', '(dst, ts, sensor_id)', '(dport, ts, sensor_id)', '(kind, ts, sensor_id)']) assert.ok(v3.includes(idx), `index ${idx}`);
   assert.ok(!writerGrants('w').some((g) => g.includes('decoyd_event_row_id')), 'no grant on the sequence version 3 drops');
 });
 
@@ -142,13 +143,32 @@ test('fleet batch: one statement of parallel arrays; boots and fields as stored;
   assert.equal(f.text, FRESH_BATCH_SQL);
   assert.doesNotMatch(f.text, /ON CONFLICT \(boot, seq, ts\)|RETURNING/, 'no conflict check per row, no RETURNING set');
   assert.deepEqual(f.values.slice(0, 20), b.values);
-  assert.equal(f.values.length, 38);
+  assert.equal(f.values.length, 39);
   const src = String(parseIp('198.51.100.2'));
   const dst = String(parseIp('198.51.100.10'));
   assert.deepEqual(f.values.slice(20, 25).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['0'], ['2000000'], ['5']], 'sources: src, sensor, first, last, events');
   assert.deepEqual(f.values.slice(25, 31).map((x) => fromArrayLiteral(x)), [[src], ['A'], [dst], ['0'], ['2000000'], ['5']], 'hosts');
   assert.deepEqual(f.values.slice(31, 37).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['tcp'], ['22'], ['2000000'], ['5']], 'ports');
   assert.equal(f.values[37], 2_000_000, 'the newest event end of this sensor, as an offset');
+  assert.deepEqual(parseBatchNotice(String(f.values[38])), { fromUs: t0 * 1000, toUs: t0 * 1000 + 1_000_000, runs: [[31, 41, 41], [32, 1, 1]] },
+    'the notice names each boot\'s sequences and the batch\'s time range');
+  assert.match(f.text, new RegExp(`pg_notify\\('${BATCH_CHANNEL}', \\$39::text\\)`));
+  assert.match(b.text, /pg_notify\('decoyd_events', json_build_object/, 'a resend notifies the runs it inserted');
+});
+
+test('fleet live notices: the shipper\'s shape is read, anything else is refused', () => {
+  const ok = batchNotice({ fromUs: 1_764_633_600_000_000, toUs: 1_764_633_601_000_000, runs: [[3, 1, 5000], [4, 1, 2]] });
+  assert.deepEqual(parseBatchNotice(ok), { fromUs: 1_764_633_600_000_000, toUs: 1_764_633_601_000_000, runs: [[3, 1, 5000], [4, 1, 2]] });
+  // As PostgreSQL's json_build_object writes it (spaces after colons and commas).
+  assert.deepEqual(parseBatchNotice('{"ts" : [10, 20], "r" : [[1,5,6], [1,9,9]]}'), { fromUs: 10, toUs: 20, runs: [[1, 5, 6], [1, 9, 9]] });
+  for (const bad of ['', 'garbage', 'null', '[]', '{"ts":[20,10],"r":[[1,1,1]]}', '{"ts":[1,2],"r":[]}', '{"ts":[1,2],"r":[[0,1,1]]}', '{"ts":[1,2],"r":[[1,5,4]]}',
+    '{"ts":[1,2],"r":[[1,-1,4]]}', '{"ts":[1.5,2],"r":[[1,1,1]]}', '{"ts":[1,2],"r":[[1,1,"9"]]}', '{"ts":[1,2],"r":[[2147483648,1,1]]}',
+    JSON.stringify({ ts: [1, 2], r: Array.from({ length: NOTICE_MAX_RUNS + 1 }, () => [1, 1, 1]) })]) {
+    assert.equal(parseBatchNotice(bad), undefined, bad.slice(0, 60));
+  }
+  // The longest notice the shipper can send fits PostgreSQL's 8,000-byte payload.
+  const longest = batchNotice({ fromUs: Number.MAX_SAFE_INTEGER, toUs: Number.MAX_SAFE_INTEGER, runs: Array.from({ length: NOTICE_MAX_RUNS }, () => [2 ** 31 - 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] as [number, number, number]) });
+  assert.ok(Buffer.byteLength(longest) < 8000, `${Buffer.byteLength(longest)} bytes`);
 });
 
 test('fleet batch: fresh summaries fold each (source, sensor) once, in the order PostgreSQL sorts keys', () => {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { buildAdminApi } from '../../../admin-api/src/server';
 import { parseListen } from '../config/yaml';
+import { PgLiveFeed } from '../fleet/pg-live';
 import { PgStoreQuery } from '../fleet/pg-query';
 import {
   MIGRATIONS_TABLE_SQL, PG_SCHEMA_VERSION, parseAge, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, utcDay, writerGrants,
@@ -120,11 +121,13 @@ export async function fleetApiCommand(argv: string[], say: (line: string) => voi
   // Fail now on a wrong URL, login or schema, not at the first request.
   const v = (await store.pool.query<{ v: number }>('SELECT coalesce(max(version), 0)::int AS v FROM decoyd_schema_migrations')).rows[0]?.v ?? 0;
   if (v !== PG_SCHEMA_VERSION) throw new Error(`${redactUrl(url)}: the decoyd schema is version ${v}, this decoyd reads version ${PG_SCHEMA_VERSION}`);
-  const api = await buildAdminApi({ store, token, tls, log: (m) => say(m) });
+  const live = new PgLiveFeed(url, store, say);
+  const api = await buildAdminApi({ store, token, tls, live, log: (m) => say(m) });
   await api.listen({ host: listen.host, port: listen.port });
   say(`fleet API on ${tls === undefined ? 'http' : 'https'}://${listen.host}:${listen.port} over ${redactUrl(url)}`);
   const stop = async (): Promise<void> => {
     await api.close();
+    await live.close();
     await store.close();
     process.exit(0);
   };

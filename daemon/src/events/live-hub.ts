@@ -16,6 +16,7 @@ function field(doc: Record<string, unknown>, group: string, name: string): unkno
 }
 
 export function matchesLive(filter: LiveFilter, doc: Record<string, unknown>): boolean {
+  if (filter.sensor !== undefined && field(doc, 'observer', 'name') !== filter.sensor && field(doc, 'observer', 'id') !== filter.sensor) return false;
   if (filter.kind !== undefined && field(doc, 'event', 'action') !== filter.kind) return false;
   if (filter.src !== undefined && field(doc, 'source', 'ip') !== filter.src) return false;
   if (filter.dst !== undefined && field(doc, 'destination', 'ip') !== filter.dst) return false;

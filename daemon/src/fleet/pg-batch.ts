@@ -92,6 +92,62 @@ const UPSERT = {
 } as const;
 
 /**
+ * Each batch tells listeners (the fleet API's live feed, pg-live.ts) what it inserted, on commit:
+ * NOTIFY on this channel with {"ts": [first µs, last µs], "r": [[boot, first seq, last seq], …]}.
+ * A notification's payload is at most 8,000 bytes, and a longer one would fail the batch: a resend
+ * names at most NOTICE_MAX_RUNS runs of consecutive sequences (120 of the longest fit), past that
+ * one range per boot (which may name rows PostgreSQL held already); and a batch never names more
+ * than NOTICE_MAX_RUNS boots (a live view then misses the rest of such a batch, which takes
+ * over a hundred sensor restarts within one batch).
+ */
+export const BATCH_CHANNEL = 'decoyd_events';
+export const NOTICE_MAX_RUNS = 120;
+
+/** The payload a batch notifies. */
+export interface BatchNotice {
+  /** The inserted rows' first and last time, µs since the epoch. */
+  fromUs: number;
+  toUs: number;
+  /** [boot key, first seq, last seq], by boot then seq. */
+  runs: [number, number, number][];
+}
+
+/** The fresh form's payload ($39): each boot's range of sequences (every row of a fresh batch is new). */
+export function batchNotice(n: BatchNotice): string {
+  return JSON.stringify({ ts: [n.fromUs, n.toUs], r: n.runs });
+}
+
+/** Rows the live feed reads for one notice, at most: a batch never holds more (the shipper's batch is at most 50,000). */
+export const NOTICE_MAX_ROWS = 50_000;
+
+/**
+ * A notice as the live feed reads it; undefined for anything a shipper would not send (any role
+ * allowed to connect may NOTIFY on the channel, so nothing in it is trusted beyond its shape).
+ */
+export function parseBatchNotice(payload: string): BatchNotice | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { ts, r } = v as { ts?: unknown; r?: unknown };
+  if (!Array.isArray(ts) || ts.length !== 2 || !Array.isArray(r) || r.length === 0 || r.length > NOTICE_MAX_RUNS) return undefined;
+  const [fromUs, toUs] = ts as unknown[];
+  if (!Number.isSafeInteger(fromUs) || !Number.isSafeInteger(toUs) || (toUs as number) < (fromUs as number)) return undefined;
+  const runs: [number, number, number][] = [];
+  for (const run of r as unknown[]) {
+    if (!Array.isArray(run) || run.length !== 3) return undefined;
+    const [boot, lo, hi] = run as unknown[];
+    if (!Number.isInteger(boot) || (boot as number) < 1 || (boot as number) > 2 ** 31 - 1) return undefined;
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || (lo as number) < 0 || (hi as number) < (lo as number)) return undefined;
+    runs.push([boot as number, lo as number, hi as number]);
+  }
+  return { fromUs: fromUs as number, toUs: toUs as number, runs };
+}
+
+/**
  * Summary rows are upserted in key order, so two batches in flight on two connections take their
  * row locks in the same order: the later one waits for the earlier one's commit, never deadlocks.
  * The fresh form's arrays come sorted the same way (src, sensor, then dst or proto and port).
@@ -122,14 +178,16 @@ export const FRESH_BATCH_SQL = `${BATCH_ROWS_SQL}), up_sources AS (
   ${UPSERT.sensor.merge}
 ), ins AS (
   ${INSERT_EVENTS}
+), note AS (
+  SELECT pg_notify('${BATCH_CHANNEL}', $39::text)
 )
-SELECT cardinality($1::int[]) AS inserted, cardinality($1::int[]) AS offered`;
+SELECT cardinality($1::int[]) AS inserted, cardinality($1::int[]) AS offered, (SELECT count(*) FROM note)::int AS notified`;
 
 /** The resend form: rows PostgreSQL may hold already are skipped, and only the rows inserted count. */
 export const RESEND_BATCH_SQL = `${BATCH_ROWS_SQL}), ins AS (
   ${INSERT_EVENTS}
   ON CONFLICT (boot, seq, ts) DO NOTHING
-  RETURNING ts, last_ts, sensor_id, proto, src, dst, dport, packets
+  RETURNING boot, seq, ts, last_ts, sensor_id, proto, src, dst, dport, packets
 ), up_sources AS (
   ${UPSERT.sources.into}
   SELECT src, sensor_id, min(ts), max(last_ts), sum(packets) FROM ins WHERE src IS NOT NULL GROUP BY src, sensor_id ORDER BY src, sensor_id
@@ -151,8 +209,17 @@ export const RESEND_BATCH_SQL = `${BATCH_ROWS_SQL}), ins AS (
   VALUES ($16, $17, $18, (SELECT max(last_ts) FROM ins WHERE sensor_id = $16), now(), $19, (SELECT count(*) FROM ins), $20)
   ${UPSERT.sensor.merge}
   RETURNING 1
+), runs AS (
+  -- The inserted rows as runs of consecutive sequences per boot (rows PostgreSQL held split them).
+  SELECT boot, min(seq) AS lo, max(seq) AS hi FROM (SELECT boot, seq, seq - row_number() OVER (PARTITION BY boot ORDER BY seq) AS island FROM ins) i GROUP BY boot, island
+), note AS (
+  SELECT pg_notify('${BATCH_CHANNEL}', json_build_object(
+    'ts', json_build_array((extract(epoch FROM min(ins.ts)) * 1000000)::bigint, (extract(epoch FROM max(ins.ts)) * 1000000)::bigint),
+    'r', CASE WHEN (SELECT count(*) FROM runs) <= ${NOTICE_MAX_RUNS} THEN (SELECT json_agg(json_build_array(boot, lo, hi) ORDER BY boot, lo) FROM runs)
+      ELSE (SELECT json_agg(json_build_array(boot, lo, hi) ORDER BY boot) FROM (SELECT boot, min(lo) AS lo, max(hi) AS hi FROM runs GROUP BY boot ORDER BY boot LIMIT ${NOTICE_MAX_RUNS}) b) END)::text)
+  FROM ins HAVING count(*) > 0
 )
-SELECT (SELECT count(*) FROM ins)::int AS inserted, cardinality($1::int[]) AS offered`;
+SELECT (SELECT count(*) FROM ins)::int AS inserted, cardinality($1::int[]) AS offered, (SELECT count(*) FROM note)::int AS notified`;
 
 /** A PostgreSQL array literal of numbers (null as NULL): node-pg's generic array encoding costs several times more. */
 export function numberArrayLiteral(values: readonly (number | null)[]): string {
@@ -289,6 +356,7 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
   const kinds = new Array<string>(n), protos = new Array<string | null>(n), srcs = new Array<number | null>(n), dsts = new Array<number | null>(n);
   const sports = new Array<number | null>(n), dports = new Array<number | null>(n), packets = new Array<number>(n), fields = new Array<string>(n);
   const sensorOfBoot = new Map<number, string>();
+  const seqRange = new Map<number, [number, number, number]>();
   const sources = new Map<string, SourceTally>();
   let lastSource: SourceTally | undefined;
   let lastEvent: number | null = null;
@@ -315,6 +383,12 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     const rec = row.fields.includes('"packets"') || row.fields.includes('"lastTime"') ? JSON.parse(row.fields) as Record<string, unknown> : NO_FIELDS;
     boots[k] = boot.key;
     seqs[k] = row.seq;
+    const range = seqRange.get(boot.key);
+    if (range === undefined) seqRange.set(boot.key, [boot.key, row.seq, row.seq]);
+    else {
+      if (row.seq < range[1]) range[1] = row.seq;
+      if (row.seq > range[2]) range[2] = row.seq;
+    }
     tsOff[k] = (us[k] as number) - baseUs;
     lastOff[k] = typeof rec.lastTime === 'number' && rec.lastTime > row.ts ? Math.round(rec.lastTime * 1000) - (us[k] as number) : 0;
     kinds[k] = row.kind;
@@ -356,7 +430,12 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     numberArrayLiteral([...sensorOfBoot.keys()]), textArrayLiteral([...sensorOfBoot.values()]),
     sensor.id, sensor.name, sensor.hostname, sensor.backlog, sensor.software,
   ];
-  if (form === 'fresh') values.push(...summaryValues(sources), lastEvent);
+  if (form === 'fresh') {
+    let maxOff = 0;
+    for (let k = 0; k < n; k++) if ((tsOff[k] as number) > maxOff) maxOff = tsOff[k] as number;
+    const runs = [...seqRange.values()].sort((a, b) => a[0] - b[0]).slice(0, NOTICE_MAX_RUNS);
+    values.push(...summaryValues(sources), lastEvent, batchNotice({ fromUs: n === 0 ? 0 : baseUs, toUs: n === 0 ? 0 : baseUs + maxOff, runs }));
+  }
   return {
     text: form === 'fresh' ? FRESH_BATCH_SQL : RESEND_BATCH_SQL,
     values, form,

@@ -49,8 +49,8 @@ export class PgStoreQuery implements StoreQuery {
     return this.boots;
   }
 
-  /** ECS documents of event rows, in their order. */
-  private async documents(rows: readonly { boot: number; seq: string; fields: Record<string, unknown> }[]): Promise<Record<string, unknown>[]> {
+  /** ECS documents of event rows, in their order (also the live feed's, pg-live.ts). */
+  async documents(rows: readonly { boot: number; seq: string; fields: Record<string, unknown> }[]): Promise<Record<string, unknown>[]> {
     const ctx = await this.contexts(rows.map((r) => r.boot));
     return rows.map((r) => {
       const c = ctx.get(r.boot) ?? { observer: { id: `boot-${r.boot}`, name: `boot-${r.boot}`, hostname: '' }, idPrefix: `boot-${r.boot}` };
@@ -69,7 +69,10 @@ export class PgStoreQuery implements StoreQuery {
     if (sensor === undefined) return true;
     const ids = await this.sensorIds(sensor);
     if (ids.length === 0) return false;
-    add(w, (p) => `${column} = ANY(${p}::text[])`, ids);
+    // One id (the usual case) as `=`: PostgreSQL checks that inside the (…, ts, sensor_id) indexes,
+    // while `= ANY` on a column after the ordering one becomes a filter after each heap fetch.
+    if (ids.length === 1) add(w, (p) => `${column} = ${p}`, ids[0]);
+    else add(w, (p) => `${column} = ANY(${p}::text[])`, ids);
     return true;
   }
 

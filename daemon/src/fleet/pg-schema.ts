@@ -186,16 +186,24 @@ SELECT decoyd_ensure_partitions(
   },
   {
     version: 3,
-    description: 'the primary key leads with the time and serves as the time index; row ids and their index go',
+    description: 'the primary key leads with the time and serves as the time index; row ids go; the source, destination, port and kind indexes carry the sensor',
     // (ts, boot, seq) holds the same rows unique as (boot, seq, ts), and as the time index it orders
     // event pages too: one index and one sequence step fewer per inserted event (in bench:fleet's
     // SQL-level runs, 2 to 4 µs of PostgreSQL's CPU per event of about 31).
+    // sensor_id after ts lets a sensor= filter be checked inside those indexes: a sensor that saw
+    // little of a port, kind or address the fleet sees a lot no longer costs a heap fetch per
+    // other sensor's row (an absent pair read 55 buffers instead of 2,011 over 2 million rows).
     sql: `
 ALTER TABLE decoyd_events DROP CONSTRAINT decoyd_events_pkey;
 ALTER TABLE decoyd_events ADD CONSTRAINT decoyd_events_pkey PRIMARY KEY (ts, boot, seq);
 DROP INDEX decoyd_events_ts;
 ALTER TABLE decoyd_events DROP COLUMN row_id;
 DROP SEQUENCE decoyd_event_row_id;
+DROP INDEX decoyd_events_src, decoyd_events_dst, decoyd_events_dport, decoyd_events_kind;
+CREATE INDEX decoyd_events_src ON decoyd_events (src, ts, sensor_id) WHERE src IS NOT NULL;
+CREATE INDEX decoyd_events_dst ON decoyd_events (dst, ts, sensor_id) WHERE dst IS NOT NULL;
+CREATE INDEX decoyd_events_dport ON decoyd_events (dport, ts, sensor_id) WHERE dport IS NOT NULL;
+CREATE INDEX decoyd_events_kind ON decoyd_events (kind, ts, sensor_id);
 `,
   },
 ];
