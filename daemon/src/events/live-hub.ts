@@ -28,6 +28,16 @@ export function matchesLive(filter: LiveFilter, doc: Record<string, unknown>): b
   return true;
 }
 
+/** Hands `doc` to each listener whose filter it matches, serialized once (also the fleet's feed, fleet/pg-live.ts). */
+export function deliverLive(listeners: Iterable<{ filter: LiveFilter; onEvent: (json: string) => void }>, doc: Record<string, unknown>): void {
+  let json: string | undefined;
+  for (const l of listeners) {
+    if (!matchesLive(l.filter, doc)) continue;
+    json ??= JSON.stringify(doc);
+    l.onEvent(json);
+  }
+}
+
 export class LiveEventHub implements RecordSink, LiveEvents {
   private readonly listeners = new Set<Listener>();
 
@@ -38,13 +48,7 @@ export class LiveEventHub implements RecordSink, LiveEvents {
   }
 
   write(event: DecoyEvent, sequence: number): void {
-    const doc = toEcs(event, sequence, this.ecs);
-    let json: string | undefined;
-    for (const l of this.listeners) {
-      if (!matchesLive(l.filter, doc)) continue;
-      json ??= JSON.stringify(doc);
-      l.onEvent(json);
-    }
+    deliverLive(this.listeners, toEcs(event, sequence, this.ecs));
   }
 
   subscribe(filter: LiveFilter, onEvent: (json: string) => void): () => void {

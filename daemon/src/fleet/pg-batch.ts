@@ -367,6 +367,7 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
   // part of the primary key, so a different rounding would insert the replay as a new row.
   const us = new Array<number>(n);
   let baseUs = Infinity;
+  let lastUs = -Infinity;
   for (let k = 0; k < n; k++) {
     const row = rows[k] as OutboxRow;
     if (row.ts < minMs) minMs = row.ts;
@@ -374,6 +375,7 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     const u = Math.round(row.ts * 1000);
     us[k] = u;
     if (u < baseUs) baseUs = u;
+    if (u > lastUs) lastUs = u;
   }
   for (let k = 0; k < n; k++) {
     const row = rows[k] as OutboxRow;
@@ -383,12 +385,6 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     const rec = row.fields.includes('"packets"') || row.fields.includes('"lastTime"') ? JSON.parse(row.fields) as Record<string, unknown> : NO_FIELDS;
     boots[k] = boot.key;
     seqs[k] = row.seq;
-    const range = seqRange.get(boot.key);
-    if (range === undefined) seqRange.set(boot.key, [boot.key, row.seq, row.seq]);
-    else {
-      if (row.seq < range[1]) range[1] = row.seq;
-      if (row.seq > range[2]) range[2] = row.seq;
-    }
     tsOff[k] = (us[k] as number) - baseUs;
     lastOff[k] = typeof rec.lastTime === 'number' && rec.lastTime > row.ts ? Math.round(rec.lastTime * 1000) - (us[k] as number) : 0;
     kinds[k] = row.kind;
@@ -400,6 +396,13 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     packets[k] = typeof rec.packets === 'number' && rec.packets > 0 ? rec.packets : 1;
     fields[k] = row.fields.includes('\\u0000') || row.fields.includes('\\ud') ? jsonbSafe(row.fields) : row.fields;
     if (form === 'resend') continue;
+    // The notice's ranges: the resend form derives its own from the rows PostgreSQL inserted.
+    const range = seqRange.get(boot.key);
+    if (range === undefined) seqRange.set(boot.key, [boot.key, row.seq, row.seq]);
+    else {
+      if (row.seq < range[1]) range[1] = row.seq;
+      if (row.seq > range[2]) range[2] = row.seq;
+    }
     // The summaries, as the resend form's GROUP BYs over RETURNING would make them.
     const first = tsOff[k] as number;
     const last = first + (lastOff[k] as number);
@@ -431,10 +434,8 @@ export function buildInsertBatch(rows: readonly OutboxRow[], bootOf: (boot: numb
     sensor.id, sensor.name, sensor.hostname, sensor.backlog, sensor.software,
   ];
   if (form === 'fresh') {
-    let maxOff = 0;
-    for (let k = 0; k < n; k++) if ((tsOff[k] as number) > maxOff) maxOff = tsOff[k] as number;
     const runs = [...seqRange.values()].sort((a, b) => a[0] - b[0]).slice(0, NOTICE_MAX_RUNS);
-    values.push(...summaryValues(sources), lastEvent, batchNotice({ fromUs: n === 0 ? 0 : baseUs, toUs: n === 0 ? 0 : baseUs + maxOff, runs }));
+    values.push(...summaryValues(sources), lastEvent, batchNotice({ fromUs: n === 0 ? 0 : baseUs, toUs: n === 0 ? 0 : lastUs, runs }));
   }
   return {
     text: form === 'fresh' ? FRESH_BATCH_SQL : RESEND_BATCH_SQL,

@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import type { LiveEvents, LiveFilter } from '../../../admin-api/src/control';
-import { matchesLive } from '../events/live-hub';
+import { deliverLive } from '../events/live-hub';
 import { BATCH_CHANNEL, NOTICE_MAX_ROWS, parseBatchNotice, type BatchNotice } from './pg-batch';
 import type { PgStoreQuery } from './pg-query';
 
@@ -176,14 +176,7 @@ export class PgLiveFeed implements LiveEvents {
           continue;
         }
         const docs = await this.store.documents(rows).catch(() => [] as Record<string, unknown>[]);
-        for (const doc of docs) {
-          let json: string | undefined;
-          for (const l of this.listeners) {
-            if (!matchesLive(l.filter, doc)) continue;
-            json ??= JSON.stringify(doc);
-            l.onEvent(json);
-          }
-        }
+        for (const doc of docs) deliverLive(this.listeners, doc);
       }
     } finally {
       this.draining = false;
