@@ -52,9 +52,22 @@ hosts:
       // SEQ values measure random processes (even GCD: random ISNs share a factor ~4 % of the time); the IP ID classes must agree.
       const classes = (seq: string | undefined): string => (seq ?? '').split('%').filter((kv) => /^(TI|CI|II)=/.test(kv)).join('%');
       assert.equal(classes(decoyFp.get('SEQ')), classes(realFp.get('SEQ')));
-      // nmap's best guess for both is the same database entry.
-      assert.ok(decoy.osMatches.length > 0 && realHost.osMatches.length > 0);
-      assert.equal(decoy.osMatches[0]?.name, realHost.osMatches[0]?.name);
+      // nmap's best guess for each is one of its best guesses for the other. Not the same first name: the
+      // SEQ values (SP, ISR, TS) are random samples, and on a loaded machine they move a real kernel's
+      // top entry between near-ties ("Linux 5.3 - 5.4" 96 % / "Linux 3.2" 95 %) from one scan to the next.
+      const guesses = (h: typeof decoy): string => JSON.stringify(h.osMatches.map((m) => [m.name, m.accuracy]));
+      t.diagnostic(`SEQ real ${realFp.get('SEQ')} decoy ${decoyFp.get('SEQ')}`);
+      t.diagnostic(`real ${guesses(realHost)}`);
+      t.diagnostic(`decoy ${guesses(decoy)}`);
+      const [realTop, decoyTop] = [realHost.osMatches[0], decoy.osMatches[0]];
+      assert.ok(realTop && decoyTop, 'nmap names no OS for one of them');
+      const NEAR_TIE = 2;
+      for (const [top, other, what] of [[decoyTop, realHost, 'decoy'], [realTop, decoy, 'real host']] as const) {
+        const there = other.osMatches.find((m) => m.name === top.name);
+        const otherTop = other.osMatches[0]?.accuracy ?? 0;
+        assert.ok(there !== undefined && there.accuracy >= otherTop - NEAR_TIE, `the ${what}'s best guess ${top.name} (${top.accuracy} %) is not near the top for the other: ${guesses(other)}`);
+      }
+      assert.equal(decoyTop.classes[0]?.osFamily, realTop.classes[0]?.osFamily);
     } finally {
       await d.stop();
     }
