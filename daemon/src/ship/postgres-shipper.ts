@@ -8,15 +8,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PostgresShipSettings } from '../config/ship-settings';
 import type { EcsContext } from '../events/ecs';
-import { PG_FAILURES } from './postgres-errors';
-import type { FromPgWorker, PgShipStatus, PgWorkerInit, ToPgWorker } from './postgres-worker';
+import { emptyPgShipStatus, type PgShipStatus } from './postgres-status';
+import type { FromPgWorker, PgWorkerInit, ToPgWorker } from './postgres-worker';
 import type { ShipperStats } from './syslog-shipper';
 
 export class PostgresShipper {
-  private status: PgShipStatus = {
-    shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, refused: 0, batches: 0, connected: false,
-    errors: Object.fromEntries(PG_FAILURES.map((f) => [f, 0])) as PgShipStatus['errors'],
-  };
+  private status: PgShipStatus = emptyPgShipStatus();
   private readonly worker: Worker;
   private readonly closedSignal: Promise<void>;
 

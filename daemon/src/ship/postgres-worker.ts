@@ -14,7 +14,8 @@ import type { PostgresShipSettings } from '../config/ship-settings';
 import type { Observer } from '../events/ecs';
 import { buildInsertBatch, HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
 import { PG_SCHEMA_VERSION, redactUrl, utcDay } from '../fleet/pg-schema';
-import { classifyPgError, PG_FAILURES, SchemaVersionError, type PgFailure } from './postgres-errors';
+import { classifyPgError, SchemaVersionError, type PgFailure } from './postgres-errors';
+import { emptyPgShipStatus, type PgShipStatus } from './postgres-status';
 
 export interface PgWorkerInit {
   dbFile: string;
@@ -23,25 +24,6 @@ export interface PgWorkerInit {
   software: string;
   statusIntervalMs: number;
   nice: number;
-}
-
-export interface PgShipStatus {
-  /** Events PostgreSQL committed from this sensor (replays it already had are not counted). */
-  shipped: number;
-  /** Rows offered again that PostgreSQL already held (after a lost acknowledgement or a kill). */
-  duplicatesSkipped: number;
-  /** Events in the store past the watermark. */
-  backlog: number;
-  /** Events retention deleted from the store before they could be shipped. */
-  lostToRetention: number;
-  /** Events PostgreSQL refused as data (SQLSTATE class 22 or 23), one by one, and that were skipped. */
-  refused: number;
-  batches: number;
-  connected: boolean;
-  errors: Record<PgFailure, number>;
-  /** The failure now in effect (absent while shipping works). */
-  failing?: PgFailure;
-  lastError?: string;
 }
 
 export type ToPgWorker = { t: 'close' };
@@ -120,10 +102,7 @@ class OutboxShipper {
     this.maxId = this.db.prepare('SELECT max(id) AS hi FROM events');
     this.bootRow = this.db.prepare('SELECT id_prefix, observer FROM boots WHERE id = ?');
     this.setWatermark = this.db.prepare('UPDATE ship_outbox SET shipped_id = ?, updated = ? WHERE shipper = ?');
-    this.status = {
-      shipped: 0, duplicatesSkipped: 0, backlog: 0, lostToRetention: 0, refused: 0, batches: 0, connected: false,
-      errors: Object.fromEntries(PG_FAILURES.map((f) => [f, 0])) as Record<PgFailure, number>,
-    };
+    this.status = emptyPgShipStatus();
   }
 
   snapshot(): PgShipStatus {
