@@ -28,33 +28,59 @@ export function matchesLive(filter: LiveFilter, doc: Record<string, unknown>): b
   return true;
 }
 
-/** Hands `doc` to each listener whose filter it matches, serialized once (also the fleet's feed, fleet/pg-live.ts). */
-export function deliverLive(listeners: Iterable<{ filter: LiveFilter; onEvent: (json: string) => void }>, doc: Record<string, unknown>): void {
-  let json: string | undefined;
-  for (const l of listeners) {
-    if (!matchesLive(l.filter, doc)) continue;
-    json ??= JSON.stringify(doc);
-    l.onEvent(json);
+/**
+ * The listeners of one live feed (the sensor's hub, the fleet's feed in fleet/pg-live.ts), at most
+ * `max` of them: a subscriber past the bound is not added. The API turns clients away before
+ * (admin-api/src/server.ts); this keeps the feed bounded whoever calls it.
+ */
+export class LiveListeners {
+  private readonly set = new Set<Listener>();
+
+  constructor(readonly max = 64) {}
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  /** Adds a listener; returns its removal, or undefined when the feed is full. */
+  add(filter: LiveFilter, onEvent: (json: string) => void): (() => void) | undefined {
+    if (this.set.size >= this.max) return undefined;
+    const l: Listener = { filter, onEvent };
+    this.set.add(l);
+    return () => { this.set.delete(l); };
+  }
+
+  clear(): void {
+    this.set.clear();
+  }
+
+  /** Hands `doc` to each listener whose filter it matches, serialized once. */
+  deliver(doc: Record<string, unknown>): void {
+    let json: string | undefined;
+    for (const l of this.set) {
+      if (!matchesLive(l.filter, doc)) continue;
+      json ??= JSON.stringify(doc);
+      l.onEvent(json);
+    }
   }
 }
 
 export class LiveEventHub implements RecordSink, LiveEvents {
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners: LiveListeners;
 
-  constructor(private readonly ecs: EcsContext, private readonly maxListeners = 64) {}
+  constructor(private readonly ecs: EcsContext, maxListeners = 64) {
+    this.listeners = new LiveListeners(maxListeners);
+  }
 
   wants(_kind: DecoyEventKind): boolean {
     return this.listeners.size > 0;
   }
 
   write(event: DecoyEvent, sequence: number): void {
-    deliverLive(this.listeners, toEcs(event, sequence, this.ecs));
+    this.listeners.deliver(toEcs(event, sequence, this.ecs));
   }
 
   subscribe(filter: LiveFilter, onEvent: (json: string) => void): () => void {
-    if (this.listeners.size >= this.maxListeners) return () => undefined;
-    const l: Listener = { filter, onEvent };
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    return this.listeners.add(filter, onEvent) ?? (() => undefined);
   }
 }

@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import type { LiveEvents, LiveFilter } from '../../../admin-api/src/control';
-import { deliverLive } from '../events/live-hub';
+import { LiveListeners } from '../events/live-hub';
 import { BATCH_CHANNEL, NOTICE_MAX_ROWS, parseBatchNotice, type BatchNotice } from './pg-batch';
 import type { PgStoreQuery } from './pg-query';
 
@@ -21,8 +21,6 @@ export interface PgLiveOptions {
   reconnectMaxMs?: number;
 }
 
-interface Listener { filter: LiveFilter; onEvent: (json: string) => void }
-
 type LiveRow = { boot: number; seq: string; fields: Record<string, unknown> };
 
 /** The rows of one notice, oldest first: its runs of (boot, seq) within its time range, which lets the primary key serve it. */
@@ -32,9 +30,8 @@ const NOTICE_ROWS_SQL = `SELECT e.boot, e.seq::text AS seq, e.fields FROM decoyd
   ORDER BY e.ts, e.boot, e.seq LIMIT ${NOTICE_MAX_ROWS}`;
 
 export class PgLiveFeed implements LiveEvents {
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners: LiveListeners;
   private readonly pending: BatchNotice[] = [];
-  private readonly maxListeners: number;
   private readonly maxPending: number;
   private readonly reconnectMaxMs: number;
   private client: pg.Client | undefined;
@@ -49,7 +46,7 @@ export class PgLiveFeed implements LiveEvents {
   private failing: string | undefined;
 
   constructor(private readonly url: string, private readonly store: PgStoreQuery, private readonly say: (line: string) => void, opts: PgLiveOptions = {}) {
-    this.maxListeners = opts.maxListeners ?? 64;
+    this.listeners = new LiveListeners(opts.maxListeners ?? 64);
     this.maxPending = opts.maxPending ?? 256;
     this.reconnectMaxMs = opts.reconnectMaxMs ?? 10_000;
   }
@@ -60,12 +57,11 @@ export class PgLiveFeed implements LiveEvents {
   }
 
   subscribe(filter: LiveFilter, onEvent: (json: string) => void): () => void {
-    if (this.closed || this.listeners.size >= this.maxListeners) return () => undefined;
-    const l: Listener = { filter, onEvent };
-    this.listeners.add(l);
+    const remove = this.closed ? undefined : this.listeners.add(filter, onEvent);
+    if (remove === undefined) return () => undefined;
     if (this.client === undefined) this.listen();
     return () => {
-      this.listeners.delete(l);
+      remove();
       if (this.listeners.size === 0) void this.unlisten();
     };
   }
@@ -176,7 +172,7 @@ export class PgLiveFeed implements LiveEvents {
           continue;
         }
         const docs = await this.store.documents(rows).catch(() => [] as Record<string, unknown>[]);
-        for (const doc of docs) deliverLive(this.listeners, doc);
+        for (const doc of docs) this.listeners.deliver(doc);
       }
     } finally {
       this.draining = false;
