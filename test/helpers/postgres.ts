@@ -33,7 +33,8 @@ function asPostgres(cmd: string, args: string[], env: Record<string, string> = {
   return execFileSync(asRoot ? 'runuser' : cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 256 << 20 });
 }
 
-export function createPgCluster(prefix = 'decoyd-pg-'): PgCluster {
+/** `settings` are postgresql.conf lines after the defaults below (a later line wins), e.g. the bench's WAL sizing. */
+export function createPgCluster(prefix = 'decoyd-pg-', settings: readonly string[] = []): PgCluster {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
   const socketDir = join(dir, 'sock');
@@ -52,6 +53,7 @@ export function createPgCluster(prefix = 'decoyd-pg-'): PgCluster {
   writeFileSync(join(data, 'postgresql.auto.conf'), [
     "listen_addresses = ''", `unix_socket_directories = '${socketDir}'`, `port = ${port}`, 'fsync = off', 'synchronous_commit = on',
     'shared_buffers = 128MB', 'max_connections = 50', "log_min_messages = warning", 'full_page_writes = off',
+    ...settings,
   ].join('\n') + '\n');
   const cluster: PgCluster = {
     dir, socketDir, port,

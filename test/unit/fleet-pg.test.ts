@@ -250,7 +250,7 @@ ship:
   assert.ok(a?.kind === 'postgres' && b?.kind === 'postgres');
   assert.equal(a.name, 'postgres-1');
   assert.equal(a.batch, 5000);
-  assert.equal(a.connections, 2, 'two batches in flight by default');
+  assert.equal(a.connections, 3, 'three batches in flight by default');
   assert.equal(a.intervalMs, 1000);
   assert.equal(b.name, 'dr');
   assert.equal(b.batch, 200);

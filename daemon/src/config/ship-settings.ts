@@ -58,7 +58,9 @@ export interface PostgresShipSettings {
   batch: number;
   /**
    * Batches in flight at once, each on its own connection (1 to 8). PostgreSQL runs one statement
-   * on one core; two let it insert one batch while the other updates its summaries and commits.
+   * on one core; two let it insert one batch while the other updates its summaries and commits, and
+   * a third keeps one busy while the shipper thread builds the next batch (bench:fleet, 3 Dec: 44k
+   * events/s with three against 41k with two, side by side on a tuned cluster).
    */
   connections: number;
   /** How often the outbox is read when the last batch was not full. */
@@ -72,7 +74,7 @@ export interface PostgresShipSettings {
 }
 
 export const POSTGRES_DEFAULTS = {
-  batch: 5000, connections: 2, intervalMs: 1000, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
+  batch: 5000, connections: 3, intervalMs: 1000, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
 } as const;
 
 /** Every kind of shipper the config offers. */
