@@ -4,6 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeStaleSocketDirs } from '../../daemon/src/services/actions/broker';
 import { parseProxyAllow, proxyAllowed, proxyTargetProblem } from '../../daemon/src/config/proxy-allow';
 import type { ProxyAllowEntry } from '../../daemon/src/config/types';
 import { expandCommand, MAX_SCRIPT_ARGS, scriptEnvironment, splitCommand } from '../../daemon/src/services/actions/command';
@@ -117,4 +121,21 @@ hosts:
   assert.ok(lines.some((l) => /b\.yaml:6:\d+: proxy target "192\.0\.2\.99:80" is not in the proxy allow-list/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /b\.yaml:7:\d+: .*expected ADDRESS:PORT, \$ipsrc:PORT or ADDRESS:\$dport, got "example\.org:80"/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /b\.yaml:8:\d+: .*expected a non-empty string/.test(l)), lines.join("\n"));
+});
+
+test('stale_script_socket_dirs_of_dead_daemons_are_removed_and_no_others', () => {
+  const root = mkdtempSync(join(tmpdir(), 'decoyd-unit-stale-'));
+  try {
+    const uid = process.getuid?.() ?? -1;
+    for (const name of ['decoyd-scripts-41-abcDEF', 'decoyd-scripts-42-ghiJKL', 'decoyd-scripts-oldfmt', 'decoyd-scripts-43-xyz123', `decoyd-scripts-${process.pid}-ownOWN`]) mkdirSync(join(root, name));
+    writeFileSync(join(root, 'decoyd-scripts-41-abcDEF', 's'), '');
+    symlinkSync(join(root, 'decoyd-scripts-oldfmt'), join(root, 'decoyd-scripts-44-linkkk'));
+    writeFileSync(join(root, 'decoyd-scripts-45-fileee'), '');
+    const removed = removeStaleSocketDirs(root, (pid) => pid === 42, uid);
+    assert.deepEqual(removed.sort(), ['decoyd-scripts-41-abcDEF', 'decoyd-scripts-43-xyz123']);
+    assert.deepEqual(readdirSync(root).sort(), ['decoyd-scripts-42-ghiJKL', 'decoyd-scripts-44-linkkk', 'decoyd-scripts-45-fileee', `decoyd-scripts-${process.pid}-ownOWN`, 'decoyd-scripts-oldfmt'].sort());
+    assert.deepEqual(removeStaleSocketDirs(root, () => false, uid + 1), [], 'directories of another user stay');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,51 @@ export function findScriptBroker(dir = NATIVE_DIR): string {
   const path = resolve(dir, 'decoyd-script-broker');
   accessSync(path, constants.X_OK);
   return path;
+}
+
+const SOCKET_DIR_PREFIX = 'decoyd-scripts-';
+const SOCKET_DIR_NAME = /^decoyd-scripts-([0-9]{1,10})-[A-Za-z0-9]{6}$/;
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the socket directories of decoyds that ended without stop() (SIGKILL, a crash): each is
+ * named with its daemon's pid, and goes only when that process is gone and the directory is a
+ * real one of our own user (never a link someone else put there). A directory whose pid a live
+ * process has reused stays. Returns the names removed.
+ */
+export function removeStaleSocketDirs(dir = tmpdir(), alive: (pid: number) => boolean = processAlive, uid = process.getuid?.() ?? -1): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = SOCKET_DIR_NAME.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || st.uid !== uid) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 export interface ScriptRequest {
@@ -62,7 +107,8 @@ export class ScriptBroker {
   /** Listen and start the broker; call while still root (before `--user` drops privileges). Idempotent. */
   prepare(): void {
     if (this.child !== null || this.problem !== null) return;
-    this.dir = mkdtempSync(join(tmpdir(), 'decoyd-scripts-'));
+    removeStaleSocketDirs();
+    this.dir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     const path = join(this.dir, 's');
     this.server = createServer((sock) => this.accept(sock));
     this.server.on('error', (err) => this.fail(`script socket: ${err.message}`));
