@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { buildAdminApi } from '../../admin-api/src/server';
 import { POSTGRES_DEFAULTS, type PostgresShipSettings } from '../../daemon/src/config/ship-settings';
 import { ecsContext } from '../../daemon/src/events/ecs';
+import { DENSE_COUNTS, PORT_BLOCK } from '../../daemon/src/fleet/pg-batch';
 import { PgStoreQuery } from '../../daemon/src/fleet/pg-query';
 import { PostgresShipper } from '../../daemon/src/ship/postgres-shipper';
 import { StoreWriter, databaseFile } from '../../daemon/src/store/writer';
@@ -158,7 +159,10 @@ function buildFleetTable(pg: PgCluster, rows: number): number {
   }
   pg.psql(`INSERT INTO decoyd_source_sensors SELECT src, sensor_id, min(ts), max(ts), count(*) FROM decoyd_events WHERE sensor_id LIKE 'fleet-%' GROUP BY 1, 2;
     INSERT INTO decoyd_source_hosts SELECT src, sensor_id, dst, min(ts), max(ts), count(*) FROM decoyd_events WHERE sensor_id LIKE 'fleet-%' GROUP BY 1, 2, 3;
-    INSERT INTO decoyd_source_ports SELECT src, sensor_id, proto, dport, max(ts), count(*) FROM decoyd_events WHERE sensor_id LIKE 'fleet-%' GROUP BY 1, 2, 3, 4;
+    INSERT INTO decoyd_source_port_blocks SELECT src, sensor_id, proto, block, last_seen, ${DENSE_COUNTS} FROM (
+      SELECT src, sensor_id, proto, dport / ${PORT_BLOCK} AS block, max(last_seen) AS last_seen, array_agg(dport % ${PORT_BLOCK}) AS offsets, array_agg(events) AS events FROM (
+        SELECT src, sensor_id, proto, dport, max(ts) AS last_seen, count(*) AS events FROM decoyd_events WHERE sensor_id LIKE 'fleet-%' GROUP BY 1, 2, 3, 4) p
+      GROUP BY 1, 2, 3, 4) b;
     INSERT INTO decoyd_sensors (sensor_id, name, hostname, last_event, last_report, backlog, shipped) SELECT 'fleet-sensor-' || i, 'fleet-sensor-' || i, 'h', now(), now(), 0, ${Math.floor(rows / 4)} FROM generate_series(0, 3) i;
     ANALYZE`, 'decoyd', 3_600_000);
   return (Date.now() - t0) / 1000;

@@ -1,7 +1,7 @@
 /**
  * `decoyd db migrate` from schema version 1 (whole ECS documents per row) through version 2 (the
- * event's own fields under a boot and sequence) to version 3 (the primary key (ts, boot, seq) as
- * the time index, no row ids), on a real PostgreSQL 15: a version 1 database
+ * event's own fields under a boot and sequence), version 3 (the primary key (ts, boot, seq) as
+ * the time index, no row ids) and version 4 (ports counted in blocks of 64), on a real PostgreSQL 15: a version 1 database
  * holding events of two boots of one sensor, as the version 1 shipper wrote them, is migrated,
  * and the fleet API's store then returns exactly the documents it returned before, with the
  * same ids, the same credentials and the same scans; a batch of the new shipper for the same
@@ -47,7 +47,7 @@ function events(): DecoyEvent[] {
   ] as unknown as DecoyEvent[];
 }
 
-describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot.skip }, () => {
+describe('decoyd db migrate: schema version 1 to 4 with data', { skip: needsRoot.skip }, () => {
   test('documents, ids, credentials and scans read back unchanged; a replayed batch inserts nothing', async () => {
     const pg = createPgCluster('decoyd-pg-migrate-');
     const store = new PgStoreQuery(pg.url(SUPERUSER, SUPERUSER_PASSWORD));
@@ -74,14 +74,23 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
            ${num(rec.srcPort)}, ${num(rec.dstPort)}, ${num(rec.packets) === 'NULL' ? 1 : num(rec.packets)}, $doc$${JSON.stringify(doc)}$doc$::jsonb)`);
       });
       pg.psql(`INSERT INTO decoyd_source_sensors VALUES ('203.0.113.5', 'sensor-m-id', to_timestamp(${T0} / 1000.0), to_timestamp(${T0 + 4000} / 1000.0), 8);
-        INSERT INTO decoyd_sensors (sensor_id, name, hostname, last_event, last_report, backlog, shipped) VALUES ('sensor-m-id', 'sensor-m2', 'h1', now(), now(), 0, 6)`);
+        INSERT INTO decoyd_sensors (sensor_id, name, hostname, last_event, last_report, backlog, shipped) VALUES ('sensor-m-id', 'sensor-m2', 'h1', now(), now(), 0, 6);
+        INSERT INTO decoyd_source_ports VALUES ('203.0.113.5', 'sensor-m-id', 'tcp', 22, to_timestamp(${T0 + 1500} / 1000.0), 3),
+          ('203.0.113.5', 'sensor-m-id', 'udp', 161, to_timestamp(${T0 + 1000} / 1000.0), 1), ('203.0.113.5', 'sensor-m-id', 'tcp', 8080, to_timestamp(${T0} / 1000.0), 5),
+          ('203.0.113.5', 'sensor-m-id', 'tcp', 8127, to_timestamp(${T0} / 1000.0), 2);
+        CREATE ROLE m_reader; GRANT SELECT ON decoyd_source_ports TO m_reader`);
       const { kind: _kind, time: _time, ...scan } = all[4] as unknown as Record<string, unknown>;
 
       const lines: string[] = [];
-      assert.equal(await migrate(url, { daysAhead: 1, now: T0 }, (l) => lines.push(l)), 2, 'migrations 2 and 3');
+      assert.equal(await migrate(url, { daysAhead: 1, now: T0 }, (l) => lines.push(l)), 3, 'migrations 2, 3 and 4');
       assert.ok(lines.some((l) => /migration 2: 6 events of version 1 rewritten/.test(l)), lines.join('\n'));
       assert.ok(lines.some((l) => /applied migration 2/.test(l)));
       assert.ok(lines.some((l) => /applied migration 3/.test(l)));
+      assert.ok(lines.some((l) => /applied migration 4/.test(l)));
+      // Version 4: ports counted in blocks of 64; 8080 and 8127 share one block, 22 and 161 have one each.
+      assert.equal(pg.psql("SELECT count(*) FROM pg_class WHERE relname = 'decoyd_source_ports'").trim(), '0', 'the port-per-row table is gone');
+      assert.equal(pg.psql('SELECT proto, block, cardinality(counts), counts[8080 % 64 + 1], counts[8127 % 64 + 1] FROM decoyd_source_port_blocks WHERE block = 126').trim(), 'tcp|126|64|5|2');
+      assert.equal(pg.psql("SELECT has_table_privilege('m_reader', 'decoyd_source_port_blocks', 'SELECT'), has_table_privilege('m_reader', 'decoyd_source_port_blocks', 'INSERT')").trim(), 't|f', 'the old table\'s grants carry over, no more');
       assert.equal(pg.psql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'decoyd_events_pkey'").trim(), 'PRIMARY KEY (ts, boot, seq)');
       assert.equal(pg.psql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'decoyd_events'::regclass AND attname = 'row_id'").trim(), '0', 'row ids are gone');
       assert.equal(pg.psql("SELECT count(*) FROM pg_class WHERE relname LIKE '%decoyd_events_v1%' OR relname LIKE 'v1\\_%'").trim(), '0', 'version 1 tables are gone');
@@ -99,6 +108,10 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
       assert.deepEqual((await store.source('203.0.113.5', { limit: 10 }))?.credentials,
         [{ user: 'root', password: 'toor', dst: '198.51.100.10', port: 22, attempts: 2, firstSeen: Math.floor(T0) + 2000, lastSeen: Math.floor(T0) + 3000 }], 'the two logins fold (version 1 kept times to the millisecond, in @timestamp)');
       assert.equal((await store.stats()).scans, 1);
+      const detail = await store.source('203.0.113.5', { limit: 10 });
+      assert.deepEqual(detail?.ports, [{ proto: 'tcp', port: 8080, events: 5 }, { proto: 'tcp', port: 22, events: 3 }, { proto: 'tcp', port: 8127, events: 2 }, { proto: 'udp', port: 161, events: 1 }]);
+      assert.equal(detail?.portCount, 4);
+      assert.deepEqual((await store.source('203.0.113.5', { limit: 2 }))?.ports.map((x) => x.port), [8080, 22], 'the top ports, to the limit');
 
       // The new shipper's batch for the same boot and sequences: the ids are the same, so nothing is inserted twice.
       const c = (await store.pool.connect());
@@ -165,7 +178,7 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
       // watermark): the next shipper's fresh batch meets rows already held, fails whole, and goes
       // again as a resend that inserts nothing, so neither the events nor the summaries change.
       await shipper.close();
-      const before = pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(events) FROM decoyd_source_ports), (SELECT sum(events) FROM decoyd_source_sensors)").trim();
+      const before = pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(c) FROM decoyd_source_port_blocks, unnest(counts) AS c), (SELECT sum(events) FROM decoyd_source_sensors)").trim();
       const outbox = new Database(databaseFile(dir));
       outbox.prepare("UPDATE ship_outbox SET shipped_id = 150 WHERE shipper = 'refuse'").run();
       outbox.close();
@@ -178,7 +191,7 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
       assert.equal(shipper.stats().sent, 0, 'nothing was new');
       assert.equal(shipper.stats().failing, undefined, replayReports.join(' | '));
       assert.deepEqual(replayReports, [], 'a replay is no failure and refuses nothing');
-      assert.equal(pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(events) FROM decoyd_source_ports), (SELECT sum(events) FROM decoyd_source_sensors)").trim(), before);
+      assert.equal(pg.psql("SELECT (SELECT count(*) FROM decoyd_events), (SELECT shipped FROM decoyd_sensors WHERE sensor_id = 'sensor-r-id'), (SELECT sum(c) FROM decoyd_source_port_blocks, unnest(counts) AS c), (SELECT sum(events) FROM decoyd_source_sensors)").trim(), before);
       await store.close();
     } finally {
       await shipper?.close();
@@ -200,7 +213,8 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         const kind = k % 7 === 0 ? 'icmp' : k % 5 === 0 ? 'udp.packet' : k % 97 === 0 ? 'daemon.start' : 'tcp.packet';
         const src = kind === 'daemon.start' ? null : parseIp(`203.0.113.${1 + (k % 3)}`);
         const dst = kind === 'daemon.start' ? null : k % 41 === 0 ? src : parseIp(`198.51.100.${10 + (k % 4)}`);
-        const dport = kind === 'tcp.packet' || kind === 'udp.packet' ? (k % 53 === 0 ? 70000 : 1 + (k % 37)) : null;
+        // Ports 1-2,197: 35 blocks of 64, some ports in a block, some blocks in a batch.
+        const dport = kind === 'tcp.packet' || kind === 'udp.packet' ? (k % 53 === 0 ? 70000 : 1 + (k % 37) * 61) : null;
         const ts = T0 + k * 3.5;
         const fields: Record<string, unknown> = { kind, time: ts, ...(k % 11 === 0 ? { packets: 4, lastTime: ts + 900.25 } : {}) };
         rows.push({ id: k + 1, boot: k < 300 ? 1 : 2, seq: k + 1, ts, kind, proto: kind === 'tcp.packet' ? 'tcp' : kind === 'udp.packet' ? 'udp' : null,
@@ -231,7 +245,8 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         assert.deepEqual(await send('R', resend, rows, 'resend'), { inserted: 600, offered: 600 });
         const summaries = (sensor: string): string => pg.psql(`
           SELECT 'S', src, first_seen, last_seen, events FROM decoyd_source_sensors WHERE sensor_id = '${sensor}'
-          UNION ALL SELECT 'P' || proto || port, src, last_seen, last_seen, events FROM decoyd_source_ports WHERE sensor_id = '${sensor}'
+          UNION ALL SELECT 'B' || proto || block, src, last_seen, last_seen, NULL FROM decoyd_source_port_blocks WHERE sensor_id = '${sensor}'
+          UNION ALL SELECT 'P' || proto || (block * 64 + k - 1), src, NULL, NULL, c FROM decoyd_source_port_blocks, unnest(counts) WITH ORDINALITY AS u(c, k) WHERE sensor_id = '${sensor}' AND c > 0
           UNION ALL SELECT 'D' || dst, src, first_seen, last_seen, events FROM decoyd_source_hosts WHERE sensor_id = '${sensor}'
           UNION ALL SELECT 'N', NULL, last_event, last_event, shipped FROM decoyd_sensors WHERE sensor_id = '${sensor}'
           ORDER BY 1, 2`);
@@ -241,6 +256,12 @@ describe('decoyd db migrate: schema version 1 to 3 with data', { skip: needsRoot
         assert.match(f, /^Pudp/m);
         assert.doesNotMatch(f, /^P(tcp|udp)70000/m, 'a port out of range is no port');
         assert.equal(f, summaries('R'));
+        // Each port's count is its events' packets, as the events table has them.
+        const perPort = (sensor: string, from: string): string => pg.psql(from === 'events'
+          ? `SELECT src, proto, dport, sum(packets) FROM decoyd_events WHERE sensor_id = '${sensor}' AND proto IN ('tcp', 'udp') AND dport BETWEEN 0 AND 65535 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+          : `SELECT src, proto, block * 64 + (k - 1)::int, c FROM decoyd_source_port_blocks, unnest(counts) WITH ORDINALITY AS u(c, k) WHERE sensor_id = '${sensor}' AND c > 0 ORDER BY 1, 2, 3`);
+        assert.equal(perPort('F', 'blocks'), perPort('F', 'events'));
+        assert.ok(Number(pg.psql("SELECT count(DISTINCT block) FROM decoyd_source_port_blocks WHERE sensor_id = 'F'")) > 20);
         // A replay: the resend form inserts nothing and changes no summary; the fresh form fails whole.
         assert.deepEqual(await send('F', fresh, rows.slice(100, 200), 'resend'), { inserted: 0, offered: 100 });
         await assert.rejects(send('F', fresh, [...rows.slice(599), { ...(rows[0] as OutboxRow), id: 700, seq: 700 }], 'fresh'), (err: { code?: string }) => err.code === '23505');

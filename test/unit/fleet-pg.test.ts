@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batchNotice, BATCH_CHANNEL, buildInsertBatch, FRESH_BATCH_SQL, NOTICE_MAX_RUNS, parseBatchNotice, RESEND_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
+import { batchNotice, BATCH_CHANNEL, buildInsertBatch, FRESH_BATCH_SQL, NOTICE_MAX_RUNS, PORT_BLOCK, parseBatchNotice, RESEND_BATCH_SQL, numberArrayLiteral, textArrayLiteral, jsonbSafe, type OutboxRow } from '../../daemon/src/fleet/pg-batch';
 import {
   PG_MIGRATIONS, PG_SCHEMA_VERSION, parseAge, partitionDay, partitionName, partitionsToDrop, pendingMigrations, readerGrants, redactUrl, writerGrants,
 } from '../../daemon/src/fleet/pg-schema';
@@ -148,7 +148,8 @@ test('fleet batch: one statement of parallel arrays; boots and fields as stored;
   const dst = String(parseIp('198.51.100.10'));
   assert.deepEqual(f.values.slice(20, 25).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['0'], ['2000000'], ['5']], 'sources: src, sensor, first, last, events');
   assert.deepEqual(f.values.slice(25, 31).map((x) => fromArrayLiteral(x)), [[src], ['A'], [dst], ['0'], ['2000000'], ['5']], 'hosts');
-  assert.deepEqual(f.values.slice(31, 37).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['tcp'], ['22'], ['2000000'], ['5']], 'ports');
+  const port22 = Array.from({ length: PORT_BLOCK }, (_, k) => (k === 22 ? '5' : '0'));
+  assert.deepEqual(f.values.slice(31, 37).map((x) => fromArrayLiteral(x)), [[src], ['A'], ['tcp'], ['0'], ['2000000'], port22], 'ports: block 0, its 64 counts');
   assert.equal(f.values[37], 2_000_000, 'the newest event end of this sensor, as an offset');
   assert.deepEqual(parseBatchNotice(String(f.values[38])), { fromUs: t0 * 1000, toUs: t0 * 1000 + 1_000_000, runs: [[31, 41, 41], [32, 1, 1]] },
     'the notice names each boot\'s sequences and the batch\'s time range');
@@ -182,18 +183,25 @@ test('fleet batch: fresh summaries fold each (source, sensor) once, in the order
     mk(1, 'udp.packet', '203.0.113.9', '198.51.100.3', 53), mk(2, 'tcp.packet', '203.0.113.9', '198.51.100.3', 80),
     mk(3, 'tcp.packet', '192.0.2.1', '198.51.100.4', 22), mk(4, 'tcp.packet', '203.0.113.9', '198.51.100.1', 80, { packets: 3 }),
     mk(5, 'icmp', '203.0.113.9', '203.0.113.9', null), mk(6, 'tcp.packet', '203.0.113.9', '198.51.100.3', 70000),
+    mk(7, 'tcp.packet', '203.0.113.9', '198.51.100.3', 127),
   ];
   const v = buildInsertBatch(rows, () => ({ key: 1, sensorId: 'S' }), { id: 'S', name: 's', hostname: 'h', backlog: 0, software: 'x' }, 'fresh').values.map((x) => (typeof x === 'string' && x.startsWith('{') ? fromArrayLiteral(x) : x));
   const n = (s: string): string => String(ip(s));
   assert.deepEqual(v[20], [n('192.0.2.1'), n('203.0.113.9')], 'sources in address order');
-  assert.deepEqual(v[24], ['1', '7'], 'events: packets weigh (1 + 1 + 3 + 1 + 1)');
+  assert.deepEqual(v[24], ['1', '8'], 'events: packets weigh (1 + 1 + 3 + 1 + 1 + 1)');
   assert.deepEqual(v[22], ['2000', '0'], 'first and last as microsecond offsets');
-  assert.deepEqual(v[23], ['2000', '5000']);
+  assert.deepEqual(v[23], ['2000', '6000']);
   assert.deepEqual(v[27], [n('198.51.100.4'), n('198.51.100.1'), n('198.51.100.3')], 'hosts by (src, dst); the source itself is no host');
   assert.deepEqual(v[31], [n('192.0.2.1'), n('203.0.113.9'), n('203.0.113.9')]);
-  assert.deepEqual(v[33], ['tcp', 'tcp', 'udp'], 'ports: tcp before udp; ICMP and 70000 are no port');
-  assert.deepEqual(v[34], ['22', '80', '53']);
-  assert.deepEqual(v[36], ['1', '4', '1']);
+  assert.deepEqual(v[33], ['tcp', 'tcp', 'udp'], 'port blocks: tcp before udp; ICMP and 70000 are no port');
+  assert.deepEqual(v[34], ['0', '1', '0'], 'blocks of 64: 80 and 127 share block 1');
+  assert.deepEqual(v[35], ['2000', '6000', '0'], 'a block\'s last is its newest port\'s');
+  const counts = new Array<string>(3 * PORT_BLOCK).fill('0');
+  counts[22] = '1';
+  counts[PORT_BLOCK + 80 - 64] = '4';
+  counts[PORT_BLOCK + 127 - 64] = '1';
+  counts[2 * PORT_BLOCK + 53] = '1';
+  assert.deepEqual(v[36], counts, 'each block\'s counts end to end, a port at its offset');
 });
 
 test('fleet batch: a row resent in another batch gets the same microsecond time (ts is part of the primary key)', () => {

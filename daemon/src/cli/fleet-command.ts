@@ -69,7 +69,7 @@ export async function prune(url: string, olderThanMs: number, say: (line: string
     for (const name of drop) await c.query(`DROP TABLE "${name}"`);
     const at = new Date(cutoff);
     let summaries = 0;
-    for (const t of ['decoyd_source_sensors', 'decoyd_source_hosts', 'decoyd_source_ports']) summaries += (await c.query(`DELETE FROM ${t} WHERE last_seen < $1`, [at])).rowCount ?? 0;
+    for (const t of ['decoyd_source_sensors', 'decoyd_source_hosts', 'decoyd_source_port_blocks']) summaries += (await c.query(`DELETE FROM ${t} WHERE last_seen < $1`, [at])).rowCount ?? 0;
     say(`dropped ${drop.length} partitions older than ${at.toISOString()}${drop.length > 0 ? ` (${drop.join(', ')})` : ''}; ${summaries} summary rows not seen since`);
     return drop;
   });

@@ -10,6 +10,7 @@ import type { DecoyEvent, ScanDetectedEvent } from '../events/event';
 import { toEcs, type EcsContext, type Observer } from '../events/ecs';
 import type { CredentialTried, EventPage, EventPageRequest, ScanRecord, SensorHealth, SourceDetail, SourceSummary, StoreQuery, StoreStats } from '../store/query';
 import { InvalidCursorError } from '../store/sqlite-query';
+import { PORT_BLOCK } from './pg-batch';
 
 /** Login and scan events read per source to fold credentials and scans (newest first). */
 const FOLD_ROWS = 5000;
@@ -137,9 +138,11 @@ export class PgStoreQuery implements StoreQuery {
     const hosts = await this.pool.query<{ ip: string; events: number; first: Date; last: Date }>(
       `SELECT host(dst) AS ip, sum(events)::float8 AS events, min(first_seen) AS first, max(last_seen) AS last FROM decoyd_source_hosts${where} GROUP BY dst ORDER BY sum(events) DESC, dst LIMIT $${n}`, [...w.args, opts.limit]);
     const hostCount = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT dst)::int AS n FROM decoyd_source_hosts${where}`, w.args);
+    // Each block row's counts as (port, count) rows; ports never touched hold 0.
+    const touched = `SELECT proto, block * ${PORT_BLOCK} + (u.k - 1)::int AS port, u.c FROM decoyd_source_port_blocks CROSS JOIN LATERAL unnest(counts) WITH ORDINALITY AS u(c, k)${where} AND u.c > 0`;
     const ports = await this.pool.query<{ proto: string; port: number; events: number }>(
-      `SELECT proto, port, sum(events)::float8 AS events FROM decoyd_source_ports${where} GROUP BY proto, port ORDER BY sum(events) DESC, port LIMIT $${n}`, [...w.args, opts.limit]);
-    const portCount = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT DISTINCT proto, port FROM decoyd_source_ports${where}) p`, w.args);
+      `SELECT proto, port, sum(c)::float8 AS events FROM (${touched}) p GROUP BY proto, port ORDER BY sum(c) DESC, port LIMIT $${n}`, [...w.args, opts.limit]);
+    const portCount = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT DISTINCT proto, port FROM (${touched}) p) d`, w.args);
     const bySensor = await this.pool.query<{ id: string; name: string | null; events: number; first: Date; last: Date }>(
       `SELECT s.sensor_id AS id, n.name, s.events::float8 AS events, s.first_seen AS first, s.last_seen AS last
        FROM decoyd_source_sensors s LEFT JOIN decoyd_sensors n USING (sensor_id)${where.replace(/sensor_id/g, 's.sensor_id').replace('src =', 's.src =')} ORDER BY s.last_seen DESC LIMIT $${n}`, [...w.args, opts.limit]);
