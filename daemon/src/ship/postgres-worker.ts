@@ -1,20 +1,24 @@
 /**
- * The PostgreSQL shipper's thread. The embedded store is the outbox: this thread reads committed
- * rows past the shipper's watermark (ship_outbox in events.sqlite), sends them as one statement
- * per batch, and moves the watermark only after PostgreSQL has committed that statement. A crash
- * between the two resends the batch, which the stable event id turns into a no-op. Nothing here
- * runs on the daemon thread, so an unreachable or slow database never touches the frame path.
+ * The PostgreSQL shipper's thread. The embedded store is the outbox: committed rows past the
+ * shipper's watermark (ship_outbox in events.sqlite) are read and built into batches on the
+ * building thread (postgres-builder.ts); this thread sends each as one statement, keeps one batch
+ * built ahead while every connection is busy, and moves the watermark only after PostgreSQL has
+ * committed that statement. A crash between the two resends the batch, which the stable event id
+ * turns into a no-op. Nothing here runs on the daemon thread, so an unreachable or slow database
+ * never touches the frame path.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { join } from 'node:path';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { PostgresShipSettings } from '../config/ship-settings';
 import type { Observer } from '../events/ecs';
-import { buildInsertBatch, HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
+import { HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type BuiltBatch, type RegisteredBoot } from '../fleet/pg-batch';
 import { PG_SCHEMA_VERSION, redactUrl, utcDay } from '../fleet/pg-schema';
 import { classifyPgError, SchemaVersionError, type PgFailure } from './postgres-errors';
+import type { BuilderInit, FromBuilder, ToBuilder, UnknownBoot } from './postgres-builder';
 import { emptyPgShipStatus, type PgShipStatus } from './postgres-status';
 
 export interface PgWorkerInit {
@@ -31,8 +35,6 @@ export type FromPgWorker =
   | { t: 'status'; status: PgShipStatus }
   | { t: 'report'; message: string }
   | { t: 'closed' };
-
-type OutboxTuple = [number, number, number, number, string, string | null, number | null, number | null, number | null, number | null, string];
 
 const HEARTBEAT_MS = 5000;
 const AHEAD_MS = 3_600_000;
@@ -67,14 +69,84 @@ function lowerPriority(nice: number): void {
   }
 }
 
+/** A batch from the building thread, ready to send. */
+interface ReadyBatch {
+  firstId: number;
+  rows: number;
+  batch: BuiltBatch;
+}
+
+/**
+ * The shipper's end of its batch-building thread (postgres-builder.ts): one request at a time,
+ * answered in order. A thread that died is started again on the next request.
+ */
+class BuilderClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (m: FromBuilder) => void; reject: (err: Error) => void }>();
+
+  constructor(private readonly init: BuilderInit) {}
+
+  private start(): Worker {
+    const w = new Worker(join(__dirname, 'postgres-builder.js'), { workerData: this.init });
+    w.on('message', (m: FromBuilder) => {
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (m.t === 'failed') p.reject(new Error(`reading the store: ${m.message}`));
+      else p.resolve(m);
+    });
+    const lost = (why: string): void => {
+      if (this.worker === w) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new Error(`the batch-building thread ${why}`));
+      this.pending.clear();
+    };
+    w.on('error', (err) => lost(`failed: ${err.message}`));
+    w.on('exit', (code) => lost(`exited (${code})`));
+    return w;
+  }
+
+  build(after: number, limit: number, form: BatchForm, boots: [number, RegisteredBoot][]): Promise<FromBuilder> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const reply = new Promise<FromBuilder>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.worker.postMessage({ t: 'build', id, after, limit, form, boots } satisfies ToBuilder);
+    return reply;
+  }
+
+  forget(): void {
+    this.worker?.postMessage({ t: 'forget' } satisfies ToBuilder);
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w !== undefined) await w.terminate();
+  }
+}
+
+/** A batch asked for ahead while every connection is busy; used if the next read asks the same. */
+interface Prefetch {
+  after: number;
+  limit: number;
+  form: BatchForm;
+  /** Registrations it was built with: a reconnect makes it stale. */
+  generation: number;
+  reply: Promise<FromBuilder>;
+}
+
 class OutboxShipper {
   private readonly db: Database.Database;
-  private readonly selectRows: Database.Statement;
   private readonly maxId: Database.Statement;
-  private readonly bootRow: Database.Statement;
   private readonly setWatermark: Database.Statement;
   /** Store boots registered in decoyd_boots on this connection's database (cleared on reconnect). */
   private readonly boots = new Map<number, RegisteredBoot>();
+  /** Registrations the building thread has not been told of yet. */
+  private unsentBoots: [number, RegisteredBoot][] = [];
+  /** Bumped when the registrations are cleared: batches built before are stale. */
+  private bootGeneration = 0;
+  private readonly builder: BuilderClient;
+  private prefetch: Prefetch | undefined;
   private readonly partitionsMade = new Set<string>();
   private watermark: number;
   /** The first connection (boots, partitions, heartbeats and batches); undefined while disconnected. */
@@ -97,10 +169,8 @@ class OutboxShipper {
     const name = init.settings.name;
     this.db.prepare('INSERT OR IGNORE INTO ship_outbox (shipper, shipped_id, updated) VALUES (?, 0, ?)').run(name, Date.now());
     this.watermark = (this.db.prepare('SELECT shipped_id FROM ship_outbox WHERE shipper = ?').get(name) as { shipped_id: number }).shipped_id;
-    // Rows as arrays: better-sqlite3's named-row objects cost twice as much to make as these literals.
-    this.selectRows = this.db.prepare('SELECT id, boot, seq, ts, kind, proto, src, dst, sport, dport, fields FROM events WHERE id > ? ORDER BY id LIMIT ?').raw();
     this.maxId = this.db.prepare('SELECT max(id) AS hi FROM events');
-    this.bootRow = this.db.prepare('SELECT id_prefix, observer FROM boots WHERE id = ?');
+    this.builder = new BuilderClient({ dbFile: init.dbFile, observer: init.observer, software: init.software, nice: init.nice });
     this.setWatermark = this.db.prepare('UPDATE ship_outbox SET shipped_id = ?, updated = ? WHERE shipper = ?');
     this.status = emptyPgShipStatus();
   }
@@ -123,51 +193,55 @@ class OutboxShipper {
     });
   }
 
-  private bootOf = (boot: number): RegisteredBoot => {
-    const b = this.boots.get(boot);
-    if (b === undefined) throw new Error(`boot ${boot} is not registered`);
-    return b;
-  };
-
-  /** Registers the boots of `rows` that PostgreSQL does not know yet (their id prefix and observer). */
-  private async registerBoots(rows: readonly OutboxRow[]): Promise<void> {
-    let last = -1;
-    for (const row of rows) {
-      if (row.boot === last || this.boots.has(row.boot)) { last = row.boot; continue; }
-      last = row.boot;
-      const local = this.bootRow.get(row.boot) as { id_prefix: string; observer: string } | undefined;
-      const observer = local === undefined ? this.init.observer : JSON.parse(local.observer) as Observer;
-      const prefix = local === undefined ? `${this.init.observer.id}-boot${row.boot}` : local.id_prefix;
-      const r = await (this.client as pg.Client).query<{ boot: number }>(REGISTER_BOOT_SQL, [prefix, observer.id, JSON.stringify(observer)]);
-      this.boots.set(row.boot, { key: (r.rows[0] as { boot: number }).boot, sensorId: observer.id });
+  /** Registers boots of the store that PostgreSQL does not know yet (their id prefix and observer). */
+  private async registerBoots(need: readonly UnknownBoot[]): Promise<void> {
+    for (const b of need) {
+      const r = await (this.client as pg.Client).query<{ boot: number }>(REGISTER_BOOT_SQL, [b.prefix, b.observer.id, JSON.stringify(b.observer)]);
+      const reg: RegisteredBoot = { key: (r.rows[0] as { boot: number }).boot, sensorId: b.observer.id };
+      this.boots.set(b.boot, reg);
+      this.unsentBoots.push([b.boot, reg]);
     }
   }
 
-  private bootsKnown(rows: readonly OutboxRow[]): boolean {
-    return rows.every((r) => this.boots.has(r.boot));
+  private ask(after: number, limit: number, form: BatchForm): Promise<FromBuilder> {
+    const boots = this.unsentBoots;
+    this.unsentBoots = [];
+    return this.builder.build(after, limit, form, boots);
   }
 
-  /** Reads the rows after `after` (undefined when there are none); counts rows retention took first. */
-  private read(after: number, limit: number): OutboxRow[] | undefined {
-    const s = this.init.settings;
-    const rows = (this.selectRows.all(after, limit) as OutboxTuple[]).map((x): OutboxRow => ({
-      id: x[0], boot: x[1], seq: x[2], ts: x[3], kind: x[4], proto: x[5], src: x[6], dst: x[7], sport: x[8], dport: x[9], fields: x[10],
-    }));
-    const first = rows[0];
-    if (first === undefined) return undefined;
-    if (after > 0 && first.id > after + 1) {
-      const lost = first.id - after - 1;
+  /** Asks the building thread for the batch after `after` now, to be taken by the next read that asks the same. */
+  private readAhead(after: number, limit: number, form: BatchForm): void {
+    if (this.prefetch !== undefined) return;
+    const reply = this.ask(after, limit, form);
+    reply.catch(() => undefined);
+    this.prefetch = { after, limit, form, generation: this.bootGeneration, reply };
+  }
+
+  /**
+   * The batch of the rows after `after` (undefined when there are none), registering boots the
+   * building thread asks for; counts rows retention took first.
+   */
+  private async nextBatch(after: number, limit: number, form: BatchForm): Promise<ReadyBatch | undefined> {
+    const ahead = this.prefetch;
+    this.prefetch = undefined;
+    let reply: FromBuilder | undefined;
+    if (ahead !== undefined && ahead.after === after && ahead.limit === limit && ahead.form === form && ahead.generation === this.bootGeneration) {
+      reply = await ahead.reply;
+      // Rows may have come since it was read: an empty answer is asked again.
+      if (reply.t === 'empty') reply = undefined;
+    }
+    reply ??= await this.ask(after, limit, form);
+    while (reply.t === 'boots') {
+      await this.registerBoots(reply.need);
+      reply = await this.ask(after, limit, form);
+    }
+    if (reply.t !== 'built') return undefined;
+    if (after > 0 && reply.firstId > after + 1) {
+      const lost = reply.firstId - after - 1;
       this.status.lostToRetention += lost;
-      this.post({ t: 'report', message: `ship ${s.name}: ${lost} events were removed by the store's retention before PostgreSQL took them (the outage outlasted store.retention)` });
+      this.post({ t: 'report', message: `ship ${this.init.settings.name}: ${lost} events were removed by the store's retention before PostgreSQL took them (the outage outlasted store.retention)` });
     }
-    return rows;
-  }
-
-  private build(rows: readonly OutboxRow[], form: BatchForm): BuiltBatch {
-    const hi = (this.maxId.get() as { hi: number | null }).hi ?? 0;
-    const o = this.init.observer;
-    const last = (rows[rows.length - 1] as OutboxRow).id;
-    return buildInsertBatch(rows, this.bootOf, { id: o.id, name: o.name, hostname: o.hostname, backlog: Math.max(0, hi - last), software: this.init.software }, form);
+    return reply;
   }
 
   async run(): Promise<void> {
@@ -193,22 +267,23 @@ class OutboxShipper {
           await this.ensurePartitions(Date.now(), Date.now() + 2 * DAY_MS);
           this.lastAhead = Date.now();
         }
-        // Fill the free connections. Each batch is built while the ones before it run in PostgreSQL
-        // (building ahead of a free connection was measured: the batches kept alive meanwhile
-        // doubled the thread's garbage collection, and PostgreSQL got no more done).
+        // Fill the free connections; a batch built ahead (below) is taken if it is the one asked for.
         while (flights.length < (readAfter < isolateUntil ? 1 : this.connections.length)) {
-          const rows = this.read(readAfter, readAfter < isolateUntil ? 1 : s.batch);
-          if (rows === undefined) break;
-          await this.registerBoots(rows);
-          const batch = this.build(rows, readAfter < resendUntil ? 'resend' : 'fresh');
+          const ready = await this.nextBatch(readAfter, readAfter < isolateUntil ? 1 : s.batch, readAfter < resendUntil ? 'resend' : 'fresh');
+          if (ready === undefined) break;
+          const { batch } = ready;
           await this.ensurePartitions(batch.minMs, batch.maxMs);
           const conn = this.connections.find((c) => !flights.some((f) => f.conn === c)) as pg.Client;
           // One statement in autocommit: when it resolves, PostgreSQL has committed every row of it.
           const done = conn.query<{ inserted: number }>(batch.text, batch.values).then((r) => r.rows[0]?.inserted ?? 0);
           done.catch(() => undefined);
-          flights.push({ rows: rows.length, lastId: batch.lastId, form: batch.form, conn, done });
+          flights.push({ rows: ready.rows, lastId: batch.lastId, form: batch.form, conn, done });
           readAfter = batch.lastId;
-          if (rows.length < s.batch && readAfter >= isolateUntil) break;
+          if (ready.rows < s.batch && readAfter >= isolateUntil) break;
+        }
+        // Every connection is busy: the next batch is built meanwhile, on the building thread.
+        if (flights.length === this.connections.length && readAfter >= isolateUntil) {
+          this.readAhead(readAfter, s.batch, readAfter < resendUntil ? 'resend' : 'fresh');
         }
         const head = flights[0];
         if (head === undefined) {
@@ -258,6 +333,7 @@ class OutboxShipper {
     }
     await Promise.allSettled(flights.map((f) => f.done));
     await this.disconnect();
+    await this.builder.close();
     this.db.close();
   }
 
@@ -346,6 +422,10 @@ class OutboxShipper {
     this.status.connected = false;
     // The database may have been recreated meanwhile: boots are registered again on the next connection.
     this.boots.clear();
+    this.unsentBoots = [];
+    this.bootGeneration++;
+    this.prefetch = undefined;
+    this.builder.forget();
     this.partitionsMade.clear();
     await this.disconnect();
     if (this.reportedFailure !== reason) {
