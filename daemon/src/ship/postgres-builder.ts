@@ -7,12 +7,11 @@
  * It only reads the store (the shipper's thread keeps the watermark) and never talks to PostgreSQL:
  * boots it has no key for are handed back, and the shipper registers them.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Observer } from '../events/ecs';
 import { buildInsertBatch, type BatchForm, type BuiltBatch, type OutboxRow, type RegisteredBoot } from '../fleet/pg-batch';
+import { lowerThreadPriority } from '../store/thread-priority';
 
 export interface BuilderInit {
   dbFile: string;
@@ -44,15 +43,6 @@ export type FromBuilder =
   | { t: 'failed'; id: number; message: string };
 
 type OutboxTuple = [number, number, number, number, string, string | null, number | null, number | null, number | null, number | null, string];
-
-function lowerPriority(nice: number): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch {
-    // not Linux, or not allowed: run at normal priority
-  }
-}
 
 class BatchBuilder {
   private readonly db: Database.Database;
@@ -109,7 +99,7 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('batch builder started outside a worker thread');
   const init = workerData as BuilderInit;
-  lowerPriority(init.nice);
+  lowerThreadPriority(init.nice);
   const builder = new BatchBuilder(init);
   port.on('message', (m: ToBuilder) => {
     let reply: FromBuilder | undefined;

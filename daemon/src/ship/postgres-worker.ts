@@ -7,19 +7,18 @@
  * turns into a no-op. Nothing here runs on the daemon thread, so an unreachable or slow database
  * never touches the frame path.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { PostgresShipSettings } from '../config/ship-settings';
 import type { Observer } from '../events/ecs';
-import { HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type BuiltBatch, type RegisteredBoot } from '../fleet/pg-batch';
+import { HEARTBEAT_SQL, REGISTER_BOOT_SQL, type BatchForm, type RegisteredBoot } from '../fleet/pg-batch';
 import { PG_SCHEMA_VERSION, redactUrl, utcDay } from '../fleet/pg-schema';
 import { classifyPgError, SchemaVersionError, type PgFailure } from './postgres-errors';
 import type { BuilderInit, FromBuilder, ToBuilder, UnknownBoot } from './postgres-builder';
 import { emptyPgShipStatus, type PgShipStatus } from './postgres-status';
+import { lowerThreadPriority } from '../store/thread-priority';
 
 export interface PgWorkerInit {
   dbFile: string;
@@ -60,21 +59,8 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function lowerPriority(nice: number): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch {
-    // not Linux, or not allowed: run at normal priority
-  }
-}
-
 /** A batch from the building thread, ready to send. */
-interface ReadyBatch {
-  firstId: number;
-  rows: number;
-  batch: BuiltBatch;
-}
+type ReadyBatch = Extract<FromBuilder, { t: 'built' }>;
 
 /**
  * The shipper's end of its batch-building thread (postgres-builder.ts): one request at a time,
@@ -442,7 +428,7 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('postgres shipper started outside a worker thread');
   const init = workerData as PgWorkerInit;
-  lowerPriority(init.nice);
+  lowerThreadPriority(init.nice);
   const post = (m: FromPgWorker): void => port.postMessage(m);
   const shipper = new OutboxShipper(init, post);
   const timer = setInterval(() => post({ t: 'status', status: shipper.snapshot() }), init.statusIntervalMs);

@@ -3,27 +3,12 @@
  * batches of events; each batch is one transaction, acknowledged when committed. Retention runs
  * here too, between batches.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DecoyEvent } from '../events/event';
 import type { Observer } from '../events/ecs';
 import { StoreDb, type RetentionPolicy } from './store-db';
 import { generateEvents } from './generate';
-
-/**
- * Lowers this thread's scheduling priority (Linux: setpriority on the thread id), so on a busy
- * machine the frame path and the scanners it answers win the CPU and the store catches up in
- * idle time; the bounded queue absorbs the difference. Best effort: elsewhere it does nothing.
- */
-function yieldToFramePath(nice: number): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch {
-    // not Linux, or not allowed: run at normal priority
-  }
-}
+import { lowerThreadPriority } from './thread-priority';
 
 export interface WorkerInit {
   file: string;
@@ -52,7 +37,7 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('store worker started outside a worker thread');
   const init = workerData as WorkerInit;
-  yieldToFramePath(init.nice);
+  lowerThreadPriority(init.nice);
   const post = (m: FromWorker): void => port.postMessage(m);
   const store = new StoreDb(init.file, init.boot);
   const retention = (): number => {
